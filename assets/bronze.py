@@ -1,0 +1,156 @@
+"""Bronze: every delivery as delivered text with lineage, each source's current state, and the quarantine.
+
+- `bronze/<source>_deliveries`: one partition per delivery folder (source, date); every row of every
+  readable file, with file, sha256, row and run id.
+- `bronze/<source>`: the latest version of each record (latest delivery date wins), merged by key.
+- `bronze/landing_inventory`: every file in the landing zone; files outside a delivery folder are quarantined.
+- `bronze/quarantine` and `bronze/load_log` are shared tables: each delivery replaces its own slice.
+"""
+
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from pipelines.domain import current_state, landing
+from pipelines.domain.contract import SOURCES, SPECS
+from pipelines.domain.ingest import LOAD_LOG_SCHEMA, QUARANTINE_SCHEMA, load_delivery, raw_schema
+from pipelines.resources import INVENTORY_TABLE, LakehouseResource
+
+QUARANTINE_TABLE = "bronze/quarantine"
+LOAD_LOG_TABLE = "bronze/load_log"
+DELIVERY_PARTITIONS = {s: dg.DynamicPartitionsDefinition(name=f"{s}_deliveries") for s in SOURCES}
+DELIVERY_KEYS = [dg.AssetKey(["bronze", f"{s}_deliveries"]) for s in SOURCES]
+# Lake tables that several assets write, each its own slice: whoever reads one depends on all writers.
+SHARED_TABLES: dict[str, list[dg.AssetKey]] = {
+    QUARANTINE_TABLE: [*DELIVERY_KEYS, dg.AssetKey(["bronze", "landing_inventory"])],
+    LOAD_LOG_TABLE: DELIVERY_KEYS,
+}
+
+
+def delivery_table(source: str) -> str:
+    return f"bronze/{source}_deliveries"
+
+
+def _delivery_asset(source: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"{source}_deliveries",
+        key_prefix="bronze",
+        group_name="bronze",
+        partitions_def=DELIVERY_PARTITIONS[source],
+        kinds={"polars", "delta"},
+        description=f"Every delivered {source} row as text, one partition per delivery folder, with "
+        "file, sha256 and row lineage. Unreadable files and rows go to bronze/quarantine with a reason.",
+    )
+    def deliveries(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+        lake = lakehouse.lake(context)
+        delivery_date = dt.date.fromisoformat(context.partition_key)
+        inventory = lakehouse.inventory(lake)
+        files = inventory.filter(
+            pl.col("source") == source, pl.col("delivery_date") == delivery_date, pl.col("problem").is_null()
+        )
+        manifest = landing.deliveries(files)["manifest"].first() if files.height else ""
+        load = load_delivery(lakehouse.landing, files, manifest, context.run_id) if files.height else None
+        if load is None:
+            context.log.warning(f"{source}/{context.partition_key}: the folder has no files any more")
+            return dg.MaterializeResult(metadata={"files": 0})
+        slice_of = {"source": source, "delivery_date": delivery_date}
+        wrote = lake.replace_slice(delivery_table(source), load.rows, {"delivery_date": delivery_date})
+        lake.replace_slice(QUARANTINE_TABLE, load.quarantine, slice_of)
+        lake.replace_slice(LOAD_LOG_TABLE, load.log, slice_of)
+        for line in load.log.iter_rows(named=True):
+            context.log.info(_progress_line(line))
+        return dg.MaterializeResult(
+            metadata={
+                "files": load.log.height,
+                "rows_read": int(load.log["rows_read"].sum()),
+                "rows_loaded": load.rows.height,
+                "rows_quarantined": load.quarantine.height,
+                "changed": wrote,
+                "delta_version": lake.version(delivery_table(source)),
+                "load_log": dg.MetadataValue.md(_markdown(load.log.drop("manifest", "run_id"))),
+            }
+        )
+
+    return deliveries
+
+
+def _current_state_asset(source: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=source,
+        key_prefix="bronze",
+        group_name="bronze",
+        deps=[dg.AssetKey(["bronze", f"{source}_deliveries"])],
+        kinds={"polars", "delta"},
+        description=f"Current state of {source}: the latest delivered version of every record "
+        "(latest delivery date wins, last row within a delivery), merged by record_key.",
+    )
+    def current(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+        lake = lakehouse.lake(context)
+        table = f"bronze/{source}"
+        if lake.exists(delivery_table(source)):
+            target = current_state.latest(lake.scan(delivery_table(source))).collect()
+        else:
+            context.log.warning(f"no {source} delivery has been loaded yet")
+            target = pl.DataFrame(schema=raw_schema(SPECS[source]))
+        upserts, deletes = current_state.changes(target, lake.read(table))
+        lake.upsert(table, upserts, key=["record_key"], deleted=deletes)
+        context.log.info(f"{table}: {target.height:,} records, {upserts.height:,} new or changed, {deletes.height:,} gone")
+        return dg.MaterializeResult(
+            metadata={
+                "rows": target.height,
+                "upserted": upserts.height,
+                "deleted": deletes.height,
+                "delta_version": lake.version(table),
+            }
+        )
+
+    return current
+
+
+@dg.asset(
+    key=["bronze", "landing_inventory"],
+    group_name="bronze",
+    kinds={"polars", "delta"},
+    description="Every file in the landing zone with its sha256; files outside a <source>/<YYYY-MM-DD>/ "
+    "folder are quarantined whole.",
+)
+def landing_inventory(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+    lake = lakehouse.lake(context)
+    inventory = lakehouse.inventory(lake)
+    lake.overwrite(INVENTORY_TABLE, inventory)
+    lake.ensure(LOAD_LOG_TABLE, LOAD_LOG_SCHEMA)
+    problems = inventory.filter(pl.col("problem").is_not_null())
+    quarantine = problems.select(
+        source=pl.lit("landing"),
+        delivery_date=pl.col("delivery_date"),
+        file=pl.col("path"),
+        file_sha256=pl.col("sha256"),
+        row=pl.lit(None, pl.Int64),
+        reason=pl.col("problem"),
+        raw_text=pl.lit(None, pl.String),
+        run_id=pl.lit(context.run_id),
+    ).cast(QUARANTINE_SCHEMA)
+    lake.replace_slice(QUARANTINE_TABLE, quarantine, {"source": "landing"})
+    for row in problems.iter_rows(named=True):
+        context.log.warning(f"quarantined {row['path']}: {row['problem']}")
+    return dg.MaterializeResult(
+        metadata={"files": inventory.height, "quarantined_files": problems.height, "bytes": int(inventory["size"].sum() or 0)}
+    )
+
+
+def _progress_line(log: dict) -> str:
+    counts = f"read {log['rows_read']:,}, loaded {log['rows_loaded']:,}, quarantined {log['rows_quarantined']:,}"
+    suffix = f" ({log['reason']})" if log["reason"] else ""
+    return f"{log['file']}: {log['status']}: {counts} in {log['seconds']:.1f}s{suffix}"
+
+
+def _markdown(frame: pl.DataFrame) -> str:
+    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * frame.width + "\n"
+    body = "".join("| " + " | ".join("" if v is None else str(v).replace("|", "\\|") for v in row) + " |\n" for row in frame.iter_rows())
+    return header + body
+
+
+delivery_assets = [_delivery_asset(s) for s in SOURCES]
+current_state_assets = [_current_state_asset(s) for s in SOURCES]

@@ -1,0 +1,32 @@
+"""The code location: every asset, job, schedule and sensor, with the lakehouse resource."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets import bronze, curated
+from pipelines import jobs, paths
+from pipelines.progress import progress_logger
+from pipelines.resources import LakehouseResource
+
+
+def build(locations: paths.Paths) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[
+            *bronze.delivery_assets,
+            *bronze.current_state_assets,
+            bronze.landing_inventory,
+            *curated.model_assets,
+            curated.warehouse,
+        ],
+        jobs=[*jobs.ingest_jobs, jobs.consolidate_job],
+        resources={"lakehouse": LakehouseResource.from_paths(locations)},
+        executor=dg.in_process_executor,
+        loggers={"progress": progress_logger},
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Loaded by `dagster dev` (workspace.yaml): paths from the environment, else the contract defaults."""
+    return build(paths.resolve())

@@ -1,0 +1,189 @@
+"""The Delta lake on local disk: read, write only what changed, and one writer at a time.
+
+Every write is a single Delta commit, so a run killed half-way leaves each table at its previous or next
+version, never in between; the next run recomputes from bronze and converges to the same tables. Writes
+that would change nothing are skipped, so a rerun over the same deliveries adds no Delta versions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import polars as pl
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+
+# Values that may appear in a Delta predicate: dates and fixed identifiers (sources, layers), never
+# delivered text. deltalake takes predicates as SQL strings, so anything else is refused.
+_SAFE_PREDICATE_VALUE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+
+
+class LakeBusy(Exception):
+    """Another process is writing to this lake."""
+
+
+@dataclass(frozen=True)
+class Lake:
+    root: Path
+    run_id: str = "manual"
+
+    def path(self, table: str) -> Path:
+        return self.root / table
+
+    def exists(self, table: str) -> bool:
+        return DeltaTable.is_deltatable(str(self.path(table)))
+
+    def version(self, table: str) -> int | None:
+        return DeltaTable(str(self.path(table))).version() if self.exists(table) else None
+
+    def scan(self, table: str) -> pl.LazyFrame:
+        return pl.scan_delta(str(self.path(table)))
+
+    def read(self, table: str, columns: list[str] | None = None) -> pl.DataFrame | None:
+        """The whole table (or some columns), None if it was never written."""
+        if not self.exists(table):
+            return None
+        frame = self.scan(table)
+        return (frame.select(columns) if columns else frame).collect()
+
+    def _commit(self, operation: str) -> CommitProperties:
+        return CommitProperties(custom_metadata={"dagster_run_id": self.run_id, "entity_lakehouse.op": operation})
+
+    def overwrite(self, table: str, frame: pl.DataFrame, partition_by: list[str] | None = None) -> bool:
+        """Replace the table's content when it differs. Returns whether a version was written."""
+        current = self.read(table)
+        if current is not None and _same_rows(current, frame):
+            return False
+        write_deltalake(
+            str(self.path(table)),
+            frame.to_arrow(),
+            mode="overwrite",
+            schema_mode="overwrite",
+            partition_by=partition_by,
+            commit_properties=self._commit("overwrite"),
+        )
+        return True
+
+    def replace_slice(self, table: str, frame: pl.DataFrame, where: dict[str, str | dt.date]) -> bool:
+        """Replace the rows matching `where` (column = value) with `frame`, when they differ."""
+        if self.exists(table):
+            old = self.scan(table).filter(*[pl.col(c) == pl.lit(v) for c, v in where.items()]).collect()
+            if _same_rows(old, frame):
+                return False
+        else:
+            write_deltalake(str(self.path(table)), frame.to_arrow(), mode="append", commit_properties=self._commit("create"))
+            return True
+        write_deltalake(
+            str(self.path(table)),
+            frame.to_arrow(),
+            mode="overwrite",
+            predicate=predicate(where),
+            schema_mode="merge",
+            commit_properties=self._commit("replace_slice"),
+        )
+        return True
+
+    def upsert(self, table: str, changes: pl.DataFrame, key: list[str], deleted: pl.DataFrame | None = None) -> bool:
+        """Merge changed rows by key (and delete `deleted` keys) in one commit; no-op when nothing changed."""
+        deleted = deleted if deleted is not None else changes.clear().select(key)
+        if not self.exists(table):
+            write_deltalake(str(self.path(table)), changes.to_arrow(), mode="append", commit_properties=self._commit("create"))
+            return True
+        if changes.is_empty() and deleted.is_empty():
+            return False
+        source = pl.concat(
+            [changes.with_columns(_change=pl.lit("upsert")), deleted.with_columns(_change=pl.lit("delete"))],
+            how="diagonal_relaxed",
+        )
+        on = " AND ".join(f"t.{c} = s.{c}" for c in key)
+        (
+            DeltaTable(str(self.path(table)))
+            .merge(source.to_arrow(), predicate=on, source_alias="s", target_alias="t", commit_properties=self._commit("merge"))
+            .when_matched_delete(predicate="s._change = 'delete'")
+            .when_matched_update_all(predicate="s._change = 'upsert'", except_cols=["_change"])
+            .when_not_matched_insert_all(predicate="s._change = 'upsert'", except_cols=["_change"])
+            .execute()
+        )
+        return True
+
+    def ensure(self, table: str, schema: dict[str, pl.DataType]) -> None:
+        """Create an empty table when it does not exist yet, so that readers always find it."""
+        if not self.exists(table):
+            write_deltalake(str(self.path(table)), pl.DataFrame(schema=schema).to_arrow(), mode="append", commit_properties=self._commit("create"))
+
+    def history(self, table: str) -> list[dict]:
+        return DeltaTable(str(self.path(table))).history() if self.exists(table) else []
+
+
+def predicate(where: dict[str, str | dt.date]) -> str:
+    """A Delta predicate from column = value pairs whose values are dates or fixed identifiers."""
+    parts = []
+    for column, value in where.items():
+        text = value.isoformat() if isinstance(value, dt.date) else value
+        if not (_SAFE_PREDICATE_VALUE.match(column) and _SAFE_PREDICATE_VALUE.match(text)):
+            raise ValueError(f"refusing an unsafe predicate value for {column!r}: {text!r}")
+        parts.append(f"{column} = '{text}'")
+    return " AND ".join(parts)
+
+
+def _same_rows(old: pl.DataFrame, new: pl.DataFrame) -> bool:
+    """Same rows in any order (compared by row hashes), ignoring the run id that every write stamps."""
+    columns = sorted(set(old.columns) - {"run_id"})
+    if sorted(set(new.columns) - {"run_id"}) != columns or old.height != new.height:
+        return False
+    if old.is_empty():
+        return True
+    try:
+        right = new.select(columns).cast(dict(zip(columns, old.select(columns).dtypes, strict=True)))
+    except pl.exceptions.PolarsError:
+        return False
+    return old.select(columns).hash_rows().sort().equals(right.hash_rows().sort())
+
+
+_held = threading.local()
+
+
+@contextmanager
+def exclusive(root: Path, wait_seconds: float = 0) -> Iterator[None]:
+    """Hold the lake's writer lock. Re-entrant within a thread; another process waits or gets LakeBusy."""
+    key = str(root.resolve())
+    held: set[str] = getattr(_held, "roots", set())
+    if key in held:
+        yield
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    lock_path = root / ".writer.lock"
+    with open(lock_path, "a+") as handle:
+        _acquire(handle, lock_path, wait_seconds)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {dt.datetime.now().isoformat(timespec='seconds')}\n")
+        handle.flush()
+        _held.roots = held | {key}
+        try:
+            yield
+        finally:
+            _held.roots = held
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _acquire(handle: TextIO, lock_path: Path, wait_seconds: float) -> None:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                owner = Path(lock_path).read_text().strip() or "another process"
+                raise LakeBusy(f"the lake {lock_path.parent} is being written by {owner}; try again when it ends") from None
+            time.sleep(0.5)

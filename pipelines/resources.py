@@ -1,0 +1,55 @@
+"""The one resource every asset uses: where things live, and the lake's writer lock for the run."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from pipelines.domain import landing
+from pipelines.lake import Lake, exclusive
+from pipelines.paths import Paths
+
+
+class LakehouseResource(dg.ConfigurableResource):
+    """Landing zone, Delta lake and curated warehouse of one installation."""
+
+    landing_dir: str
+    lake_dir: str
+    warehouse_path: str
+    lock_wait_seconds: float = 0.0
+
+    @classmethod
+    def from_paths(cls, paths: Paths) -> LakehouseResource:
+        return cls(landing_dir=str(paths.landing), lake_dir=str(paths.lake), warehouse_path=str(paths.warehouse))
+
+    @property
+    def landing(self) -> Path:
+        return Path(self.landing_dir)
+
+    @property
+    def warehouse(self) -> Path:
+        return Path(self.warehouse_path)
+
+    @property
+    def reports(self) -> Path:
+        return self.warehouse.parent / "reports"
+
+    def lake(self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Lake:
+        return Lake(Path(self.lake_dir), run_id=context.run_id)
+
+    def inventory(self, lake: Lake) -> pl.DataFrame:
+        """The landing zone now, hashing only files the last inventory has not seen."""
+        return landing.scan(self.landing, digest_cache=lake.read(INVENTORY_TABLE))
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Generator[LakehouseResource, None, None]:
+        # One writer per lake: a second run fails fast with the holder's pid (or waits lock_wait_seconds).
+        with exclusive(Path(self.lake_dir), self.lock_wait_seconds):
+            yield self
+
+
+INVENTORY_TABLE = "bronze/landing_inventory"
