@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for another run to finish")
     run.set_defaults(handler=_run)
 
+    ui = commands.add_parser("ui", help="open the Dagster UI over the instance that runs record into")
+    ui.add_argument("--dagster-home", help="Dagster instance (env DAGSTER_HOME, default data/dagster_home)")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(handler=_ui)
+
     demo = commands.add_parser("demo", help="generate demo landing data with ground truth")
     demo.add_argument("--entities", type=int, default=20_000)
     demo.add_argument("--seed", type=int, default=7)
@@ -69,6 +74,20 @@ def _run(args: argparse.Namespace) -> int:
     batch = run_batch(paths, lock_wait_seconds=args.wait)
     print(summary(paths, batch))
     return 0
+
+
+def _ui(args: argparse.Namespace) -> int:
+    import os
+
+    from pipelines import paths as paths_module
+    from pipelines.runner import prepare_instance
+
+    paths = paths_module.resolve(dagster_home=args.dagster_home)
+    paths.export_env()
+    prepare_instance(paths.dagster_home)
+    workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
+    print(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={paths.dagster_home})")
+    os.execvp("dagster", ["dagster", "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(args.port)])
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import bronze, curated
+from assets import bronze, curated, silver
 from pipelines import jobs, paths
 from pipelines.progress import progress_logger
 from pipelines.resources import LakehouseResource
@@ -16,6 +16,7 @@ def build(locations: paths.Paths) -> dg.Definitions:
             *bronze.delivery_assets,
             *bronze.current_state_assets,
             bronze.landing_inventory,
+            *silver.silver_assets,
             *curated.model_assets,
             curated.warehouse,
         ],

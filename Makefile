@@ -1,0 +1,33 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+DEMO_ENTITIES ?= 20000
+export DAGSTER_HOME := $(abspath data/dagster_home)
+export UV_LINK_MODE := copy
+
+.PHONY: run test bench ui demo uv clean
+
+uv:  ## install uv with pip when it is missing (a machine with only Python 3.11 and make)
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+
+.venv/.synced: uv.lock pyproject.toml | uv
+	$(UV) sync --frozen --all-extras
+	@touch $@
+
+run: .venv/.synced  ## demo landing data if data/landing is empty, then the whole consolidation
+	@if [ -z "$$(ls -A data/landing 2>/dev/null)" ]; then \
+		$(UV) run --frozen entity-lakehouse demo --entities $(DEMO_ENTITIES) --out data/landing; fi
+	$(UV) run --frozen entity-lakehouse run
+
+test: .venv/.synced
+	$(UV) run --frozen pytest -n 2 --dist loadgroup
+
+bench: .venv/.synced
+	$(UV) run --frozen python -m benchmarks
+
+ui: .venv/.synced  ## the Dagster UI over the same instance `make run` records into
+	$(UV) run --frozen entity-lakehouse ui
+
+clean:  ## everything `make run` generated (not the code, not the lock file)
+	rm -rf data/lake data/warehouse data/dagster_home data/landing data/ground_truth data/bench

@@ -1,0 +1,54 @@
+"""Text folding shared by names and addresses: width, traditional characters, brackets, whitespace."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import polars as pl
+
+CJK_RANGE = (0x3400, 0x9FFF)
+
+
+@cache
+def _converter():  # noqa: ANN202 - opencc has no type stubs
+    import opencc  # the maintained OpenCC conversion tables, not a hand-made list
+
+    return opencc.OpenCC("t2s")
+
+
+@cache
+def traditional_pattern() -> str:
+    """A regex class of every CJK character that OpenCC converts to a different simplified form."""
+    converter = _converter()
+    chars = [chr(c) for c in range(*CJK_RANGE) if converter.convert(chr(c)) != chr(c)]
+    return "[" + "".join(chars) + "]"
+
+
+def to_simplified(values: pl.Series) -> pl.Series:
+    """Traditional -> simplified Chinese for the rows that contain a traditional character."""
+    has_traditional = values.str.contains(traditional_pattern()).fill_null(False)
+    if not has_traditional.any():
+        return values
+    # One OpenCC call over the affected rows joined by newlines (no phrase spans a newline).
+    converted = _converter().convert("\n".join(values.filter(has_traditional).to_list())).split("\n")
+    replacement = pl.Series(values.name, converted, dtype=pl.String)
+    return values.scatter(has_traditional.arg_true(), replacement)
+
+
+def fold(raw: pl.Expr) -> pl.Expr:
+    """NFKC (full-width -> half-width), simplified characters, one kind of bracket, no whitespace."""
+    return (
+        raw.fill_null("")
+        .str.normalize("NFKC")
+        .map_batches(to_simplified, return_dtype=pl.String)
+        .str.replace_all(r"[【〔［\[｛{]", "(")
+        .str.replace_all(r"[】〕］\]｝}]", ")")
+        .str.replace_all(r"\s+", "")
+    )
+
+
+def alternation(words: list[str]) -> str:
+    """A regex group matching any of `words`, longest first (so 江东区 wins over 江东)."""
+    escaped = sorted({re.escape(w) for w in words}, key=len, reverse=True)
+    return "(?:" + "|".join(escaped) + ")"
