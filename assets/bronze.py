@@ -13,6 +13,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
+from assets.metadata import markdown_table
 from pipelines.domain import current_state, landing
 from pipelines.domain.contract import SOURCES, SPECS
 from pipelines.domain.ingest import LOAD_LOG_SCHEMA, QUARANTINE_SCHEMA, load_delivery, raw_schema
@@ -69,7 +70,7 @@ def _delivery_asset(source: str) -> dg.AssetsDefinition:
                 "rows_quarantined": load.quarantine.height,
                 "changed": wrote,
                 "delta_version": lake.version(delivery_table(source)),
-                "load_log": dg.MetadataValue.md(_markdown(load.log.drop("manifest", "run_id"))),
+                "load_log": markdown_table(load.log.drop("manifest", "run_id")),
             }
         )
 
@@ -94,14 +95,13 @@ def _current_state_asset(source: str) -> dg.AssetsDefinition:
         else:
             context.log.warning(f"no {source} delivery has been loaded yet")
             target = pl.DataFrame(schema=raw_schema(SPECS[source]))
-        upserts, deletes = current_state.changes(target, lake.read(table))
-        lake.upsert(table, upserts, key=["record_key"], deleted=deletes)
-        context.log.info(f"{table}: {target.height:,} records, {upserts.height:,} new or changed, {deletes.height:,} gone")
+        upserted, deleted = lake.sync(table, target, key=["record_key"])
+        context.log.info(f"{table}: {target.height:,} records, {upserted:,} new or changed, {deleted:,} gone")
         return dg.MaterializeResult(
             metadata={
                 "rows": target.height,
-                "upserted": upserts.height,
-                "deleted": deletes.height,
+                "upserted": upserted,
+                "deleted": deleted,
                 "delta_version": lake.version(table),
             }
         )
@@ -144,12 +144,6 @@ def _progress_line(log: dict) -> str:
     counts = f"read {log['rows_read']:,}, loaded {log['rows_loaded']:,}, quarantined {log['rows_quarantined']:,}"
     suffix = f" ({log['reason']})" if log["reason"] else ""
     return f"{log['file']}: {log['status']}: {counts} in {log['seconds']:.1f}s{suffix}"
-
-
-def _markdown(frame: pl.DataFrame) -> str:
-    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * frame.width + "\n"
-    body = "".join("| " + " | ".join("" if v is None else str(v).replace("|", "\\|") for v in row) + " |\n" for row in frame.iter_rows())
-    return header + body
 
 
 delivery_assets = [_delivery_asset(s) for s in SOURCES]

@@ -115,6 +115,13 @@ class Lake:
         )
         return True
 
+    def sync(self, table: str, target: pl.DataFrame, key: list[str]) -> tuple[int, int]:
+        """Make the table equal `target` by merging only the rows that differ (ignoring run_id).
+        Returns (rows upserted, rows deleted); writes nothing when they are equal."""
+        upserts, deletes = diff(target, self.read(table), key)
+        self.upsert(table, upserts, key=key, deleted=deletes)
+        return upserts.height, deletes.height
+
     def ensure(self, table: str, schema: dict[str, pl.DataType]) -> None:
         """Create an empty table when it does not exist yet, so that readers always find it."""
         if not self.exists(table):
@@ -122,6 +129,23 @@ class Lake:
 
     def history(self, table: str) -> list[dict]:
         return DeltaTable(str(self.path(table))).history() if self.exists(table) else []
+
+
+def diff(target: pl.DataFrame, current: pl.DataFrame | None, key: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows of `target` that are new or differ from `current`, keys of `current` missing from `target`)."""
+    if current is None:
+        return target, target.clear().select(key)
+    compared = [c for c in target.columns if c != "run_id"]
+
+    def fingerprint(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.select(*key, _hash=frame.select(compared).hash_rows())
+
+    if set(compared) - set(current.columns):
+        return target, current.select(key).join(target.select(key), on=key, how="anti")
+    old = fingerprint(current.select(compared).cast(target.select(compared).schema, strict=False))
+    new = fingerprint(target)
+    changed = new.join(old, on=[*key, "_hash"], how="anti").select(key)
+    return target.join(changed, on=key, how="semi"), old.join(new, on=key, how="anti").select(key)
 
 
 def predicate(where: dict[str, str | dt.date]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ import dagster as dg
 import polars as pl
 
 from pipelines.domain import landing
+from pipelines.domain import settings as settings_module
 from pipelines.lake import Lake, exclusive
 from pipelines.paths import Paths
 
@@ -21,6 +23,7 @@ class LakehouseResource(dg.ConfigurableResource):
     lake_dir: str
     warehouse_path: str
     lock_wait_seconds: float = 0.0
+    settings_file: str = str(settings_module.DEFAULT_FILE)
 
     @classmethod
     def from_paths(cls, paths: Paths) -> LakehouseResource:
@@ -44,6 +47,17 @@ class LakehouseResource(dg.ConfigurableResource):
     def inventory(self, lake: Lake) -> pl.DataFrame:
         """The landing zone now, hashing only files the last inventory has not seen."""
         return landing.scan(self.landing, digest_cache=lake.read(INVENTORY_TABLE))
+
+    def settings(self) -> settings_module.Settings:
+        return settings_module.load(Path(self.settings_file))
+
+    def as_of(self, lake: Lake) -> dt.date:
+        """The rules' "today": the latest delivery date in the landing zone, never the wall clock."""
+        inventory = lake.read(INVENTORY_TABLE)
+        dates = inventory.filter(pl.col("problem").is_null())["delivery_date"] if inventory is not None else None
+        if dates is None or dates.is_empty():
+            raise ValueError("no delivery has been loaded: the as-of date is the latest delivery date")
+        return dates.max()
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Generator[LakehouseResource, None, None]:

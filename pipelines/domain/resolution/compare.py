@@ -1,0 +1,84 @@
+"""Per-feature comparison levels of candidate pairs (Splink-style `_l` / `_r` columns), vectorised.
+
+String similarity is rapidfuzz's normalised Levenshtein over whole columns (`process.cpdist`, one call per
+feature), never a Python loop over pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from rapidfuzz import process
+from rapidfuzz.distance import OSA, Levenshtein
+
+ATTRIBUTES = ["source", "uscc", "uscc_is_valid", "reg_no", "name_key", "branch_marker", "legal_rep_clean", "address_key", "district_code", "phone"]
+LEARNED_FEATURES = ("name", "address", "legal_rep", "phone", "district")
+
+
+def with_attributes(pairs: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    attributes = records.select("rid", *ATTRIBUTES)
+    left = attributes.rename({c: f"{c}_l" for c in attributes.columns})
+    right = attributes.rename({c: f"{c}_r" for c in attributes.columns})
+    return pairs.join(left, on="rid_l").join(right, on="rid_r")
+
+
+def similarity(left: pl.Series, right: pl.Series) -> pl.Series:
+    """Normalised Levenshtein similarity 0..1 per pair; null when either side is null."""
+    present = (left.is_not_null() & right.is_not_null()).to_numpy()
+    scores = np.full(len(left), np.nan)
+    if present.any():
+        scores[present] = process.cpdist(
+            left.filter(present).to_list(), right.filter(present).to_list(),
+            scorer=Levenshtein.normalized_similarity, workers=-1,
+        )
+    return pl.Series(scores).fill_nan(None)
+
+
+def _uscc_distance(left: pl.Series, right: pl.Series) -> pl.Series:
+    present = (left.is_not_null() & right.is_not_null()).to_numpy()
+    distances = np.full(len(left), -1, dtype=np.int64)
+    if present.any():
+        distances[present] = process.cpdist(left.filter(present).to_list(), right.filter(present).to_list(), scorer=OSA.distance, workers=-1)
+    return pl.Series(distances).replace(-1, None)
+
+
+def levels(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Adds similarity scores and one level per feature (`null` when a side has no value)."""
+    scored = pairs.with_columns(
+        name_sim=similarity(pairs["name_key_l"], pairs["name_key_r"]),
+        address_sim=similarity(pairs["address_key_l"], pairs["address_key_r"]),
+        uscc_distance=_uscc_distance(pairs["uscc_l"], pairs["uscc_r"]),
+    )
+    return scored.with_columns(
+        name_level=_name_level(),
+        address_level=_graded("address_sim", [(1.0, "exact"), (0.85, "high"), (0.6, "mid")]),
+        legal_rep_level=_equal("legal_rep_clean"),
+        phone_level=_equal("phone"),
+        district_level=_equal("district_code"),
+        uscc_level=pl.when(pl.col("uscc_distance").is_null()).then(pl.lit("null"))
+        .when(pl.col("uscc_distance") == 0).then(pl.lit("same"))
+        .when((pl.col("uscc_distance") == 1) & (pl.col("uscc_is_valid_l") | pl.col("uscc_is_valid_r"))).then(pl.lit("near"))
+        .otherwise(pl.lit("diff")),
+        branch_conflict=pl.col("branch_marker_l").fill_null("") != pl.col("branch_marker_r").fill_null(""),
+        registrations=(pl.col("source_l") == "registration") & (pl.col("source_r") == "registration"),
+    )
+
+
+def _name_level() -> pl.Expr:
+    contains = pl.col("name_key_l").str.contains(pl.col("name_key_r"), literal=True) | pl.col("name_key_r").str.contains(
+        pl.col("name_key_l"), literal=True
+    )
+    graded = _graded("name_sim", [(1.0, "exact"), (0.8, "high"), (0.6, "mid")])
+    return pl.when((graded == "diff") & contains).then(pl.lit("contains")).otherwise(graded)
+
+
+def _graded(column: str, cuts: list[tuple[float, str]]) -> pl.Expr:
+    expr = pl.when(pl.col(column).is_null()).then(pl.lit("null"))
+    for cut, label in cuts:
+        expr = expr.when(pl.col(column) >= cut).then(pl.lit(label))
+    return expr.otherwise(pl.lit("diff"))
+
+
+def _equal(column: str) -> pl.Expr:
+    left, right = pl.col(f"{column}_l"), pl.col(f"{column}_r")
+    return pl.when(left.is_null() | right.is_null()).then(pl.lit("null")).when(left == right).then(pl.lit("same")).otherwise(pl.lit("diff"))

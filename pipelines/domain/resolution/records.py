@@ -1,0 +1,44 @@
+"""The comparable view of every entity-bearing source record (registration, licence, inspection)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+SOURCE_ORDER = {"registration": 0, "licensing": 1, "district": 2}
+RECORD_SCHEMA = {
+    "rid": pl.Int64,
+    "source": pl.String,
+    "record_key": pl.String,
+    "uscc": pl.String,
+    "uscc_is_valid": pl.Boolean,
+    "reg_no": pl.String,
+    "name_clean": pl.String,
+    "name_key": pl.String,
+    "trade_name": pl.String,
+    "branch_marker": pl.String,
+    "legal_rep_clean": pl.String,
+    "address_key": pl.String,
+    "road": pl.String,
+    "district_code": pl.String,
+    "phone": pl.String,
+}
+
+
+def entity_records(registration: pl.DataFrame, licensing: pl.DataFrame, district: pl.DataFrame) -> pl.DataFrame:
+    """One row per source record, with an integer `rid` in (source, record_key) order."""
+    common = ["record_key", "uscc", "uscc_is_valid", "name_clean", "name_key", "branch_marker", "legal_rep_clean", "address_key", "district_code"]
+    parts = [
+        registration.select(*common, "reg_no", "phone").with_columns(source=pl.lit("registration")),
+        licensing.select(*common).with_columns(source=pl.lit("licensing"), reg_no=pl.lit(None, pl.String), phone=pl.lit(None, pl.String)),
+        district.select(*common, "phone").with_columns(source=pl.lit("district"), reg_no=pl.lit(None, pl.String)),
+    ]
+    records = pl.concat(parts, how="diagonal_relaxed")
+    records = records.with_columns(
+        reg_no=pl.when(pl.col("reg_no").str.contains(r"^\d{15}$")).then(pl.col("reg_no")),
+        trade_name=pl.col("name_key").str.slice(0, 2),
+        road=pl.col("address_key").str.extract(r"^(.+?(?:路|街|道|巷|弄|村|大厦|广场))", 1),
+        **{c: pl.when(pl.col(c) != "").then(pl.col(c)) for c in ("name_key", "address_key", "legal_rep_clean", "phone")},
+    )
+    order = pl.col("source").replace_strict(SOURCE_ORDER, return_dtype=pl.Int8)
+    records = records.sort(order, "record_key").with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
+    return records.select(list(RECORD_SCHEMA)).cast(RECORD_SCHEMA)

@@ -1,0 +1,97 @@
+"""Resolve every source record to an entity: the whole pipeline of this package in one call."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from pipelines.domain.resolution import blocking, clusters, compare, entity_ids, weights
+from pipelines.domain.resolution.records import entity_records
+from pipelines.domain.settings import MatchingSettings
+
+JUDGEMENT_SCHEMA = {"action": pl.String, "left_source": pl.String, "left_key": pl.String, "right_source": pl.String, "right_key": pl.String}
+EXPLAINED_COLUMNS = [
+    "source_l", "record_key_l", "source_r", "record_key_r", "rules", "name_sim", "address_sim",
+    "name_level", "address_level", "legal_rep_level", "phone_level", "district_level", "uscc_level",
+    "name_weight", "address_weight", "legal_rep_weight", "phone_weight", "district_weight", "uscc_weight",
+    "match_weight", "match_probability", "linked", "refused_because",
+]  # fmt: skip
+
+
+@dataclass
+class Resolution:
+    xref: pl.DataFrame  # source, record_key, entity_id, match_method, match_score
+    pairs: pl.DataFrame  # every accepted fuzzy pair, explained: levels, weights, probability, linked or why not
+    model: weights.MatchModel
+    stats: dict = field(default_factory=dict)
+
+
+def resolve_entities(
+    registration: pl.DataFrame,
+    licensing: pl.DataFrame,
+    district: pl.DataFrame,
+    judgements: pl.DataFrame,
+    previous_xref: pl.DataFrame | None,
+    highest_issued: int,
+    settings: MatchingSettings,
+) -> Resolution:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[step] = round(now - clock, 2)
+        clock = now
+
+    records = entity_records(registration, licensing, district)
+    lap("records")
+    candidates, block_stats = blocking.candidate_pairs(records, settings.blocking, settings.max_block_size)
+    lap("blocking")
+    training = candidates.filter("both_valid")
+    if training.height > settings.training_pairs:
+        training = training.sample(settings.training_pairs, seed=0)
+    labelled = compare.levels(compare.with_attributes(training, records)).with_columns(is_match=pl.col("uscc_l") == pl.col("uscc_r"))
+    model = weights.learn(labelled)
+    lap("training")
+    scored = weights.score(compare.levels(compare.with_attributes(candidates.filter(~pl.col("both_valid")), records)), model)
+    lap("scoring")
+    accepted = scored.filter(pl.col("match_probability") >= settings.match_probability)
+    same, different = _judged_pairs(judgements, records)
+    assignment, decided = clusters.resolve(records, accepted, same, different, settings.registration_pair_probability)
+    lap("clustering")
+    keyed = assignment.join(records.select("rid", "source", "record_key"), on="rid")
+    ids = entity_ids.assign(keyed, previous_xref, highest_issued)
+    xref = keyed.join(ids, on="cluster").select("source", "record_key", "entity_id", "match_method", "match_score")
+    lap("entity_ids")
+    explained = decided.join(records.select(rid_l="rid", source_l="source", record_key_l="record_key"), on="rid_l").join(
+        records.select(rid_r="rid", source_r="source", record_key_r="record_key"), on="rid_r"
+    )
+    stats = {
+        "records": records.height,
+        "candidate_pairs": candidates.height,
+        "training_pairs": labelled.height,
+        "accepted_pairs": accepted.height,
+        "linked_pairs": int(decided["linked"].sum()),
+        "entities": ids.height,
+        "blocking": block_stats,
+        "seconds": timings,
+    }
+    return Resolution(xref.sort("source", "record_key"), explained.select(EXPLAINED_COLUMNS), model, stats)
+
+
+def _judged_pairs(judgements: pl.DataFrame, records: pl.DataFrame) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(same, different) judgements as rid pairs; judgements naming unknown records are ignored here
+    (the corrections import quarantines them)."""
+    keys = records.select("rid", "source", "record_key")
+    pairs = (
+        judgements.join(keys.rename({"rid": "rid_l", "source": "left_source", "record_key": "left_key"}), on=["left_source", "left_key"])
+        .join(keys.rename({"rid": "rid_r", "source": "right_source", "record_key": "right_key"}), on=["right_source", "right_key"])
+    )
+
+    def of(action: str) -> list[tuple[int, int]]:
+        return [tuple(p) for p in pairs.filter(pl.col("action") == action).select("rid_l", "rid_r").iter_rows()]
+
+    return of("same"), of("different")

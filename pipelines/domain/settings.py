@@ -1,0 +1,47 @@
+"""One frozen Settings object with every threshold, read from settings.toml (no magic numbers elsewhere)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_FILE = Path(__file__).resolve().parents[2] / "settings.toml"
+
+
+@dataclass(frozen=True)
+class BlockingRule:
+    name: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MatchingSettings:
+    match_probability: float
+    registration_pair_probability: float
+    max_block_size: int
+    training_pairs: int
+    blocking: tuple[BlockingRule, ...]
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    no_annual_report_min_age_years: int
+    missing_report_years: int
+    annual_report_deadline: str
+    name_similarity_below: float
+    address_similarity_below: float
+    licence_expiry_warning_days: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    matching: MatchingSettings
+    rules: RuleSettings
+
+
+def load(path: Path = DEFAULT_FILE) -> Settings:
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    matching = dict(raw["matching"])
+    blocking = tuple(BlockingRule(r["name"], tuple(r["columns"])) for r in matching.pop("blocking"))
+    return Settings(matching=MatchingSettings(**matching, blocking=blocking), rules=RuleSettings(**raw["rules"]))
