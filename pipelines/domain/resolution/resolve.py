@@ -20,10 +20,13 @@ EXPLAINED_COLUMNS = [
 ]  # fmt: skip
 
 
+NEAR_MISS_PROBABILITY = 0.5  # pairs this likely but below the threshold are kept for stewards to review
+
+
 @dataclass
 class Resolution:
     xref: pl.DataFrame  # source, record_key, entity_id, match_method, match_score
-    pairs: pl.DataFrame  # every accepted fuzzy pair, explained: levels, weights, probability, linked or why not
+    pairs: pl.DataFrame  # fuzzy pairs at least NEAR_MISS_PROBABILITY likely, explained: levels, weights, linked or why not
     model: weights.MatchModel
     stats: dict = field(default_factory=dict)
 
@@ -66,6 +69,11 @@ def resolve_entities(
     ids = entity_ids.assign(keyed, previous_xref, highest_issued)
     xref = keyed.join(ids, on="cluster").select("source", "record_key", "entity_id", "match_method", "match_score")
     lap("entity_ids")
+    near_misses = scored.filter(pl.col("match_probability").is_between(NEAR_MISS_PROBABILITY, settings.match_probability, closed="left"))
+    decided = pl.concat(
+        [decided, near_misses.with_columns(refused_because=pl.lit("below the match threshold"), linked=pl.lit(False))],
+        how="diagonal_relaxed",
+    )
     explained = decided.join(records.select(rid_l="rid", source_l="source", record_key_l="record_key"), on="rid_l").join(
         records.select(rid_r="rid", source_r="source", record_key_r="record_key"), on="rid_r"
     )

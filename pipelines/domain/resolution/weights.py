@@ -4,6 +4,9 @@ Pairs whose two records both carry a valid USCC are labelled for free: same code
 codes = non-match. Their level frequencies give m = P(level | match) and u = P(level | non-match) for each
 feature, and the weight of a level is log2(m / u). The USCC feature itself cannot be learned that way
 (every labelled pair agrees or disagrees by construction), so its weights are fixed below.
+
+Small installations (or tests) have few labelled pairs: the learned rates are smoothed towards prior
+rates (PRIOR_RATES, worth PRIOR_STRENGTH pairs of each class), so the data speaks once there is enough.
 """
 
 from __future__ import annotations
@@ -18,7 +21,16 @@ from pipelines.domain.resolution.compare import LEARNED_FEATURES
 # log2 Bayes factors: an identical (even if invalid, e.g. a pilot) code, one keystroke from a valid code,
 # two different codes, no code on one side.
 USCC_WEIGHTS = {"same": 12.0, "near": 9.0, "diff": -6.0, "null": 0.0}
-SMOOTHING = 1.0
+PRIOR_STRENGTH = 200.0
+PRIOR_MATCH_SHARE = 0.2  # of candidate pairs
+# feature -> level -> (m, u): P(level | match), P(level | non-match) among candidate pairs.
+PRIOR_RATES: dict[str, dict[str, tuple[float, float]]] = {
+    "name": {"exact": (0.55, 0.15), "high": (0.25, 0.05), "mid": (0.1, 0.15), "contains": (0.05, 0.1), "diff": (0.05, 0.55)},
+    "address": {"exact": (0.5, 0.02), "high": (0.25, 0.05), "mid": (0.1, 0.13), "diff": (0.15, 0.8)},
+    "legal_rep": {"same": (0.9, 0.15), "diff": (0.1, 0.85)},
+    "phone": {"same": (0.9, 0.05), "diff": (0.1, 0.95)},
+    "district": {"same": (0.97, 0.6), "diff": (0.03, 0.4)},
+}
 
 
 @dataclass(frozen=True)
@@ -39,18 +51,21 @@ def learn(labelled: pl.DataFrame) -> MatchModel:
     non_matches = labelled.height - matches
     weights: dict[str, dict[str, float]] = {"uscc": dict(USCC_WEIGHTS)}
     for feature in LEARNED_FEATURES:
-        counts = labelled.group_by(f"{feature}_level").agg(
-            m=pl.col("is_match").sum(), u=(~pl.col("is_match")).sum()
+        present = labelled.filter(pl.col(f"{feature}_level") != "null")
+        m_total, u_total = present["is_match"].sum(), (~present["is_match"]).sum()
+        counts = dict(
+            (level, (m, u))
+            for level, m, u in present.group_by(f"{feature}_level").agg(m=pl.col("is_match").sum(), u=(~pl.col("is_match")).sum()).iter_rows()
         )
-        levels = counts[f"{feature}_level"].to_list()
-        table = {}
-        for level, m, u in counts.select(f"{feature}_level", "m", "u").iter_rows():
-            m_rate = (m + SMOOTHING) / (matches + SMOOTHING * len(levels))
-            u_rate = (u + SMOOTHING) / (non_matches + SMOOTHING * len(levels))
-            table[level] = 0.0 if level == "null" else math.log2(m_rate / u_rate)
+        table = {"null": 0.0}
+        for level, (m0, u0) in PRIOR_RATES[feature].items():
+            m, u = counts.get(level, (0, 0))
+            m_rate = (m + PRIOR_STRENGTH * m0) / (m_total + PRIOR_STRENGTH)
+            u_rate = (u + PRIOR_STRENGTH * u0) / (u_total + PRIOR_STRENGTH)
+            table[level] = math.log2(m_rate / u_rate)
         weights[feature] = table
-    prior = math.log2((matches + SMOOTHING) / (non_matches + SMOOTHING))
-    return MatchModel(prior, weights, labelled.height, matches)
+    share = (matches + PRIOR_STRENGTH * PRIOR_MATCH_SHARE) / (labelled.height + PRIOR_STRENGTH)
+    return MatchModel(math.log2(share / (1 - share)), weights, labelled.height, matches)
 
 
 def score(pairs: pl.DataFrame, model: MatchModel) -> pl.DataFrame:
