@@ -4,9 +4,9 @@ import dagster as dg
 import polars as pl
 
 from assets.metadata import markdown_table
-from pipelines.domain import survivorship
+from pipelines.domain import alerts, corrections, survivorship
 from pipelines.domain.resolution.entity_ids import id_number
-from pipelines.domain.resolution.resolve import JUDGEMENT_SCHEMA, resolve_entities
+from pipelines.domain.resolution.resolve import resolve_entities
 from pipelines.resources import LakehouseResource
 
 SILVER_KEYS = [dg.AssetKey(["silver", s]) for s in ("registration", "licensing", "district")]
@@ -14,17 +14,8 @@ XREF = "gold/entity_xref"
 ID_REGISTRY = "gold/entity_id_registry"
 MATCH_PAIRS = "gold/match_pairs"
 MATCH_WEIGHTS = "gold/match_weights"
-
-
-def _judgements(lake) -> pl.DataFrame:
-    corrections = lake.read("bronze/corrections")
-    if corrections is None or corrections.is_empty():
-        return pl.DataFrame(schema=JUDGEMENT_SCHEMA)
-    judged = corrections.filter(pl.col("action").str.strip_chars().is_in(["same", "different"]))
-    return judged.select(
-        action=pl.col("action").str.strip_chars(),
-        **{c: pl.col(c).str.strip_chars() for c in ("left_source", "left_key", "right_source", "right_key")},
-    )
+GOLDEN = "gold/golden_entity"
+CHANGES = "gold/entity_changes"
 
 
 def _highest_issued(*frames: pl.DataFrame | None) -> int:
@@ -35,7 +26,7 @@ def _highest_issued(*frames: pl.DataFrame | None) -> int:
 @dg.asset(
     key=["gold", "entity_xref"],
     group_name="gold",
-    deps=[*SILVER_KEYS, dg.AssetKey(["bronze", "corrections"])],
+    deps=[*SILVER_KEYS, dg.AssetKey(["silver", "corrections"])],
     kinds={"polars", "rapidfuzz", "delta"},
     description="Every accepted source record and the entity it resolved to (match_method, match_score). "
     "Also writes gold/match_pairs (each fuzzy decision explained) and gold/match_weights.",
@@ -48,7 +39,7 @@ def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource)
         lake.read("silver/registration"),
         lake.read("silver/licensing"),
         lake.read("silver/district"),
-        _judgements(lake),
+        corrections.judgements(lake.read("silver/corrections")),
         previous,
         _highest_issued(previous, registry),
         lakehouse.settings().matching,
@@ -86,10 +77,11 @@ def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource)
 @dg.asset(
     key=["gold", "golden_entity"],
     group_name="gold",
-    deps=[dg.AssetKey(["gold", "entity_xref"]), *SILVER_KEYS],
+    deps=[dg.AssetKey(["gold", "entity_xref"]), *SILVER_KEYS, dg.AssetKey(["silver", "corrections"])],
     kinds={"polars", "delta"},
-    description="One trusted row per entity: survivorship by source trust, per-field provenance "
-    "(<source>:<record_key>), licence and inspection counts.",
+    description="One trusted row per entity: survivorship by source trust, steward corrections on top, "
+    "per-field provenance (<source>:<record_key> or steward:<name>), licence and inspection counts. "
+    "Status and district changes are appended to gold/entity_changes.",
 )
 def golden_entity(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
@@ -98,10 +90,15 @@ def golden_entity(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
     for source in ("registration", "licensing", "district"):
         keys = xref.filter(pl.col("source") == source).select("record_key", "entity_id")
         sources[source] = lake.read(f"silver/{source}").join(keys, on="record_key")
-    table = survivorship.golden(xref, sources["registration"], sources["licensing"], sources["district"], lakehouse.as_of(lake))
-    upserted, deleted = lake.sync("gold/golden_entity", table.with_columns(run_id=pl.lit(context.run_id)), key=["entity_id"])
-    context.log.info(f"gold/golden_entity: {table.height:,} entities, {upserted:,} changed, {deleted:,} gone")
-    return dg.MaterializeResult(metadata={"entities": table.height, "changed": upserted, "removed": deleted})
+    as_of = lakehouse.as_of(lake)
+    table = survivorship.golden(xref, sources["registration"], sources["licensing"], sources["district"], as_of)
+    table = survivorship.apply_overrides(table, corrections.overrides(lake.read("silver/corrections")))
+    # Changes are recorded before the table they compare against moves on: a rerun finds them again.
+    changes = alerts.entity_changes(lake.read(GOLDEN), table, as_of)
+    lake.insert_new(CHANGES, changes, key=["entity_id", "field", "changed_on"])
+    upserted, deleted = lake.sync(GOLDEN, table.with_columns(run_id=pl.lit(context.run_id)), key=["entity_id"])
+    context.log.info(f"{GOLDEN}: {table.height:,} entities, {upserted:,} changed, {deleted:,} gone, {changes.height:,} status/district changes")
+    return dg.MaterializeResult(metadata={"entities": table.height, "changed": upserted, "removed": deleted, "status_or_district_changes": changes.height})
 
 
 gold_assets = [entity_xref, golden_entity]

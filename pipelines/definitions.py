@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import bronze, curated, gold, silver
+from assets import bronze, corrections, curated, gold, issues, silver
 from pipelines import jobs, paths
 from pipelines.progress import progress_logger
 from pipelines.resources import LakehouseResource
@@ -17,7 +17,9 @@ def build(locations: paths.Paths) -> dg.Definitions:
             *bronze.current_state_assets,
             bronze.landing_inventory,
             *silver.silver_assets,
+            corrections.corrections_validated,
             *gold.gold_assets,
+            *issues.issue_assets,
             *curated.model_assets,
             curated.warehouse,
         ],

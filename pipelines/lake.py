@@ -115,6 +115,14 @@ class Lake:
         )
         return True
 
+    def insert_new(self, table: str, rows: pl.DataFrame, key: list[str]) -> int:
+        """Append rows whose key is not in the table yet (append-only logs); returns how many."""
+        current = self.read(table, key)
+        new = rows if current is None else rows.join(current, on=key, how="anti")
+        if current is None or not new.is_empty():
+            write_deltalake(str(self.path(table)), new.to_arrow(), mode="append", commit_properties=self._commit("insert"))
+        return new.height
+
     def sync(self, table: str, target: pl.DataFrame, key: list[str]) -> tuple[int, int]:
         """Make the table equal `target` by merging only the rows that differ (ignoring run_id).
         Returns (rows upserted, rows deleted); writes nothing when they are equal."""

@@ -14,7 +14,6 @@ import datetime as dt
 import polars as pl
 
 SURVIVING_FIELDS = ("name", "legal_rep", "address", "district_code")
-PROVENANCE_FIELDS = ("name", "address", "legal_rep", "status", "district_code")
 
 
 def primary_registration(registration: pl.DataFrame) -> pl.DataFrame:
@@ -110,3 +109,19 @@ def _counts(registration: pl.DataFrame, licensing: pl.DataFrame, district: pl.Da
     lics = licensing.group_by("entity_id").agg(licence_count=pl.len(), active_licence_count=active_licence.sum().cast(pl.Int64))
     insp = district.group_by("entity_id").agg(inspection_count=pl.len(), last_inspected_on=pl.col("inspected_on").max())
     return regs.join(lics, on="entity_id", how="full", coalesce=True).join(insp, on="entity_id", how="full", coalesce=True)
+
+
+def apply_overrides(golden_table: pl.DataFrame, overrides: pl.DataFrame) -> pl.DataFrame:
+    """Steward corrections (entity_id, field, value, steward) win over survivorship; provenance says so."""
+    out = golden_table
+    for field in overrides["field"].unique().sort().to_list():
+        chosen = overrides.filter(pl.col("field") == field).select("entity_id", _value="value", _steward="steward")
+        out = out.join(chosen, on="entity_id", how="left").with_columns(
+            pl.coalesce("_value", field).alias(field)
+        )
+        if f"{field}_source" in out.columns:
+            out = out.with_columns(
+                pl.when(pl.col("_value").is_not_null()).then(pl.lit("steward:") + pl.col("_steward")).otherwise(pl.col(f"{field}_source")).alias(f"{field}_source")
+            )
+        out = out.drop("_value", "_steward")
+    return out

@@ -1,0 +1,52 @@
+"""Steward corrections, validated against the warehouse as it was published when the steward decided."""
+
+import dagster as dg
+import polars as pl
+
+from pipelines.domain import corrections
+from pipelines.domain.corrections import CORRECTABLE_FIELDS, Published
+from pipelines.lake import Lake
+from pipelines.resources import LakehouseResource
+
+TABLE = "silver/corrections"
+LINEAGE = ["record_key", "delivery_date", "source_file", "source_row"]
+ENTITY_SOURCES = ("registration", "licensing", "district")
+EMPTY = {
+    "gold/entity_xref": {"source": pl.String, "record_key": pl.String, "entity_id": pl.String},
+    "gold/entity_issue": {"issue_id": pl.String, "evidence_hash": pl.String, "status": pl.String},
+    "gold/golden_entity": {"entity_id": pl.String, **{f: pl.String for f in CORRECTABLE_FIELDS}},
+}
+
+
+def published_state(lake: Lake) -> Published:
+    """The last published xref, issues and golden record (empty before the first run)."""
+    tables = {t: lake.read(t) if lake.exists(t) else pl.DataFrame(schema=schema) for t, schema in EMPTY.items()}
+    return Published(xref=tables["gold/entity_xref"], issues=tables["gold/entity_issue"], golden=tables["gold/golden_entity"])
+
+
+def silver_records(lake: Lake) -> pl.DataFrame:
+    return pl.concat([lake.read(f"silver/{s}", ["record_key"]).with_columns(source=pl.lit(s)) for s in ENTITY_SOURCES])
+
+
+@dg.asset(
+    key=["silver", "corrections"],
+    group_name="silver",
+    deps=[dg.AssetKey(["bronze", "corrections"]), *[dg.AssetKey(["silver", s]) for s in ENTITY_SOURCES]],
+    kinds={"polars", "delta"},
+    description="Every steward decision delivered in corrections/, validated once against the published "
+    "warehouse (reason is null when valid), with the evidence and the value it was taken on.",
+)
+def corrections_validated(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+    lake = lakehouse.lake(context)
+    bronze = lake.read("bronze/corrections")
+    done = lake.read(TABLE)
+    todo = bronze if done is None else bronze.join(done.select(LINEAGE), on=LINEAGE, how="anti")
+    validated = corrections.validate(todo, silver_records(lake), published_state(lake))
+    lake.upsert(TABLE, validated.drop("run_id").with_columns(run_id=pl.lit(context.run_id)), key=["record_key"])
+    for row in validated.filter(pl.col("reason").is_not_null()).iter_rows(named=True):
+        context.log.warning(f"correction {row['record_key']} rejected: {row['reason']}")
+    table = lake.read(TABLE)
+    rejected = table.filter(pl.col("reason").is_not_null()).height
+    return dg.MaterializeResult(
+        metadata={"rows": table.height, "valid": table.height - rejected, "rejected": rejected, "validated_now": validated.height}
+    )
