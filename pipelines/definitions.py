@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import bronze, corrections, curated, gold, issues, silver
+from assets import bronze, corrections, curated, gold, issues, reports, silver
 from pipelines import jobs, paths
 from pipelines.progress import progress_logger
 from pipelines.resources import LakehouseResource
@@ -20,6 +20,7 @@ def build(locations: paths.Paths) -> dg.Definitions:
             corrections.corrections_validated,
             *gold.gold_assets,
             *issues.issue_assets,
+            reports.steward_worksheets,
             *curated.model_assets,
             curated.warehouse,
         ],

@@ -46,6 +46,17 @@ INSPECTION_TYPES = frozenset({"日常检查", "双随机抽查", "专项检查",
 INSPECTION_RESULTS = frozenset({"符合", "基本符合", "不符合", "责令整改", "查无下落", "已停业", "已歇业"})
 YES_NO = frozenset({"是", "否"})
 CORRECTION_ACTIONS = frozenset({"confirm", "dismiss", "correct", "same", "different"})
+WORKSHEET_INFO_HEADERS = {
+    "issue_type": "问题类型",
+    "severity": "严重程度",
+    "detail": "问题描述",
+    "entity_name": "主体名称",
+    "district_code": "所属区县",
+    "record": "来源记录",
+    "evidence": "证据",
+    "first_detected_on": "首次发现",
+    "status": "当前状态",
+}
 
 REGISTRATION = SourceSpec(
     name="registration",
@@ -138,6 +149,9 @@ CORRECTIONS = SourceSpec(
         "steward": ("steward",),
         "decided_on": ("decided_on",),
         "comment": ("comment",),
+        # Context columns of the steward worksheets we publish (read, never applied), so that a filled
+        # worksheet can be dropped into corrections/ as it is.
+        **{f"info_{name}": (header,) for name, header in WORKSHEET_INFO_HEADERS.items()},
     },
     required_headers=("action", "steward", "decided_on"),
     required_values=("action", "steward"),  # record_key = file name + ":" + row

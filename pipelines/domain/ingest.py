@@ -103,9 +103,12 @@ def _load_file(landing: Path, file: dict, run_id: str) -> tuple[pl.DataFrame | N
         [dict(context, row=r, reason=reason, raw_text=raw) for r, reason, raw in read.bad_rows.iter_rows()]
     )
     quarantine = pl.concat([quarantine, bad.with_columns(**{k: pl.lit(v) for k, v in context.items()}).select(list(QUARANTINE_SCHEMA)).cast(QUARANTINE_SCHEMA)])
+    rows_read = read.rows.height + read.bad_rows.height
+    skipped = rows_read - rows.height - quarantine.height
     log.update(
         status="loaded", encoding=read.encoding, file_format=read.file_format,
-        rows_read=read.rows.height + read.bad_rows.height, rows_loaded=rows.height, rows_quarantined=quarantine.height,
+        rows_read=rows_read, rows_loaded=rows.height, rows_quarantined=quarantine.height,
+        reason=f"{skipped} undecided worksheet rows skipped" if skipped else None,
     )
     return rows, quarantine, log
 
@@ -113,7 +116,7 @@ def _load_file(landing: Path, file: dict, run_id: str) -> tuple[pl.DataFrame | N
 def _rows_and_bad(
     read: FileRead, spec: SourceSpec, file: dict, district_code: str | None, run_id: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    good, bad = split_rows(read.rows, spec)
+    good, bad = split_rows(_decided_rows(read.rows) if spec.name == "corrections" else read.rows, spec)
     bad = bad.select(row="source_row", reason="reason", raw_text=_csv_line([c for c in read.headers.values()]))
     lineage = dict(delivery_date=file["delivery_date"], source_file=file["path"], file_sha256=file["sha256"], run_id=run_id)
     good = good.with_columns(**{k: pl.lit(v) for k, v in lineage.items()}, record_key=_record_key(spec, file, district_code))
@@ -121,6 +124,13 @@ def _rows_and_bad(
         good = good.with_columns(district_file_code=pl.lit(district_code))
     missing = {c: pl.lit(None, dtype=t) for c, t in raw_schema(spec).items() if c not in good.columns}
     return good.with_columns(**missing).cast({"delivery_date": pl.Date}), bad
+
+
+def _decided_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """Worksheet rows a steward left undecided (no action, steward or date) carry no decision: skipped."""
+    decision = [c for c in ("action", "steward", "decided_on") if c in rows.columns]
+    blank = pl.all_horizontal([pl.col(c).str.strip_chars() == "" for c in decision])
+    return rows.filter(~blank)
 
 
 def _record_key(spec: SourceSpec, file: dict, district_code: str | None) -> pl.Expr:

@@ -1,0 +1,114 @@
+"""Steward worksheets: one xlsx per district (and one for the city) of open issues and pairs to judge.
+
+The first sheet is laid out exactly like a `corrections` delivery (the contract's columns first, then
+context columns the corrections reader knows and ignores), so a filled worksheet is dropped into
+`landing/corrections/<date>/` as it is. Every text cell is written as a literal string: a value such as
+`=HYPERLINK(...)` or `+cmd|...` shows as text and never becomes a formula. Personal data (legal
+representatives, phones) appears only in the worksheet of the district that supervises the entity.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from pipelines.domain.contract import CORRECTION_ACTIONS, SPECS, WORKSHEET_INFO_HEADERS
+from pipelines.domain.corrections import CORRECTABLE_FIELDS
+
+DECISION_COLUMNS = [c for c in SPECS["corrections"].columns if not c.startswith("info_")]
+INFO_COLUMNS = [f"info_{c}" for c in WORKSHEET_INFO_HEADERS]
+HEADERS = DECISION_COLUMNS + [WORKSHEET_INFO_HEADERS[c.removeprefix("info_")] for c in INFO_COLUMNS]
+PERSONAL_KEYS = ("legal_rep", "registered_legal_rep", "phone")
+TASK_COLUMNS = {"task_id": "任务编号", "entity_id": "主体编号", "reason": "原因", "detail": "说明", "due_on": "完成期限", "created_on": "生成日期"}
+MAX_ROWS = 1_048_000  # one sheet's limit, with room for the header
+
+
+def issue_rows(issues: pl.DataFrame, mask_personal: bool) -> pl.DataFrame:
+    """Open issues as worksheet rows: decision columns empty except the ids, context filled in."""
+    evidence = issues["evidence"].map_elements(lambda e: _readable(e, mask_personal), return_dtype=pl.String)
+    return issues.with_columns(info_evidence=evidence).select(
+        issue_id="issue_id",
+        entity_id="entity_id",
+        info_issue_type="issue_type",
+        info_severity="severity",
+        info_detail=pl.col("detail") if not mask_personal or issues.is_empty() else _mask_detail(),
+        info_entity_name="entity_name",
+        info_district_code="district_code",
+        info_record=pl.concat_str("source", "record_key", separator=":"),
+        info_evidence="info_evidence",
+        info_first_detected_on=pl.col("first_detected_on").cast(pl.String),
+        info_status="status",
+    )
+
+
+def _mask_detail() -> pl.Expr:
+    # Details of legal-rep issues quote the names: the city sheet shows the type, not the names.
+    return pl.when(pl.col("issue_type") == "inconsistent.legal_rep").then(pl.lit("负责人与登记的法定代表人不一致")).otherwise(pl.col("detail"))
+
+
+def _readable(evidence: str, mask_personal: bool) -> str:
+    values = json.loads(evidence) if evidence else {}
+    shown = {k: ("***" if mask_personal and k in PERSONAL_KEYS else v) for k, v in values.items() if v is not None}
+    return "; ".join(f"{k}: {v}" for k, v in shown.items())
+
+
+def pair_rows(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Possible duplicates below the match threshold, for a same/different judgement."""
+    return pairs.select(
+        left_source="source_l",
+        left_key="record_key_l",
+        right_source="source_r",
+        right_key="record_key_r",
+        info_issue_type=pl.lit("possible_duplicate"),
+        info_detail=pl.format("疑似同一主体（匹配概率 {}），请判断 same / different", pl.col("match_probability").round(3)),
+        info_district_code="district_code",
+    )
+
+
+def write(path: Path, rows: pl.DataFrame, tasks: pl.DataFrame) -> int:
+    """Write a worksheet; returns the number of decision rows."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "待处理问题"
+    frame = pl.concat([pl.DataFrame(schema={c: pl.String for c in DECISION_COLUMNS + INFO_COLUMNS}), rows], how="diagonal_relaxed")
+    frame = frame.select(DECISION_COLUMNS + INFO_COLUMNS).head(MAX_ROWS)
+    _write_table(sheet, HEADERS, frame.iter_rows())
+    _decorate(sheet, frame.height)
+    task_sheet = book.create_sheet("监管任务")
+    _write_table(task_sheet, list(TASK_COLUMNS.values()), tasks.select(list(TASK_COLUMNS)).cast(pl.String).iter_rows())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return frame.height
+
+
+def _write_table(sheet: Worksheet, headers: list[str], rows) -> None:  # noqa: ANN001 - any row iterator
+    sheet.append(headers)
+    for values in rows:
+        sheet.append(values)
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # literal text, whatever it starts with: never a formula
+
+
+def _decorate(sheet: Worksheet, height: int) -> None:
+    header_fill = PatternFill("solid", fgColor="DDEBF7")
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = header_fill
+    sheet.freeze_panes = "C2"
+    last = max(height + 1, 2)
+    for name, options in (("action", sorted(CORRECTION_ACTIONS)), ("field", list(CORRECTABLE_FIELDS))):
+        letter = get_column_letter(DECISION_COLUMNS.index(name) + 1)
+        validation = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=True)
+        validation.add(f"{letter}2:{letter}{last}")
+        sheet.add_data_validation(validation)
+    for index, header in enumerate(HEADERS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = 40 if header in ("问题描述", "证据") else 16
