@@ -1,0 +1,36 @@
+"""The code location loads, and its assets, jobs, schedules and sensors are the ones we expect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines import definitions, paths
+
+
+def build(tmp_path: Path) -> dg.Definitions:
+    return definitions.build(paths.resolve(landing=tmp_path / "l", lake=tmp_path / "k", warehouse=tmp_path / "w.duckdb", dagster_home=tmp_path / "h"))
+
+
+def test_every_job_resolves(tmp_path: Path) -> None:
+    defs = build(tmp_path)
+    names = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__"))
+    assert names == ["consolidate_job", "ingest_corrections_job", "ingest_district_job", "ingest_licensing_job", "ingest_registration_job"]
+
+
+def test_asset_keys_by_layer(tmp_path: Path) -> None:
+    keys = sorted(k.to_user_string() for k in build(tmp_path).resolve_all_asset_keys())
+    layers = {k.split("/")[0] for k in keys}
+    assert layers == {"bronze", "silver", "gold", "curated", "reports"}
+    for required in ["bronze/registration_deliveries", "silver/registration", "gold/entity_xref", "gold/golden_entity",
+                     "gold/entity_issue", "curated/golden_entity", "curated/quarantine", "curated/warehouse"]:
+        assert required in keys
+
+
+def test_curated_models_depend_on_the_tables_their_sql_reads(tmp_path: Path) -> None:
+    graph = build(tmp_path).resolve_asset_graph()
+    parents = {p.to_user_string() for p in graph.get(dg.AssetKey(["curated", "golden_entity"])).parent_keys}
+    assert parents == {"gold/golden_entity", "gold/entity_issue"}
+    quarantine = {p.to_user_string() for p in graph.get(dg.AssetKey(["curated", "quarantine"])).parent_keys}
+    assert {"bronze/registration_deliveries", "bronze/landing_inventory", "silver/corrections"} <= quarantine
