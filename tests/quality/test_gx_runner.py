@@ -109,7 +109,8 @@ def suite_file(tmp_path: Path, *expectations: dict) -> Path:
 
 
 def test_unknown_severity_is_refused(tmp_path: Path) -> None:
-    path = suite_file(tmp_path, {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}, "meta": {"severity": "warning"}})
+    row_count = {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}}
+    path = suite_file(tmp_path, {**row_count, "meta": {"severity": "warning"}})
     with pytest.raises(ValueError, match="severity 'warning'"):
         load_suite(path)
 

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.xdist_group("great_expectations")
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Run as a file, not `python -c`: with pyspark installed, importing GX under -c exits the process silently
-# (pyspark.sql.connect takes a __main__ without __file__ for a doctest run and calls sys.exit(0)).
+# Run with `python -c` on purpose: its __main__ has no __file__, like a pytest-xdist worker's, which
+# pyspark (imported by GX) takes for a doctest run and exits on, unless gx_runner.import_gx guards it.
 SCRIPT = """
 import json, socket, sys
 from pathlib import Path
@@ -48,12 +48,10 @@ print(json.dumps(report))
 
 
 def test_validation_and_data_docs_never_touch_the_network(tmp_path: Path) -> None:
-    script = tmp_path / "offline_run.py"
-    script.write_text(SCRIPT, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path / "site")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    command = [sys.executable, "-c", SCRIPT, str(tmp_path / "site")]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip(), f"the process ended before reporting: {done.stderr[-3000:]}"
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {"lazy": True, "attempts": [], "index": True, "outcomes": 11, "probe_caught": True}
