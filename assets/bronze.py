@@ -14,6 +14,7 @@ import dagster as dg
 import polars as pl
 
 from assets.metadata import markdown_table
+from assets.quality import check_specs, run_suite
 from pipelines.domain import current_state, landing
 from pipelines.domain.contract import SOURCES, SPECS
 from pipelines.domain.ingest import LOAD_LOG_SCHEMA, QUARANTINE_SCHEMA, load_delivery, raw_schema
@@ -27,6 +28,8 @@ DELIVERY_KEYS = [dg.AssetKey(["bronze", f"{s}_deliveries"]) for s in SOURCES]
 SHARED_TABLES: dict[str, list[dg.AssetKey]] = {
     QUARANTINE_TABLE: [*DELIVERY_KEYS, dg.AssetKey(["bronze", "landing_inventory"])],
     LOAD_LOG_TABLE: DELIVERY_KEYS,
+    "quality/quality_result": [*DELIVERY_KEYS[:3], *[dg.AssetKey(["silver", s]) for s in SOURCES[:3]]],
+    "quality/delivery_metrics": [dg.AssetKey(["silver", s]) for s in SOURCES[:3]],
 }
 
 
@@ -35,9 +38,12 @@ def delivery_table(source: str) -> str:
 
 
 def _delivery_asset(source: str) -> dg.AssetsDefinition:
+    key = dg.AssetKey(["bronze", f"{source}_deliveries"])
+    checked = source != "corrections"  # corrections are validated by silver/corrections, row by row
+
     @dg.asset(
-        name=f"{source}_deliveries",
-        key_prefix="bronze",
+        check_specs=check_specs(key, "bronze", source) if checked else None,
+        key=key,
         group_name="bronze",
         partitions_def=DELIVERY_PARTITIONS[source],
         kinds={"polars", "delta"},
@@ -54,15 +60,20 @@ def _delivery_asset(source: str) -> dg.AssetsDefinition:
         manifest = landing.deliveries(files)["manifest"].first() if files.height else ""
         load = load_delivery(lakehouse.landing, files, manifest, context.run_id) if files.height else None
         if load is None:
-            context.log.warning(f"{source}/{context.partition_key}: the folder has no files any more")
-            return dg.MaterializeResult(metadata={"files": 0})
+            raise dg.Failure(f"{source}/{context.partition_key}: the delivery folder has no files (any more)")
         slice_of = {"source": source, "delivery_date": delivery_date}
         wrote = lake.replace_slice(delivery_table(source), load.rows, {"delivery_date": delivery_date})
         lake.replace_slice(QUARANTINE_TABLE, load.quarantine, slice_of)
         lake.replace_slice(LOAD_LOG_TABLE, load.log, slice_of)
         for line in load.log.iter_rows(named=True):
             context.log.info(_progress_line(line))
+        checks = (
+            run_suite(lake, lakehouse.reports, {delivery_date: load.rows}, "bronze", source, landing.as_of(inventory), context.run_id)
+            if checked
+            else None
+        )
         return dg.MaterializeResult(
+            check_results=checks,
             metadata={
                 "files": load.log.height,
                 "rows_read": int(load.log["rows_read"].sum()),

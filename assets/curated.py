@@ -20,7 +20,7 @@ from assets.bronze import SHARED_TABLES
 from pipelines.resources import LakehouseResource
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "curated"
-LAKE_LAYERS = ("bronze", "silver", "gold")
+LAKE_LAYERS = ("bronze", "silver", "gold", "quality")
 
 
 def model_sql(name: str) -> str:

@@ -7,19 +7,23 @@ A nightly delivery recomputes only the records whose bronze version changed; a c
 import dagster as dg
 import polars as pl
 
+from assets.quality import METRICS_TABLE, check_specs, run_suite
 from pipelines.domain import incremental, standardise
 from pipelines.domain.standardise import LINEAGE, NORMALISER_VERSION
+from pipelines.quality.suites import delivery_metrics
 from pipelines.resources import LakehouseResource
 
 SILVER_SOURCES = tuple(standardise.STANDARDISERS)
 
 
 def _silver_asset(source: str) -> dg.AssetsDefinition:
+    key = dg.AssetKey(["silver", source])
+
     @dg.asset(
-        name=source,
-        key_prefix="silver",
+        key=key,
+        check_specs=check_specs(key, "silver", source),
         group_name="silver",
-        deps=[dg.AssetKey(["bronze", source])],
+        deps=[dg.AssetKey(["bronze", source]), dg.AssetKey(["bronze", "landing_inventory"])],
         kinds={"polars", "delta"},
         description=f"{source} records standardised: typed dates, normalised names and matching keys, USCC "
         "validity and parts, district codes with their source, phones and vocabularies; lineage to bronze.",
@@ -35,9 +39,16 @@ def _silver_asset(source: str) -> dg.AssetsDefinition:
             NORMALISER_VERSION,
         )
         lake.upsert(table, upserts, key=["record_key"], deleted=deletes)
+        # Quality is measured per delivery, on the rows this run standardised.
+        frames = {d: group for (d,), group in upserts.partition_by("delivery_date", as_dict=True).items()}
+        for delivery_date, frame in frames.items():
+            metrics = delivery_metrics(frame, source, delivery_date)
+            lake.replace_slice(METRICS_TABLE, metrics, {"source": source, "delivery_date": delivery_date})
+        checks = run_suite(lake, lakehouse.reports, frames, "silver", source, lakehouse.as_of(lake), context.run_id)
         rows = lake.scan(table).select(pl.len()).collect().item()
         context.log.info(f"{table}: {rows:,} records, {upserts.height:,} recomputed, {deletes.height:,} gone")
         return dg.MaterializeResult(
+            check_results=checks,
             metadata={"rows": rows, "recomputed": upserts.height, "deleted": deletes.height, "delta_version": lake.version(table)}
         )
 

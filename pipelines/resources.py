@@ -53,11 +53,7 @@ class LakehouseResource(dg.ConfigurableResource):
 
     def as_of(self, lake: Lake) -> dt.date:
         """The rules' "today": the latest delivery date in the landing zone, never the wall clock."""
-        inventory = lake.read(INVENTORY_TABLE)
-        dates = inventory.filter(pl.col("problem").is_null())["delivery_date"] if inventory is not None else None
-        if dates is None or dates.is_empty():
-            raise ValueError("no delivery has been loaded: the as-of date is the latest delivery date")
-        return dates.max()
+        return landing.as_of(lake.read(INVENTORY_TABLE))
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Generator[LakehouseResource, None, None]:

@@ -125,3 +125,11 @@ def pending(current: pl.DataFrame, load_log: pl.DataFrame | None) -> pl.DataFram
     return joined.filter(pl.col("loaded_manifest").is_null() | (pl.col("loaded_manifest") != pl.col("manifest"))).drop(
         "loaded_manifest"
     )
+
+
+def as_of(inventory: pl.DataFrame | None) -> dt.date:
+    """The latest delivery date in the landing zone: the rules' "today" (never the wall clock)."""
+    dates = inventory.filter(pl.col("problem").is_null())["delivery_date"] if inventory is not None else None
+    if dates is None or dates.is_empty():
+        raise ValueError("the landing zone has no delivery: the as-of date is the latest delivery date")
+    return dates.max()

@@ -71,15 +71,18 @@ def load_suite(path: Path) -> dict[str, Any]:
     return suite
 
 
-def validate(frame: pl.DataFrame, suite_path: Path, batch_name: str) -> ValidationRun:
-    """Validate `frame` against the suite at `suite_path`; `batch_name` becomes the GX run name."""
+def validate(frame: pl.DataFrame, suite_path: Path, batch_name: str, parameters: dict[str, str] | None = None) -> ValidationRun:
+    """Validate `frame` against the suite at `suite_path`; `batch_name` becomes the GX run name.
+
+    `parameters` fill `${name}` placeholders in the suite's kwargs (e.g. `${as_of}` for "not in the future").
+    """
     if not batch_name or "/" in batch_name or "\\" in batch_name:
         raise ValueError(f"batch_name {batch_name!r} must be non-empty and free of path separators")
     gx = import_gx()
     from great_expectations.core import ExpectationSuite
     from great_expectations.core.run_identifier import RunIdentifier
 
-    suite_json = load_suite(suite_path)
+    suite_json = substitute(load_suite(suite_path), parameters or {})
     context = ephemeral_context()
     suite = context.suites.add(ExpectationSuite(**suite_json))
     batch_definition = (
@@ -111,6 +114,16 @@ def validate(frame: pl.DataFrame, suite_path: Path, batch_name: str) -> Validati
         result_json=result.to_json_dict(),
         result_key=tuple(key.to_tuple()),
     )
+
+
+def substitute(suite: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
+    """The suite with every `${name}` string value in kwargs replaced by parameters[name]."""
+    text = json.dumps(suite, ensure_ascii=False)
+    for name, value in parameters.items():
+        text = text.replace("${" + name + "}", value)
+    if "${" in text:
+        raise ValueError(f"suite {suite['name']} has a placeholder no parameter fills: {text[text.index('${'):][:40]}")
+    return json.loads(text)
 
 
 def import_gx() -> ModuleType:
@@ -182,6 +195,11 @@ def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
         if dtype == pl.Date:
             converted[name] = pd.Series(frame[name].to_list(), dtype=object, index=converted.index)
     return converted
+
+
+def expectation_labels(suite: dict[str, Any]) -> list[str]:
+    """The `expectation` ids a suite's outcomes will carry, in suite order (known before running GX)."""
+    return _labels([_base_label(e["type"], e.get("kwargs", {})) for e in suite["expectations"]])
 
 
 def _outcomes(suite: str, results: list[ExpectationValidationResult]) -> list[ExpectationOutcome]:
