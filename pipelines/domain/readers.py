@@ -76,7 +76,10 @@ def _decode_or_reject(data: bytes, encoding: str) -> str:
 def _read_csv(data: bytes, spec: SourceSpec) -> FileRead:
     text, encoding = decode(data)
     header_line, _, body = text.partition("\n")
-    delivered = next(csv.reader([header_line.rstrip("\r")]), [])
+    try:
+        delivered = next(csv.reader([header_line.rstrip("\r")]), [])
+    except csv.Error as error:
+        raise UnreadableFile(f"the header row is not valid csv: {error}") from None
     headers = map_headers(delivered, spec)
     names = [f"c{i}" for i in range(len(delivered))]
     bad: list[tuple[int, str, str]] = []
