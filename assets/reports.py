@@ -1,8 +1,12 @@
 """Outputs people open: steward worksheets per district (and for the city)."""
 
+import os
+
 import dagster as dg
 import polars as pl
 
+from assets.quality import METRICS_TABLE, QUALITY_TABLE, data_docs_dir
+from pipelines import html_report
 from pipelines.domain import divisions, worksheets
 from pipelines.resources import LakehouseResource
 
@@ -51,3 +55,41 @@ def _pairs_to_review(lake) -> pl.DataFrame:  # noqa: ANN001 - the run's Lake
         [lake.read(f"silver/{s}", ["record_key", "district_code"]).with_columns(source_l=pl.lit(s)) for s in ("registration", "licensing", "district")]
     ).rename({"record_key": "record_key_l"})
     return pairs.join(district, on=["source_l", "record_key_l"], how="left").sort("match_probability", descending=True)
+
+
+@dg.asset(
+    key=["reports", "quality_report"],
+    group_name="reports",
+    deps=[dg.AssetKey(["silver", s]) for s in ("registration", "licensing", "district")],
+    kinds={"html"},
+    description="Quality at a glance for stewards: per source and delivery, the share of valid USCC, of rows "
+    "mapped to a district and of unknown vocabulary values, their trend (PNG), failed expectations, and a link "
+    "to the Great Expectations Data Docs.",
+)
+def quality_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+    lake = lakehouse.lake(context)
+    metrics = lake.read(METRICS_TABLE).sort("source", "delivery_date")
+    results = lake.read(QUALITY_TABLE)
+    folder = lakehouse.reports / "quality"
+    plot = html_report.line_plot(
+        metrics, "delivery_date", ["valid_uscc_share", "district_mapped_share", "unknown_vocabulary_share"], "source",
+        folder / "quality_trend.png", "Quality per delivery",
+    )
+    failed = results.filter(~pl.col("success")).select(
+        "source", "delivery_date", "layer", "expectation", "severity", "observed_value", "description"
+    ).sort("source", "delivery_date", "layer", "expectation")
+    docs = data_docs_dir(lakehouse.reports) / "index.html"
+    page = html_report.page(
+        "数据质量报告 Quality report",
+        [
+            ("Per delivery", html_report.table(metrics)),
+            ("Trend", f'<img src="{plot.name}" alt="quality trend">'),
+            (f"Failed expectations ({failed.height})", html_report.table(failed)),
+            ("Details", f'<p><a href="{os.path.relpath(docs, folder)}">Great Expectations Data Docs</a></p>'),
+        ],
+    )
+    index = folder / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return dg.MaterializeResult(
+        metadata={"report": dg.MetadataValue.path(str(index)), "data_docs": dg.MetadataValue.path(str(docs)), "failed_expectations": failed.height}
+    )

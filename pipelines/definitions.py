@@ -21,6 +21,7 @@ def build(locations: paths.Paths) -> dg.Definitions:
             *gold.gold_assets,
             *issues.issue_assets,
             reports.steward_worksheets,
+            reports.quality_report,
             *curated.model_assets,
             curated.warehouse,
         ],
