@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 import polars as pl
+import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 # Values that may appear in a Delta predicate: dates and fixed identifiers (sources, layers), never
@@ -65,7 +66,7 @@ class Lake:
             return False
         write_deltalake(
             str(self.path(table)),
-            frame.to_arrow(),
+            _arrow(frame),
             mode="overwrite",
             schema_mode="overwrite",
             partition_by=partition_by,
@@ -80,11 +81,11 @@ class Lake:
             if _same_rows(old, frame):
                 return False
         else:
-            write_deltalake(str(self.path(table)), frame.to_arrow(), mode="append", commit_properties=self._commit("create"))
+            write_deltalake(str(self.path(table)), _arrow(frame), mode="append", commit_properties=self._commit("create"))
             return True
         write_deltalake(
             str(self.path(table)),
-            frame.to_arrow(),
+            _arrow(frame),
             mode="overwrite",
             predicate=predicate(where),
             schema_mode="merge",
@@ -96,7 +97,7 @@ class Lake:
         """Merge changed rows by key (and delete `deleted` keys) in one commit; no-op when nothing changed."""
         deleted = deleted if deleted is not None else changes.clear().select(key)
         if not self.exists(table):
-            write_deltalake(str(self.path(table)), changes.to_arrow(), mode="append", commit_properties=self._commit("create"))
+            write_deltalake(str(self.path(table)), _arrow(changes), mode="append", commit_properties=self._commit("create"))
             return True
         if changes.is_empty() and deleted.is_empty():
             return False
@@ -107,7 +108,7 @@ class Lake:
         on = " AND ".join(f"t.{c} = s.{c}" for c in key)
         (
             DeltaTable(str(self.path(table)))
-            .merge(source.to_arrow(), predicate=on, source_alias="s", target_alias="t", commit_properties=self._commit("merge"))
+            .merge(_arrow(source), predicate=on, source_alias="s", target_alias="t", commit_properties=self._commit("merge"))
             .when_matched_delete(predicate="s._change = 'delete'")
             .when_matched_update_all(predicate="s._change = 'upsert'", except_cols=["_change"])
             .when_not_matched_insert_all(predicate="s._change = 'upsert'", except_cols=["_change"])
@@ -120,7 +121,7 @@ class Lake:
         current = self.read(table, key)
         new = rows if current is None else rows.join(current, on=key, how="anti")
         if current is None or not new.is_empty():
-            write_deltalake(str(self.path(table)), new.to_arrow(), mode="append", commit_properties=self._commit("insert"))
+            write_deltalake(str(self.path(table)), _arrow(new), mode="append", commit_properties=self._commit("insert"))
         return new.height
 
     def sync(self, table: str, target: pl.DataFrame, key: list[str]) -> tuple[int, int]:
@@ -133,7 +134,7 @@ class Lake:
     def ensure(self, table: str, schema: dict[str, pl.DataType]) -> None:
         """Create an empty table when it does not exist yet, so that readers always find it."""
         if not self.exists(table):
-            write_deltalake(str(self.path(table)), pl.DataFrame(schema=schema).to_arrow(), mode="append", commit_properties=self._commit("create"))
+            write_deltalake(str(self.path(table)), _arrow(pl.DataFrame(schema=schema)), mode="append", commit_properties=self._commit("create"))
 
     def history(self, table: str) -> list[dict]:
         return DeltaTable(str(self.path(table))).history() if self.exists(table) else []
@@ -154,6 +155,12 @@ def diff(target: pl.DataFrame, current: pl.DataFrame | None, key: list[str]) -> 
     new = fingerprint(target)
     changed = new.join(old, on=[*key, "_hash"], how="anti").select(key)
     return target.join(changed, on=key, how="semi"), old.join(new, on=key, how="anti").select(key)
+
+
+def _arrow(frame: pl.DataFrame) -> pa.Table:
+    """Arrow with plain large_string columns: polars' string_view files mixed with large_string ones make
+    pyarrow datasets (DuckDB's view of the lake) fail to compare them."""
+    return frame.to_arrow(compat_level=pl.CompatLevel.oldest())
 
 
 def predicate(where: dict[str, str | dt.date]) -> str:

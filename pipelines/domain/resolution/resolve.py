@@ -20,7 +20,7 @@ EXPLAINED_COLUMNS = [
 ]  # fmt: skip
 
 
-NEAR_MISS_PROBABILITY = 0.5  # pairs this likely but below the threshold are kept for stewards to review
+NEAR_MISS_PROBABILITY = 0.3  # pairs this likely but below the threshold are kept for stewards to review
 
 
 @dataclass

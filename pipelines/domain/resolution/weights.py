@@ -7,6 +7,13 @@ feature, and the weight of a level is log2(m / u). The USCC feature itself canno
 
 Small installations (or tests) have few labelled pairs: the learned rates are smoothed towards prior
 rates (PRIOR_RATES, worth PRIOR_STRENGTH pairs of each class), so the data speaks once there is enough.
+
+Fellegi-Sunter multiplies features as if independent; they are not (a different district implies a
+different address; an exact name and the same legal representative together are rarer among non-matches
+than apart). So the labelled pairs also give the match rate of each whole comparison pattern (source pair
+and every feature's level), shrunk towards the independent model's probability with PATTERN_STRENGTH
+pseudo-pairs: common patterns speak for themselves, rare ones fall back on the weights. USCC evidence is
+added on top as log-odds.
 """
 
 from __future__ import annotations
@@ -33,10 +40,15 @@ PRIOR_RATES: dict[str, dict[str, tuple[float, float]]] = {
 }
 
 
+PATTERN_STRENGTH = 4.0
+PATTERN_COLUMNS = ["source_pair", *[f"{f}_level" for f in LEARNED_FEATURES]]
+
+
 @dataclass(frozen=True)
 class MatchModel:
     prior_log2_odds: float
     weights: dict[str, dict[str, float]]  # feature -> level -> weight
+    patterns: pl.DataFrame  # PATTERN_COLUMNS, pattern_pairs, pattern_matches
     training_pairs: int
     training_matches: int
 
@@ -65,20 +77,41 @@ def learn(labelled: pl.DataFrame) -> MatchModel:
             table[level] = math.log2(m_rate / u_rate)
         weights[feature] = table
     share = (matches + PRIOR_STRENGTH * PRIOR_MATCH_SHARE) / (labelled.height + PRIOR_STRENGTH)
-    return MatchModel(math.log2(share / (1 - share)), weights, labelled.height, matches)
+    patterns = with_source_pair(labelled).group_by(PATTERN_COLUMNS).agg(
+        pattern_pairs=pl.len().cast(pl.Float64), pattern_matches=pl.col("is_match").sum().cast(pl.Float64)
+    )
+    return MatchModel(math.log2(share / (1 - share)), weights, patterns, labelled.height, matches)
+
+
+def with_source_pair(pairs: pl.DataFrame) -> pl.DataFrame:
+    return pairs.with_columns(
+        source_pair=pl.concat_str(pl.min_horizontal("source_l", "source_r"), pl.max_horizontal("source_l", "source_r"), separator="|")
+    )
 
 
 def score(pairs: pl.DataFrame, model: MatchModel) -> pl.DataFrame:
-    """Adds `<feature>_weight`, `match_weight` and `match_probability` (0 for a branch/parent pair)."""
-    weighted = pairs.with_columns(
+    """Adds `<feature>_weight`, `independent_probability`, `pattern_pairs`/`pattern_matches`, `match_weight`
+    (log2 odds) and `match_probability` (0 for a branch/parent pair)."""
+    weighted = with_source_pair(pairs).with_columns(
         [
             pl.col(f"{feature}_level").replace_strict(levels, default=0.0, return_dtype=pl.Float64).alias(f"{feature}_weight")
             for feature, levels in model.weights.items()
         ]
     )
-    total = pl.lit(model.prior_log2_odds) + pl.sum_horizontal([f"{f}_weight" for f in model.weights])
-    probability = 1 / (1 + (pl.lit(2.0) ** (-total)))
+    independent = pl.lit(model.prior_log2_odds) + pl.sum_horizontal([f"{f}_weight" for f in LEARNED_FEATURES])
+    weighted = weighted.with_columns(independent_probability=_probability(independent)).join(
+        model.patterns, on=PATTERN_COLUMNS, how="left"
+    )
+    rate = (pl.col("pattern_matches").fill_null(0) + PATTERN_STRENGTH * pl.col("independent_probability")) / (
+        pl.col("pattern_pairs").fill_null(0) + PATTERN_STRENGTH
+    )
+    clipped = rate.clip(1e-9, 1 - 1e-9)
+    total = (clipped / (1 - clipped)).log(2) + pl.col("uscc_weight")
     return weighted.with_columns(
         match_weight=total,
-        match_probability=pl.when(pl.col("branch_conflict")).then(0.0).otherwise(probability),
+        match_probability=pl.when(pl.col("branch_conflict")).then(0.0).otherwise(_probability(total)),
     )
+
+
+def _probability(log2_odds: pl.Expr) -> pl.Expr:
+    return 1 / (1 + (pl.lit(2.0) ** (-log2_odds)))
