@@ -37,6 +37,12 @@ def delivery_table(source: str) -> str:
     return f"bronze/{source}_deliveries"
 
 
+class DeliveryLoadConfig(dg.Config):
+    """reload_unchanged: also reload deliveries whose files did not change (after a reader fix)."""
+
+    reload_unchanged: bool = False
+
+
 def _delivery_asset(source: str) -> dg.AssetsDefinition:
     key = dg.AssetKey(["bronze", f"{source}_deliveries"])
     checked = source != "corrections"  # corrections are validated by silver/corrections, row by row
@@ -46,43 +52,48 @@ def _delivery_asset(source: str) -> dg.AssetsDefinition:
         key=key,
         group_name="bronze",
         partitions_def=DELIVERY_PARTITIONS[source],
+        backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"polars", "delta"},
         description=f"Every delivered {source} row as text, one partition per delivery folder, with "
-        "file, sha256 and row lineage. Unreadable files and rows go to bronze/quarantine with a reason.",
+        "file, sha256 and row lineage. Unreadable files and rows go to bronze/quarantine with a reason. "
+        "A run over a range of partitions loads those whose files changed since they were last loaded.",
     )
-    def deliveries(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+    def deliveries(context: dg.AssetExecutionContext, config: DeliveryLoadConfig, lakehouse: LakehouseResource) -> dg.MaterializeResult:
         lake = lakehouse.lake(context)
-        delivery_date = dt.date.fromisoformat(context.partition_key)
         inventory = lakehouse.inventory(lake)
-        files = inventory.filter(
-            pl.col("source") == source, pl.col("delivery_date") == delivery_date, pl.col("problem").is_null()
-        )
-        manifest = landing.deliveries(files)["manifest"].first() if files.height else ""
-        load = load_delivery(lakehouse.landing, files, manifest, context.run_id) if files.height else None
-        if load is None:
-            raise dg.Failure(f"{source}/{context.partition_key}: the delivery folder has no files (any more)")
-        slice_of = {"source": source, "delivery_date": delivery_date}
-        wrote = lake.replace_slice(delivery_table(source), load.rows, {"delivery_date": delivery_date})
-        lake.replace_slice(QUARANTINE_TABLE, load.quarantine, slice_of)
-        lake.replace_slice(LOAD_LOG_TABLE, load.log, slice_of)
-        for line in load.log.iter_rows(named=True):
-            context.log.info(_progress_line(line))
+        current = landing.deliveries(inventory).filter(pl.col("source") == source)
+        todo = current if config.reload_unchanged else landing.pending(current, lake.read(LOAD_LOG_TABLE))
+        wanted = {dt.date.fromisoformat(k) for k in context.partition_keys}
+        frames, logs = {}, []
+        for delivery_date, manifest in todo.filter(pl.col("delivery_date").is_in(wanted)).select("delivery_date", "manifest").iter_rows():
+            files = inventory.filter(pl.col("source") == source, pl.col("delivery_date") == delivery_date, pl.col("problem").is_null())
+            load = load_delivery(lakehouse.landing, files, manifest, context.run_id)
+            slice_of = {"source": source, "delivery_date": delivery_date}
+            lake.replace_slice(delivery_table(source), load.rows, {"delivery_date": delivery_date})
+            lake.replace_slice(QUARANTINE_TABLE, load.quarantine, slice_of)
+            lake.replace_slice(LOAD_LOG_TABLE, load.log, slice_of)
+            for line in load.log.iter_rows(named=True):
+                context.log.info(_progress_line(line))
+            frames[delivery_date] = load.rows
+            logs.append(load.log)
+        skipped = sorted(wanted - set(frames))
+        if skipped:
+            context.log.info(f"{source}: unchanged or no longer in the landing zone, not reloaded: {', '.join(map(str, skipped))}")
         checks = (
-            run_suite(lake, lakehouse.reports, {delivery_date: load.rows}, "bronze", source, landing.as_of(inventory), context.run_id)
-            if checked
-            else None
+            run_suite(lake, lakehouse.reports, frames, "bronze", source, landing.as_of(inventory), context.run_id) if checked else None
         )
+        log = pl.concat(logs) if logs else pl.DataFrame(schema=LOAD_LOG_SCHEMA)
         return dg.MaterializeResult(
             check_results=checks,
             metadata={
-                "files": load.log.height,
-                "rows_read": int(load.log["rows_read"].sum()),
-                "rows_loaded": load.rows.height,
-                "rows_quarantined": load.quarantine.height,
-                "changed": wrote,
+                "deliveries_loaded": len(frames),
+                "files": log.height,
+                "rows_read": int(log["rows_read"].sum()),
+                "rows_loaded": int(log["rows_loaded"].sum()),
+                "rows_quarantined": int(log["rows_quarantined"].sum()),
                 "delta_version": lake.version(delivery_table(source)),
-                "load_log": markdown_table(load.log.drop("manifest", "run_id")),
-            }
+                "load_log": markdown_table(log.drop("manifest", "run_id")),
+            },
         )
 
     return deliveries

@@ -16,6 +16,7 @@ EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 1, 2, 75
 
 
 def main(argv: list[str] | None = None) -> int:
+    _quiet_library_warnings()
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -30,6 +31,15 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BUSY if isinstance(error, LakeBusy) else EXIT_FAILED
+
+
+def _quiet_library_warnings() -> None:
+    """Operators see our messages, not libraries' notices about their own APIs."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ runs go to the persistent instance in DAGSTER_HOME, so `make ui` shows them, tag
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from assets.bronze import LOAD_LOG_TABLE, QUARANTINE_TABLE
 from pipelines import definitions, jobs
@@ -63,14 +65,17 @@ def run_batch(paths: Paths, lock_wait_seconds: float = 0.0, echo=print) -> Batch
         todo = landing.pending(landing.deliveries(inventory), lake.read(LOAD_LOG_TABLE))
         _register_partitions(instance, inventory)
         echo(f"landing {paths.landing}: {inventory.height} files, {todo.height} deliveries to load")
-        for source, delivery_date in todo.select("source", "delivery_date").iter_rows():
-            key = delivery_date.isoformat()
-            echo(f"{source} {key}")
+        for source, dates in todo.group_by("source", maintain_order=True).agg("delivery_date").iter_rows():
+            keys = instance.get_dynamic_partitions(f"{source}_deliveries")
+            wanted = [k for k in keys if dt.date.fromisoformat(k) in set(dates)]
+            echo(f"{source}: {len(wanted)} deliveries ({', '.join(wanted)})")
             job = defs.resolve_job_def(jobs.ingest_job_name(source))
-            _execute(job, instance, result, partition_key=key, deliveries=f"{source}/{key}")
-            result.deliveries_loaded.append(f"{source}/{key}")
+            # One run over the range of partitions; unchanged ones inside the range are skipped.
+            tags = {ASSET_PARTITION_RANGE_START_TAG: wanted[0], ASSET_PARTITION_RANGE_END_TAG: wanted[-1]}
+            _execute(job, instance, result, tags=tags, deliveries=",".join(f"{source}/{k}" for k in wanted))
+            result.deliveries_loaded += [f"{source}/{k}" for k in wanted]
         echo("consolidate")
-        _execute(defs.resolve_job_def("consolidate_job"), instance, result, partition_key=None, deliveries="")
+        _execute(defs.resolve_job_def("consolidate_job"), instance, result, tags={}, deliveries="")
     result.seconds = time.perf_counter() - started
     return result
 
@@ -85,13 +90,11 @@ def _register_partitions(instance: dg.DagsterInstance, inventory: pl.DataFrame) 
             instance.add_dynamic_partitions(name, new)
 
 
-def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, batch: BatchResult, partition_key: str | None, deliveries: str) -> None:
-    tags = {"entity_lakehouse/batch": batch.batch_id}
+def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, batch: BatchResult, tags: dict[str, str], deliveries: str) -> None:
+    tags = {**tags, "entity_lakehouse/batch": batch.batch_id}
     if deliveries:
-        tags["entity_lakehouse/delivery"] = deliveries
-    outcome = job.execute_in_process(
-        run_config=QUIET_RUN_CONFIG, instance=instance, partition_key=partition_key, tags=tags, raise_on_error=False
-    )
+        tags["entity_lakehouse/deliveries"] = deliveries
+    outcome = job.execute_in_process(run_config=QUIET_RUN_CONFIG, instance=instance, tags=tags, raise_on_error=False)
     batch.run_ids.append(outcome.run_id)
     if not outcome.success:
         raise RunFailed(f"{job.name} run {outcome.run_id} failed: {_first_failure(outcome)}")

@@ -22,7 +22,7 @@ def plant(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     partner = np.full(frame.height, -1)
     frame = _branches(frame, kind_of, partner)
     eligible = _eligible(frame)
-    company = eligible & (frame["kind"].to_numpy() == "company")
+    company = eligible & (frame["kind"] == "company").to_numpy()
     with_district = company & frame["prefix_has_district"].to_numpy()
     pairs = _pairs(rng, frame, with_district, plan.planted, same_district=False)
     frame = _copy_parts(frame, pairs, ("zihao", "industry", "industry_id", "form"))
@@ -30,7 +30,7 @@ def plant(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     pairs = _pairs(rng, frame, company & _free(kind_of), plan.planted, same_district=True)
     frame = _similar(frame, pairs, rng)
     _mark(kind_of, partner, pairs, "similar_name_same_district")
-    shops = eligible & (frame["kind"].to_numpy() == "individual") & (frame["zihao"].to_numpy() != "") & _free(kind_of)
+    shops = eligible & ((frame["kind"] == "individual") & (frame["zihao"] != "")).to_numpy() & _free(kind_of)
     half = max(1, plan.planted // 2)
     near = _pairs(rng, frame, shops, half, same_district=True)
     far = _pairs(rng, frame, shops & ~mask(frame.height, near.ravel()), plan.planted - half, same_district=False)
@@ -49,12 +49,8 @@ def plant(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
 
 def _eligible(frame: pl.DataFrame) -> np.ndarray:
     parents = frame["parent_eid"].drop_nulls().to_numpy()
-    return (
-        (frame["role"].to_numpy() == "existing")
-        & ~frame["locked"].to_numpy()
-        & ~mask(frame.height, parents)
-        & (np.char.find(frame["form"].to_numpy().astype(str), "合伙") < 0)
-    )
+    plain = ((frame["role"] == "existing") & ~frame["locked"] & ~frame["form"].str.contains("合伙", literal=True)).to_numpy()
+    return plain & ~mask(frame.height, parents)
 
 
 def _free(kind_of: np.ndarray) -> np.ndarray:
@@ -74,7 +70,7 @@ def _branches(frame: pl.DataFrame, kind_of: np.ndarray, partner: np.ndarray) -> 
 def _pairs(rng: np.random.Generator, frame: pl.DataFrame, eligible: np.ndarray, count: int, same_district: bool) -> np.ndarray:
     """Up to `count` disjoint (i, j) pairs of eligible rows, in the same or in different districts."""
     rows = rng.permutation(np.flatnonzero(eligible))
-    district = frame["district_code"].to_numpy()
+    district = frame["district_code"].cast(pl.Int64).to_numpy()
     if same_district:
         rows = rows[np.argsort(district[rows], kind="stable")]
         first, second = rows[:-1:2], rows[1::2]
@@ -90,7 +86,7 @@ def _copy_parts(frame: pl.DataFrame, pairs: np.ndarray, columns: tuple[str, ...]
     if pairs.size == 0:
         return frame
     i, j = pairs[:, 0], pairs[:, 1]
-    return frame.with_columns(**{c: frame[c].scatter(j, frame[c].to_numpy()[i]) for c in columns})
+    return frame.with_columns(**{c: frame[c].scatter(j, frame[c].gather(i)) for c in columns})
 
 
 def _similar(frame: pl.DataFrame, pairs: np.ndarray, rng: np.random.Generator) -> pl.DataFrame:

@@ -63,16 +63,16 @@ def later(plan: Plan, ent: pl.DataFrame, insp: pl.DataFrame) -> pl.DataFrame:
         return insp
     rng = plan.rng("inspections.later")
     ent = ent.select("eid", "status", "role", "premises_district", "established_on", "locked", "appears_day")
-    per_day = max(5, plan.entities // 1460)
+    per_day = max(10, plan.entities // 1460)
     frames = [insp]
     next_iid = int(insp["iid"].max()) + 1
     for day in range(1, plan.days):
         pool = ent.filter(~pl.col("locked") & pl.col("status").is_in(ACTIVE_STATUSES) & (pl.col("appears_day").is_between(0, day)))
-        chosen = pool[rng.choice(pool.height, size=per_day, replace=False)]
+        chosen = pool[_every_district_once(rng, pool, per_day)]
         delivered = np.datetime64(plan.dates[day], "D")
-        date = np.maximum(delivered - rng.integers(1, 8, size=per_day).astype("timedelta64[D]"),
+        date = np.maximum(delivered - rng.integers(1, 8, size=chosen.height).astype("timedelta64[D]"),
                           chosen["established_on"].to_numpy().astype("datetime64[D]"))
-        fresh = _inspections(rng, chosen, date, np.full(per_day, day))
+        fresh = _inspections(rng, chosen, date, np.full(chosen.height, day))
         fresh = fresh.with_columns(
             result=pl.when(pl.col("result") == UNREACHABLE_RESULT).then(pl.lit("符合")).otherwise("result"),
             iid=pl.int_range(pl.len(), dtype=pl.Int64) + next_iid,
@@ -80,6 +80,14 @@ def later(plan: Plan, ent: pl.DataFrame, insp: pl.DataFrame) -> pl.DataFrame:
         next_iid += fresh.height
         frames.append(fresh)
     return ordered(unique_days(pl.concat(frames), ent))
+
+
+def _every_district_once(rng: np.random.Generator, pool: pl.DataFrame, count: int) -> np.ndarray:
+    """Rows of `pool` to inspect: one in each district first (no district delivers an empty file), then any."""
+    shuffled = rng.permutation(pool.height)
+    first = pool["premises_district"].gather(shuffled).is_first_distinct().to_numpy()
+    picked = np.concatenate([np.flatnonzero(first), np.flatnonzero(~first)[: max(0, count - first.sum())]])
+    return np.sort(shuffled[picked])
 
 
 def _inspections(rng: np.random.Generator, chosen: pl.DataFrame, day: np.ndarray, appears: np.ndarray) -> pl.DataFrame:

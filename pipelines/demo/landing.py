@@ -31,6 +31,7 @@ class WrittenFile:
     identical_of: str | None = None
     is_late: bool = False
     bad_rows: list[dict[str, object]] = field(default_factory=list)
+    header_variant: int | None = None  # formats.headers: which synonym of each column the file uses
 
     @property
     def rows_written(self) -> int:
@@ -76,7 +77,7 @@ class Landing:
             files.write_csv(path, table, style.encoding, style.line_terminator)
         kept = [c for c in text.columns if c.startswith("_") or c in KEPT_COLUMNS[source]]
         record = WrittenFile(source, day, relative, style.fmt, style.encoding, style.date_style, header, text.select(kept),
-                             bad_rows=[{**p, "path": relative, "source": source} for p in placed])
+                             bad_rows=[{**p, "path": relative, "source": source} for p in placed], header_variant=style.variant)
         self.written.append(record)
         return record
 

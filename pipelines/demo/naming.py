@@ -162,8 +162,8 @@ def branch_suffixes(frame: pl.DataFrame) -> pl.Series:
         k=pl.col("eid").rank("ordinal").over(["parent_eid", "place"]).cast(pl.Int64)
     )
     numerals = {1: "", 2: "第二", 3: "第三", 4: "第四", 5: "第五", 6: "第六", 7: "第七", 8: "第八", 9: "第九"}
-    suffix = numbered.select(
-        pl.concat_str([pl.col("place"), pl.col("k").replace_strict(numerals, default="第十", return_dtype=pl.Utf8), pl.lit("分公司")])
-    ).to_series()
+    ordinal = pl.col("k").replace_strict(numerals, default=None, return_dtype=pl.Utf8)
+    ordinal = pl.coalesce(ordinal, pl.concat_str([pl.lit("第"), pl.col("k").cast(pl.Utf8)]))
+    suffix = numbered.select(pl.concat_str([pl.col("place"), ordinal, pl.lit("分公司")])).to_series()
     full = pl.Series("branch_suffix", [""] * frame.height, dtype=pl.Utf8)
     return full.scatter(numbered["eid"].to_numpy(), suffix)

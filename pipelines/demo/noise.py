@@ -67,6 +67,7 @@ def half_width_brackets(texts: pl.Series) -> pl.Series:
 
 
 def _typo_road(texts: pl.Series) -> pl.Series:
+    """The first character of a road name that has a sound-alike is replaced by it."""
     out = []
     for text in texts.to_list():
         i = next((k for k, c in enumerate(text) if c in _ALTERNATIVE_ROAD_CHAR), None)
@@ -85,50 +86,57 @@ def names(frame: pl.DataFrame, rng: np.random.Generator) -> tuple[pl.Series, pl.
     differs from the registered one only for a material mode. Unnamed 个体工商户 are written as their
     operator and have no canonical name (they are never name-inconsistent).
     """
-    n = frame.height
-    mode = frame["name_mode"].to_numpy()
-    zihao = frame["zihao"].to_numpy().astype(object)
-    named = zihao != ""
+    named = (frame["zihao"] != "").to_numpy()
+    mode = frame["name_mode"]
+    zihao, industry = frame["zihao"], frame["industry"]
     for wanted, change in (("zihao", naming.other_zihao), ("typo", naming.typo)):
-        rows = np.flatnonzero(named & (mode == wanted))
-        if rows.size:
-            zihao[rows] = change(zihao[rows].astype(str), rng)
-    industry = frame["industry"].to_numpy().astype(object)
-    rows = np.flatnonzero(named & (mode == "industry"))
+        zihao = apply_where(zihao, named & (mode == wanted).to_numpy(),
+                            lambda s, change=change: pl.Series(change(s.to_numpy().astype(str), rng), dtype=pl.Utf8))
+    rows = np.flatnonzero(named & (mode == "industry").to_numpy())
     if rows.size:
-        shop = frame["kind"].to_numpy()[rows] == "individual"
-        industry[rows] = naming.other_industry_word(frame["industry_id"].to_numpy()[rows], shop, industry[rows].astype(str), rng)
-    zihao, industry = zihao.astype(str), industry.astype(str)
-    parts = frame.select(*naming.NAME_PARTS).with_columns(zihao=pl.Series(zihao), industry=pl.Series(industry))
+        shop = (frame["kind"].gather(rows) == "individual").to_numpy()
+        other = naming.other_industry_word(frame["industry_id"].gather(rows).to_numpy(), shop, industry.gather(rows).to_numpy().astype(str), rng)
+        industry = industry.scatter(rows, pl.Series(other, dtype=pl.Utf8))
+    parts = frame.select(*naming.NAME_PARTS).with_columns(zihao=zihao, industry=industry)
     canonical = parts.select(naming.compose(naming.parts_of())).to_series()
     written = _name_formatting(parts, rng)
-    hostile = frame["is_hostile"].to_numpy()
-    operator = frame["legal_rep"]
-    written = text_series("name", np.where(hostile, frame["name"].to_numpy(), np.where(named, written.to_numpy(), operator.to_numpy())))
-    canonical = text_series("canon", np.where(hostile, frame["name"].to_numpy(), np.where(named, canonical.to_numpy(), None)))
-    assert written.len() == n
-    return written, canonical
+    choose = pl.DataFrame({"hostile": frame["is_hostile"], "named": named, "name": frame["name"], "operator": frame["legal_rep"],
+                           "written": written, "canonical": canonical})
+    out = choose.select(
+        written=pl.when("hostile").then("name").when("named").then("written").otherwise("operator"),
+        canonical=pl.when("hostile").then("name").when("named").then("canonical"),
+    )
+    return out["written"], out["canonical"]
+
+
+def _choice(rng: np.random.Generator, n: int, shares: tuple[float, ...]) -> pl.Series:
+    """Index of the share each row falls in (len(shares) for the remainder)."""
+    return pl.Series(np.searchsorted(np.cumsum(shares), rng.random(n), side="right"))
 
 
 def _name_formatting(parts: pl.DataFrame, rng: np.random.Generator) -> pl.Series:
+    """Formatting-only variants: prefix dropped or added, 有限公司 <-> 有限责任公司, spaces, half-width brackets."""
     n = parts.height
-    prefix = parts["prefix"].to_numpy().astype(str)
-    choice = draw(rng, n, {"drop_city": 0.2, "drop_all": 0.1, "add_city": 0.04})
-    without_city = np.char.replace(np.where(np.isin(prefix, ["宁波", "浙江"]), "", prefix), "宁波市", "")
-    county_or_district = ~np.char.startswith(prefix, "宁波") & ~np.isin(prefix, ["浙江"])
-    prefix = np.select(
-        [choice == "drop_city", choice == "drop_all", (choice == "add_city") & county_or_district],
-        [without_city, "", np.char.add("宁波市", prefix)],
-        prefix,
+    frame = parts.with_columns(
+        choice=_choice(rng, n, (0.2, 0.1, 0.04)),  # drop city / drop all places / add the city / keep
+        swap=pl.Series(rng.random(n) < 0.10),
+        sep=pl.Series(np.where(rng.random(n) < 0.04, " ", "")),
     )
-    form = parts["form"].to_numpy().astype(str)
-    swap = rng.random(n) < 0.10
-    form = np.where(swap & (form == "有限公司"), "有限责任公司", np.where(swap & (form == "有限责任公司"), "有限公司", form))
-    spaced = rng.random(n) < 0.04
-    separator = np.where(spaced, " ", "")
-    body = pl.DataFrame({"prefix": prefix, "sep": separator, "form": form}).hstack(
-        parts.select("locality", "zihao", "industry", "branch_suffix")
-    ).select(pl.concat_str(["prefix", "sep", "locality", "zihao", "industry", "form", "branch_suffix"])).to_series()
+    prefix = pl.col("prefix")
+    without_city = pl.when(prefix.is_in(["宁波", "浙江"])).then(pl.lit("")).otherwise(prefix.str.replace("^宁波市", ""))
+    county_or_district = ~prefix.str.starts_with("宁波") & (prefix != "浙江")
+    new_prefix = (
+        pl.when(pl.col("choice") == 0).then(without_city)
+        .when(pl.col("choice") == 1).then(pl.lit(""))
+        .when((pl.col("choice") == 2) & county_or_district).then(pl.lit("宁波市") + prefix)
+        .otherwise(prefix)
+    )
+    form = (
+        pl.when(pl.col("swap") & (pl.col("form") == "有限公司")).then(pl.lit("有限责任公司"))
+        .when(pl.col("swap") & (pl.col("form") == "有限责任公司")).then(pl.lit("有限公司"))
+        .otherwise(pl.col("form"))
+    )
+    body = frame.select(pl.concat_str([new_prefix, pl.col("sep"), "locality", "zihao", "industry", form, "branch_suffix"])).to_series()
     body = apply_where(body, rng.random(n) < 0.3, half_width_brackets)
     body = apply_where(body, rng.random(n) < 0.02, lambda s: s + " ")
     return apply_where(body, rng.random(n) < 0.03, traditional)
@@ -138,25 +146,23 @@ def _name_formatting(parts: pl.DataFrame, rng: np.random.Generator) -> pl.Series
 
 
 def addresses(parts: pl.DataFrame, rng: np.random.Generator, road_typo: float = 0.0) -> pl.Series:
-    """An address written from its parts with formatting noise (and, if asked, road-name typos)."""
+    """An address written from its parts with formatting noise (and, if asked, a typo in the road name)."""
     n = parts.height
-    choice = draw(rng, n, {"province": 0.15, "no_city": 0.2, "no_district": 0.1})
-    city = np.select([choice == "province", choice == "no_city", choice == "no_district"], ["浙江省宁波市", "", ""], "宁波市")
-    district = np.where(choice == "no_district", "", parts["district_name"].to_numpy().astype(str))
-    street = np.where(rng.random(n) < 0.15, "", parts["street"].to_numpy().astype(str))
-    spaced = rng.random(n) < 0.04
-    number_word = np.where(rng.random(n) < 0.03, "號", "号")
-    frame = pl.DataFrame({"city": city, "district": district, "street": street, "no": number_word}).hstack(
-        parts.select("road", "number", "extra")
+    frame = parts.with_columns(
+        road=apply_where(parts["road"], rng.random(n) < road_typo, _typo_road),
+        choice=_choice(rng, n, (0.15, 0.2, 0.1)),  # 浙江省宁波市 / no city / no city nor district / 宁波市
+        no_street=pl.Series(rng.random(n) < 0.15),
+        sep=pl.Series(np.where(rng.random(n) < 0.04, " ", "")),
+        hao=pl.Series(np.where(rng.random(n) < 0.03, "號", "号")),
     )
-    plain = frame.select(pl.concat_str(["city", "district", "street", "road", "number", "no", "extra"])).to_series()
-    spaced_text = frame.select(pl.concat_str(["city", "district", "street", "road"], separator=" ") + pl.lit(" ")
-                               + pl.concat_str(["number", "no", "extra"])).to_series()
-    text = text_series("address", np.where(spaced, spaced_text.to_numpy(), plain.to_numpy()))
+    city = pl.when(pl.col("choice") == 0).then(pl.lit("浙江省宁波市")).when(pl.col("choice") < 3).then(pl.lit("")).otherwise(pl.lit("宁波市"))
+    district = pl.when(pl.col("choice") == 2).then(pl.lit("")).otherwise("district_name")
+    street = pl.when("no_street").then(pl.lit("")).otherwise("street")
+    sep = pl.col("sep")
+    text = frame.select(pl.concat_str([city, sep, district, sep, street, sep, "road", sep, "number", "hao", "extra"])).to_series()
     text = apply_where(text, rng.random(n) < 0.05, full_width_digits)
     text = apply_where(text, rng.random(n) < 0.3, half_width_brackets)
-    text = apply_where(text, rng.random(n) < road_typo, _typo_road)
-    return apply_where(text, rng.random(n) < 0.03, traditional)
+    return apply_where(text, rng.random(n) < 0.03, traditional).alias("address")
 
 
 def address_canon(parts: pl.DataFrame) -> pl.Series:

@@ -49,7 +49,7 @@ def _redeliver(landing: Landing, schedule: Schedule, dates: tuple[date, ...]) ->
     name = original.path.rsplit("/", 1)[1]
     relative = f"registration/{dates[copy_day].isoformat()}/{name}"
     copy = WrittenFile("registration", dates[copy_day], relative, original.fmt, original.encoding, original.date_style,
-                       original.headers, original.rows, identical_of=original.path)
+                       original.headers, original.rows, identical_of=original.path, header_variant=original.header_variant)
     landing.write_raw(copy, (landing.root / original.path).read_bytes())
 
 

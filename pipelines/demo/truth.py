@@ -213,11 +213,11 @@ def files_table(written: list[WrittenFile]) -> pl.DataFrame:
         good = 0 if (w.quarantine or w.rows is None or "_bad" not in w.rows.columns) else w.rows.filter(pl.col("_bad").is_null()).height
         rows.append({
             "source": w.source, "delivery_date": w.delivery_date, "path": w.path, "format": w.fmt,
-            "encoding": w.encoding, "date_style": w.date_style, "headers": w.headers,
+            "encoding": w.encoding, "date_style": w.date_style, "header_variant": w.header_variant, "headers": w.headers,
             "rows_written": w.rows_written, "good_rows": good, "quarantine_reason": w.quarantine,
             "is_identical_redelivery_of": w.identical_of, "is_late_delivery": w.is_late,
         })
-    return pl.DataFrame(rows, schema_overrides={"delivery_date": pl.Date, "headers": pl.List(pl.Utf8)})
+    return pl.DataFrame(rows, schema_overrides={"delivery_date": pl.Date, "headers": pl.List(pl.Utf8), "header_variant": pl.Int64})
 
 
 def bad_rows_table(written: list[WrittenFile]) -> pl.DataFrame:

@@ -45,7 +45,7 @@ dropped province/city/district prefix, a dropped street segment, 號) are never 
 ## files.parquet — every file written
 source, delivery_date (null for a folder that is not a date), path (relative to the landing dir), format,
 encoding (utf-8 / utf-8-sig / gb18030; utf-16, invalid or binary for bad files; null for xlsx), date_style,
-headers (as written), rows_written, good_rows, quarantine_reason (null if loadable; else encoding,
+header_variant (which synonym set; see pipelines/demo/formats.py), headers (as written), rows_written, good_rows, quarantine_reason (null if loadable; else encoding,
 truncated, not_tabular, empty, missing_required_header, unknown_header, unknown_source,
 bad_delivery_folder), is_identical_redelivery_of (path of the original), is_late_delivery.
 

@@ -1,0 +1,268 @@
+"""Run the curated DuckDB models (`sql/curated/*.sql`) on Spark, for provinces too large for one DuckDB.
+
+The SQL files stay the single source: `transpile` turns DuckDB SQL into Spark SQL with sqlglot, and
+rewrites every lake reference `<layer>.<table>` to one flat view name `<layer>__<table>`.
+`register_lake_tables` creates those views, from the Delta tables read through deltalake/pyarrow
+(local mode, no extra jars) or natively with delta-spark (`native_delta=True`, a cluster). Flat view
+names work in both modes and need no metastore: Spark SQL reads `gold.golden_entity` as
+database.table, and a temporary view cannot be qualified by a database (global temp views are all
+in the one `global_temp` database).
+
+    python -m pipelines.spark_models --lake data/lake [--out data/warehouse/spark] [model ...]
+
+No Dagster imports: this runs on a cluster driver that only has pyspark, sqlglot, deltalake and polars.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "curated"
+LAKE_LAYERS = ("bronze", "silver", "gold", "quality")
+CURATED_SCHEMAS = ("curated", "main")  # how a model may name another model (the DuckDB file's catalog/schema)
+
+LOCAL_CONF = {
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "4",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # DuckDB semantics where Spark's defaults differ (ANSI is on by default in Spark 4: keep it, it fails
+    # loudly on overflow and bad casts as DuckDB does).
+    "spark.sql.ansi.enabled": "true",
+}
+
+
+# --------------------------------------------------------------------------------------------- session
+
+
+def spark_session(master: str = "local[2]", conf: Mapping[str, str] | None = None, app_name: str = "entity-lakehouse"):
+    """A SparkSession for the curated models: local defaults, any of them overridden by `conf`.
+
+    Local (`local[...]`): driver bound to 127.0.0.1, UI off, 4 shuffle partitions, UTC. On a cluster pass
+    its master (or "" to keep what spark-submit set) and e.g. {"spark.sql.shuffle.partitions": "800",
+    "spark.driver.host": <driver address>, ...}; the values in `conf` win.
+    """
+    from pyspark.sql import SparkSession
+
+    settings = dict(LOCAL_CONF)
+    if not master.startswith("local"):
+        for key in ("spark.driver.host", "spark.driver.bindAddress", "spark.sql.shuffle.partitions", "spark.default.parallelism"):
+            settings.pop(key)
+    else:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no "hostname resolves to a loopback" warning
+    settings.update(conf or {})
+    builder = SparkSession.builder.appName(app_name)
+    if master:
+        builder = builder.master(master)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+# --------------------------------------------------------------------------------------------- SQL
+
+
+def model_names() -> list[str]:
+    return sorted(p.stem for p in SQL_DIR.glob("*.sql"))
+
+
+def model_sql(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def view_name(layer: str, table: str) -> str:
+    """The flat Spark view name of lake table `<layer>.<table>`."""
+    return f"{layer}__{table}"
+
+
+def referenced_tables(sql: str) -> list[tuple[str, str]]:
+    """(layer, table) a model reads: a lake layer, or `curated` for another model (as assets/curated.py)."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
+    tables = set()
+    for table in tree.find_all(exp.Table):
+        layer = table.db or "curated"
+        if layer in LAKE_LAYERS:
+            tables.add((layer, table.name))
+        elif layer in CURATED_SCHEMAS and not (not table.db and table.name in ctes):
+            tables.add(("curated", table.name))
+    return sorted(tables)
+
+
+def transpile(sql: str, flatten_layers: bool = True, keep_order: bool = True) -> str:
+    """DuckDB SQL -> Spark SQL: sqlglot's transpiler on the AST, plus these fix-ups (each one for a reason):
+
+    1. `<layer>.<table>` -> `<layer>__<table>` and `curated.<model>`/`main.<model>` -> `<model>`
+       (`flatten_layers`): the temp views `register_lake_tables` and `run_model` create. Spark SQL reads
+       `gold.golden_entity` as database.table and a temp view cannot live in a database. Done on the AST,
+       so a CTE, alias, column or string literal that merely looks like `gold.x` is never touched; an
+       unaliased table keeps its old name as alias, so `golden_entity.col` and `gold.golden_entity.col`
+       still resolve.
+    2. `keep_order=False` drops the outermost ORDER BY (not one under LIMIT, a window or an aggregate).
+       The models end in ORDER BY for DuckDB's storage order; in Spark a top-level sort is a global
+       range-partitioned shuffle of the whole table, which at 180M rows is only worth paying if the
+       output files should be sorted (min/max skipping). Kept by default: faithful first.
+
+    What sqlglot already handles for these models and the tests check: DuckDB's default NULLS LAST
+    (made explicit for Spark, whose default for ASC is NULLS FIRST), `count(*) filter (where ...)`,
+    `bool_or`, `x::bigint`, `concat_ws` (both skip nulls), `"column"` -> `` `column` ``, `round`.
+    """
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    if flatten_layers:
+        _flatten_layers(tree)
+    if not keep_order and isinstance(tree, exp.Query) and tree.args.get("order") and not tree.args.get("limit"):
+        tree.set("order", None)
+    return tree.sql(dialect="spark", pretty=True)
+
+
+def _flatten_layers(tree: exp.Expression) -> None:
+    ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
+    targets = []
+    for table in tree.find_all(exp.Table):
+        if table.db in LAKE_LAYERS:
+            targets.append((table, view_name(table.db, table.name)))
+        elif table.db in CURATED_SCHEMAS and table.name not in ctes:
+            targets.append((table, table.name))
+    scope = {id(t): id(t.find_ancestor(exp.Select)) for t, _ in targets}
+    bare = [(scope[id(t)], t.name) for t, _ in targets if not t.alias]
+    for table, flat_name in targets:
+        flat = exp.to_table(flat_name)
+        if table.args.get("alias") is not None:
+            flat.set("alias", table.args["alias"].copy())
+        elif bare.count((scope[id(table)], table.name)) == 1 and flat_name != table.name:
+            flat.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
+        table.replace(flat)
+    for column in tree.find_all(exp.Column):  # gold.golden_entity.col -> golden_entity.col
+        if column.args.get("db") is not None and column.text("db") in (*LAKE_LAYERS, *CURATED_SCHEMAS):
+            column.set("db", None)
+            column.set("catalog", None)
+
+
+# --------------------------------------------------------------------------------------------- lake
+
+
+def arrow_for_spark(table):
+    """A pyarrow table PySpark accepts: string_view/binary_view (what deltalake and polars may hand out)
+    become large_string/large_binary, also inside lists, structs and maps."""
+    import pyarrow as pa
+
+    def fix(t: pa.DataType) -> pa.DataType:
+        if t == pa.string_view():
+            return pa.large_string()
+        if t == pa.binary_view():
+            return pa.large_binary()
+        if pa.types.is_list_view(t) or pa.types.is_large_list_view(t) or pa.types.is_list(t) or pa.types.is_large_list(t):
+            return pa.large_list(pa.field(t.value_field.name, fix(t.value_type), t.value_field.nullable))
+        if pa.types.is_struct(t):
+            return pa.struct([pa.field(f.name, fix(f.type), f.nullable) for f in t])
+        if pa.types.is_map(t):
+            return pa.map_(fix(t.key_type), fix(t.item_type))
+        if pa.types.is_dictionary(t):
+            return fix(t.value_type)
+        return t
+
+    schema = pa.schema([pa.field(f.name, fix(f.type), f.nullable) for f in table.schema])
+    return table if schema == table.schema else table.cast(schema)
+
+
+def register_lake_tables(spark, lake_dir: Path | str, tables: Iterable[tuple[str, str]], native_delta: bool = False) -> list[str]:
+    """Create a temp view `<layer>__<table>` for each lake table (the names `transpile` writes).
+
+    Local (default): the Delta table's current version read with deltalake -> pyarrow -> a Spark
+    DataFrame (arrow goes to the JVM in batches; fine up to a few GB on the driver).
+    Cluster (`native_delta=True`): `spark.read.format("delta").load(path)` needs the delta-spark package
+    on the cluster (`--packages io.delta:delta-spark_2.13:<version matching Spark>`) and the Delta SQL
+    extension; executors then read the files in parallel and nothing passes through the driver.
+    `lake_dir` may be any URI Spark and deltalake understand (s3a://, abfss://, a local path).
+    """
+    names = []
+    for layer, table in sorted(set(tables)):
+        if layer not in LAKE_LAYERS:
+            continue
+        path = f"{str(lake_dir).rstrip('/')}/{layer}/{table}"
+        if native_delta:
+            frame = spark.read.format("delta").load(path)
+        else:
+            from deltalake import DeltaTable
+
+            arrow = arrow_for_spark(DeltaTable(path).to_pyarrow_dataset().to_table())
+            frame = spark.createDataFrame(arrow)
+        name = view_name(layer, table)
+        frame.createOrReplaceTempView(name)
+        names.append(name)
+    return names
+
+
+def run_model(spark, name: str, lake_dir: Path | str, native_delta: bool = False, _done: set[str] | None = None):
+    """The curated model `name` as a Spark DataFrame, after registering the lake tables it reads.
+
+    A model that reads another model (`curated.x`, `main.x` or bare `x`) gets that model run first and
+    registered as the temp view `x`.
+    """
+    done = set() if _done is None else _done
+    sql = model_sql(name)
+    tables = referenced_tables(sql)
+    for layer, table in tables:
+        if layer == "curated" and table not in done:
+            run_model(spark, table, lake_dir, native_delta, done).createOrReplaceTempView(table)
+    register_lake_tables(spark, lake_dir, [t for t in tables if t[0] in LAKE_LAYERS], native_delta)
+    done.add(name)
+    return spark.sql(transpile(sql))
+
+
+def to_polars(df):
+    """A Spark DataFrame collected to polars through arrow (for comparisons and small results)."""
+    import polars as pl
+
+    return pl.from_arrow(df.toArrow())
+
+
+# --------------------------------------------------------------------------------------------- CLI
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(prog="python -m pipelines.spark_models", description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*", help="models to run (default: all in sql/curated)")
+    parser.add_argument("--lake", default=os.environ.get("ENTITY_LAKE_DIR", "data/lake"))
+    parser.add_argument("--master", default="local[2]", help='Spark master ("" keeps the one spark-submit set)')
+    parser.add_argument("--native-delta", action="store_true", help="read Delta with delta-spark (cluster)")
+    parser.add_argument("--out", help="write each model as parquet to OUT/<model> (default: only count rows)")
+    parser.add_argument("--show-sql", action="store_true", help="print the transpiled Spark SQL")
+    args = parser.parse_args(argv)
+
+    lake = args.lake if "://" in args.lake else str(Path(args.lake).resolve())
+    started = time.perf_counter()
+    spark = spark_session(args.master)
+    print(f"spark {spark.version} {spark.sparkContext.master}: session in {time.perf_counter() - started:.1f} s")
+    for name in args.models or model_names():
+        began = time.perf_counter()
+        if args.show_sql:
+            print(transpile(model_sql(name)))
+        frame = run_model(spark, name, lake, native_delta=args.native_delta)
+        if args.out:
+            frame.write.mode("overwrite").parquet(f"{args.out.rstrip('/')}/{name}")
+            rows = spark.read.parquet(f"{args.out.rstrip('/')}/{name}").count()
+        else:
+            rows = frame.count()
+        print(f"  {name:<24} {rows:>12,} rows  {time.perf_counter() - began:6.1f} s")
+    print(f"all models in {time.perf_counter() - started:.1f} s")
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
