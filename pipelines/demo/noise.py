@@ -42,11 +42,11 @@ def text_series(name: str, values: np.ndarray) -> pl.Series:
 
 
 def apply_where(series: pl.Series, mask: np.ndarray, transform: Callable[[pl.Series], pl.Series]) -> pl.Series:
-    """`transform` applied to the masked rows only (the rest is untouched and not computed)."""
+    """A copy of `series` with `transform` applied to the masked rows only (the rest is not computed)."""
     rows = np.flatnonzero(mask)
     if rows.size == 0:
         return series
-    return series.scatter(rows, transform(series.gather(rows)))
+    return series.clone().scatter(rows, transform(series.gather(rows)))  # scatter works in place: not on the caller's series
 
 
 def traditional(texts: pl.Series) -> pl.Series:
@@ -169,52 +169,53 @@ def address_canon(parts: pl.DataFrame) -> pl.Series:
     return parts.select(places.canonical()).to_series()
 
 
-def moved_parts(parts: pl.DataFrame, district_code: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
+def moved_parts(parts: pl.DataFrame, district_code: pl.Series, mask: np.ndarray, rng: np.random.Generator,
                 roads: dict[str, np.ndarray]) -> pl.DataFrame:
     """Address parts where masked rows move to another road or number of the same district."""
     rows = np.flatnonzero(mask)
     if rows.size == 0:
         return parts
-    fresh = places.moved(rng, district_code[rows], parts[rows], roads)
+    fresh = places.moved(rng, district_code.gather(rows).to_numpy().astype(str), parts[rows], roads)
     return parts.with_columns(**{c: parts[c].scatter(rows, fresh[c]) for c in places.ADDRESS_PARTS})
 
 
 # --- people and codes --------------------------------------------------------------------------------
 
 
-def legal_reps(true_rep: pl.Series, mode: np.ndarray, rng: np.random.Generator, blank_rate: float) -> tuple[pl.Series, pl.Series]:
-    """(written, canonical): another person for mode "other"; blank sometimes (canonical null then)."""
+def legal_reps(true_rep: pl.Series, mode: pl.Series, keep: pl.Series, rng: np.random.Generator,
+               blank_rate: float) -> tuple[pl.Series, pl.Series]:
+    """(written, canonical): another person for mode "other"; blank sometimes (canonical null then).
+
+    `keep` rows (hostile names) are written exactly as registered.
+    """
     n = true_rep.len()
-    rep = true_rep.to_numpy().astype(str)
-    rep = np.where(mode == "other", people.other_person(rng, rep), rep)
-    blank = (mode == "blank") | ((mode == "normal") & (rng.random(n) < blank_rate))
-    written = text_series("legal_rep", np.where(blank, None, rep))
-    spaced = written.str.slice(0, 1) + " " + written.str.slice(1)
-    written = text_series("legal_rep", np.where(rng.random(n) < 0.02, spaced.to_numpy(), written.to_numpy()))
-    written = apply_where(written, (rng.random(n) < 0.02) & ~blank, traditional)
-    return written, text_series("rep", np.where(blank, None, rep))
+    rep = apply_where(true_rep, (mode == "other").to_numpy(),
+                      lambda s: pl.Series(people.other_person(rng, s.to_numpy().astype(str)), dtype=pl.Utf8))
+    blank = ((mode == "blank") | ((mode == "normal") & pl.Series(rng.random(n) < blank_rate))) & ~keep
+    canonical = pl.select(pl.when(blank).then(None).otherwise(rep)).to_series().alias("rep")
+    written = apply_where(canonical, (rng.random(n) < 0.02) & ~keep.to_numpy(), lambda s: s.str.slice(0, 1) + " " + s.str.slice(1))
+    written = apply_where(written, (rng.random(n) < 0.02) & ~keep.to_numpy(), traditional)
+    return written.alias("legal_rep"), canonical
 
 
-def usccs(true_code: pl.Series, mode: np.ndarray, is_pilot: np.ndarray, rng: np.random.Generator, rates: dict[str, float]) -> pl.Series:
+def usccs(true_code: pl.Series, mode: pl.Series, as_is: pl.Series, rng: np.random.Generator, rates: dict[str, float]) -> pl.Series:
     """The USCC as a record writes it: blank, mistyped (check fails), reformatted (lower case, spaced) or as is.
 
-    Pilot codes are written as they are everywhere (they are the entity's real code).
+    `as_is` rows (pilot codes, hostile names) carry the code exactly: a pilot code is the entity's real code.
     """
     n = true_code.len()
-    code = true_code.to_numpy().astype(object)
-    present = np.array([c is not None for c in code])
-    choice = draw(rng, n, {"blank": rates["uscc_blank"], "mistype": rates["uscc_mistype"], "format": rates["uscc_format"]})
-    choice = np.where(mode == "normal", choice, np.where(mode == "mistype", "mistype", np.where(mode == "blank", "blank", "")))
-    choice = np.where(is_pilot & (choice != ""), "", choice)
-    out = np.where(choice == "blank", None, code)
-    wrong = np.flatnonzero((choice == "mistype") & present)
-    if wrong.size:
-        out[wrong] = codes.mistype(code[wrong].astype("<U18"), rng)
-    written = pl.Series("uscc", out.tolist(), dtype=pl.Utf8)
-    reformat = (choice == "format") & present
-    style = rng.random(n) < 0.5
-    written = apply_where(written, reformat & style, lambda s: s.str.to_lowercase())
-    return apply_where(written, reformat & ~style, lambda s: s.str.slice(0, 8) + " " + s.str.slice(8))
+    drawn = _choice(rng, n, (rates["uscc_blank"], rates["uscc_mistype"], rates["uscc_format"]))  # blank/mistype/format/as is
+    forced = pl.select(
+        pl.when(mode == "mistype").then(1).when(mode == "blank").then(0).when(mode == "present").then(3).otherwise(drawn)
+    ).to_series()
+    choice = pl.select(pl.when(as_is).then(3).otherwise(forced)).to_series().to_numpy()
+    present = true_code.is_not_null().to_numpy()
+    written = pl.select(pl.when(pl.Series(choice == 0)).then(None).otherwise(true_code)).to_series().alias("uscc")
+    written = apply_where(written, (choice == 1) & present,
+                          lambda s: pl.Series(codes.mistype(s.to_numpy().astype("<U18"), rng), dtype=pl.Utf8))
+    lower = rng.random(n) < 0.5
+    written = apply_where(written, (choice == 2) & present & lower, lambda s: s.str.to_lowercase())
+    return apply_where(written, (choice == 2) & present & ~lower, lambda s: s.str.slice(0, 8) + " " + s.str.slice(8))
 
 
 def phones(digits: pl.Series, mobile: pl.Series, rng: np.random.Generator) -> pl.Series:

@@ -12,7 +12,7 @@ import polars as pl
 
 from pipelines.domain.divisions import BY_CODE
 from pipelines.demo import noise, people, places
-from pipelines.demo.noise import DISTRICT_RATES, LICENCE_RATES, text_series
+from pipelines.demo.noise import DISTRICT_RATES, LICENCE_RATES
 from pipelines.demo.vocab import REVOKED_NOT_DEREGISTERED
 
 REGISTRATION_COLUMNS = (
@@ -30,6 +30,13 @@ DISTRICT_COLUMNS = (
 )
 HIDDEN = ("_eid", "_ref", "_name_canon", "_rep_canon", "_addr_canon", "_status", "_district", "_file_code")
 AUTHORITY = {code: f"宁波市{d.name}市场监督管理局" for code, d in BY_CODE.items()}
+# What licence and inspection records read from their entity.
+ENTITY_COLUMNS = (
+    "eid", "kind", "industry_id", "name", "zihao", "prefix", "locality", "industry", "form", "branch_suffix", "legal_rep",
+    "is_hostile", "uscc", "is_pilot", "district_code", "premises_district", "phone_digits", "phone_mobile",
+    "district_name", "street", "road", "number", "extra",
+    "p_district_name", "p_street", "p_road", "p_number", "p_extra",
+)
 
 
 def _hidden(frame: pl.DataFrame, **values: pl.Expr) -> pl.DataFrame:
@@ -46,10 +53,10 @@ def registration(ent: pl.DataFrame, rng: np.random.Generator, twins: bool = Fals
         legacy = ent.filter(pl.col("twin_key").is_not_null()).with_columns(record_key=pl.col("twin_key"), uscc=pl.lit(None, dtype=pl.Utf8))
         frame = pl.concat([ent, legacy])
     n = frame.height
-    revoked_text = np.where(rng.random(n) < 0.2, "吊销,未注销", REVOKED_NOT_DEREGISTERED)
-    status = frame["status"].to_numpy().astype(str)
-    written_status = np.where(status == REVOKED_NOT_DEREGISTERED, revoked_text, status)
-    written_status = np.where(rng.random(n) < 0.002, np.char.add(written_status, " "), written_status)
+    half_width = pl.Series(rng.random(n) < 0.2)
+    trailing_space = pl.Series(rng.random(n) < 0.002)
+    status = pl.when((pl.col("status") == REVOKED_NOT_DEREGISTERED) & half_width).then(pl.lit("吊销,未注销")).otherwise("status")
+    status = pl.when(trailing_space).then(status + pl.lit(" ")).otherwise(status)  # vocabularies compare without spaces
     out = frame.select(
         "record_key", "uscc", "reg_no",
         name=pl.when(pl.col("zihao") == "").then(pl.col("name_marker")).otherwise(pl.col("name")),
@@ -58,7 +65,7 @@ def registration(ent: pl.DataFrame, rng: np.random.Generator, twins: bool = Fals
         registered_capital_wan=pl.col("registered_capital_wan"),
         established_on=pl.col("established_on"),
         registration_authority=pl.col("district_code").replace_strict(AUTHORITY),
-        status=pl.Series(written_status),
+        status=status,
         address=places.canonical(),
         business_scope=pl.col("business_scope"),
         phone=people.phone_text(pl.col("phone_digits"), pl.col("phone_mobile"), pl.col("phone_style")),
@@ -80,18 +87,16 @@ def registration(ent: pl.DataFrame, rng: np.random.Generator, twins: bool = Fals
 
 def licensing(lic: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator, roads: dict[str, np.ndarray]) -> pl.DataFrame:
     """Licence rows as the licensing system holds them: the holder's name, code and addresses with noise."""
-    frame = lic.join(ent, on="eid", how="left", maintain_order="left", suffix="_entity")
+    frame = lic.join(ent.select(ENTITY_COLUMNS), on="eid", how="left", maintain_order="left")
+    hostile = frame["is_hostile"]
     name, name_canon = noise.names(frame, rng)
-    rep, rep_canon = noise.legal_reps(frame["legal_rep"], frame["rep_mode"].to_numpy(), rng, LICENCE_RATES["rep_blank"])
-    hostile = frame["is_hostile"].to_numpy()
-    rep = text_series("legal_rep", np.where(hostile, frame["legal_rep"].to_numpy(), rep.to_numpy()))
-    rep_canon = text_series("rep", np.where(hostile, frame["legal_rep"].to_numpy(), rep_canon.to_numpy()))
+    rep, rep_canon = noise.legal_reps(frame["legal_rep"], frame["rep_mode"], hostile, rng, LICENCE_RATES["rep_blank"])
     registered = frame.select(*places.ADDRESS_PARTS)
-    moved = noise.moved_parts(registered, frame["district_code"].to_numpy(), frame["addr_mode"].to_numpy() == "other", rng, roads)
+    moved = noise.moved_parts(registered, frame["district_code"], (frame["addr_mode"] == "other").to_numpy(), rng, roads)
     premises = frame.select(*(pl.col(f"p_{p}").alias(p) for p in places.ADDRESS_PARTS))
-    written_address = noise.addresses(moved, rng)
-    address = text_series("address", np.where(hostile, noise.address_canon(moved).to_numpy(), written_address.to_numpy()))
-    uscc = noise.usccs(frame["uscc"], frame["uscc_mode"].to_numpy(), frame["is_pilot"].to_numpy() | hostile, rng, LICENCE_RATES)
+    canon = noise.address_canon(moved)
+    address = pl.select(pl.when(hostile).then(canon).otherwise(noise.addresses(moved, rng))).to_series()
+    uscc = noise.usccs(frame["uscc"], frame["uscc_mode"], frame["is_pilot"] | hostile, rng, LICENCE_RATES)
     out = frame.select(
         "record_key", "licence_type",
         holder_name=name,
@@ -112,25 +117,23 @@ def licensing(lic: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator, ro
         _ref=frame["lid"].cast(pl.Int64),
         _name_canon=name_canon,
         _rep_canon=rep_canon,
-        _addr_canon=noise.address_canon(moved),
+        _addr_canon=canon,
     )
 
 
 def district(insp: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator, roads: dict[str, np.ndarray],
              region_text: dict[str, str]) -> pl.DataFrame:
     """Inspection rows as a district bureau writes them (its own ways of naming the district and the entity)."""
-    frame = insp.join(ent, on="eid", how="left", maintain_order="left", suffix="_entity")
+    frame = insp.join(ent.select(ENTITY_COLUMNS), on="eid", how="left", maintain_order="left")
+    hostile = frame["is_hostile"]
     name, name_canon = noise.names(frame, rng)
-    rep, rep_canon = noise.legal_reps(frame["legal_rep"], frame["rep_mode"].to_numpy(), rng, DISTRICT_RATES["rep_blank"])
-    hostile = frame["is_hostile"].to_numpy()
-    rep = text_series("legal_rep", np.where(hostile, frame["legal_rep"].to_numpy(), rep.to_numpy()))
-    rep_canon = text_series("rep", np.where(hostile, frame["legal_rep"].to_numpy(), rep_canon.to_numpy()))
+    rep, rep_canon = noise.legal_reps(frame["legal_rep"], frame["rep_mode"], hostile, rng, DISTRICT_RATES["rep_blank"])
     premises = frame.select(*(pl.col(f"p_{p}").alias(p) for p in places.ADDRESS_PARTS))
-    moved_away = frame["file_code"].to_numpy() != frame["premises_district"].to_numpy()
-    local = noise.moved_parts(premises, frame["file_code"].to_numpy(), moved_away, rng, roads)
-    local = local.with_columns(district_name=pl.Series(frame["file_code"].to_numpy()).replace_strict({c: d.name for c, d in BY_CODE.items()}))
+    moved_away = (frame["file_code"] != frame["premises_district"]).to_numpy()
+    local = noise.moved_parts(premises, frame["file_code"], moved_away, rng, roads)
+    local = local.with_columns(district_name=frame["file_code"].replace_strict({c: d.name for c, d in BY_CODE.items()}))
     address = noise.addresses(local, rng, DISTRICT_RATES["road_typo"])
-    uscc = noise.usccs(frame["uscc"], frame["uscc_mode"].to_numpy(), frame["is_pilot"].to_numpy() | hostile, rng, DISTRICT_RATES)
+    uscc = noise.usccs(frame["uscc"], frame["uscc_mode"], frame["is_pilot"] | hostile, rng, DISTRICT_RATES)
     out = frame.select(
         "record_no",
         district=pl.col("file_code").replace_strict(region_text),

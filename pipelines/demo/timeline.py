@@ -74,7 +74,7 @@ def run(plan: Plan, ent: pl.DataFrame, lic: pl.DataFrame, insp: pl.DataFrame, ro
     for day in range(1, plan.days):
         again = _again(out, schedule, day, ent)
         ent, changed, closed_today = _events(plan, ent, day, rng, roads, unreachable, again)
-        out.redelivered_keys += ent["record_key"].to_numpy()[again].tolist()
+        out.redelivered_keys += ent["record_key"].gather(again).to_list()
         appearing = ent.filter(pl.col("appears_day") == day)["eid"].to_numpy()
         rows = ent[np.unique(np.concatenate([appearing, changed]))]
         out.registration.append(_stale_first(records.registration(rows, rng), rng, 2, _stale_registration))
@@ -122,11 +122,13 @@ def _events(plan: Plan, ent: pl.DataFrame, day: int, rng: np.random.Generator, r
     """Apply one day's registration events; returns (entities, changed eids, closed eids)."""
     k = plan.events_per_day
     delivered = np.datetime64(plan.dates[day], "D")
-    appears = ent["appears_day"].to_numpy()
-    status = ent["status"].to_numpy()
-    eligible = (appears >= 0) & (appears < day) & ~ent["locked"].to_numpy() & ~ent["is_hostile"].to_numpy()
+    flags = ent.select(
+        eligible=pl.col("appears_day").is_between(0, day - 1) & ~pl.col("locked") & ~pl.col("is_hostile"),
+        active=pl.col("status").is_in(ACTIVE_STATUSES),
+        renamable=(pl.col("kind") == "company") & (pl.col("zihao") != "") & pl.col("hard_negative_kind").is_null(),
+    )
+    eligible, active = flags["eligible"].to_numpy().copy(), flags["active"].to_numpy()
     eligible[again] = False
-    active = np.isin(status, ACTIVE_STATUSES)
     order = rng.permutation(np.flatnonzero(eligible))
     used = np.zeros(ent.height, bool)
 
@@ -138,16 +140,15 @@ def _events(plan: Plan, ent: pl.DataFrame, day: int, rng: np.random.Generator, r
     closing = take(active & ~mask(ent.height, unreachable), k)
     moving = take(active, k)
     new_rep = np.union1d(take(active, k), again)
-    renamed = take(active & (ent["kind"].to_numpy() == "company") & (ent["zihao"].to_numpy() != "")
-                   & ent["hard_negative_kind"].is_null().to_numpy(), max(1, k // 2))
+    renamed = take(active & flags["renamable"].to_numpy(), max(1, k // 2))
     due = plan.as_of.year - 1 if plan.as_of.month > 6 else plan.as_of.year - 2
     report = ent["annual_report_year"].fill_null(0).to_numpy()
     established = ent["established_on"].to_numpy().astype("datetime64[D]")
     filing = take(active & (report < due) & (established <= delivered - 365), k)
     ent = _close(ent, closing, delivered, rng)
     ent = _move(ent, moving, rng, roads)
-    ent = _set(ent, new_rep, legal_rep=people.other_person(rng, ent["legal_rep"].to_numpy()[new_rep].astype(str)))
-    ent = _set(ent, renamed, zihao=naming.other_zihao(ent["zihao"].to_numpy()[renamed].astype(str), rng))
+    ent = _set(ent, new_rep, legal_rep=people.other_person(rng, ent["legal_rep"].gather(new_rep).to_numpy().astype(str)))
+    ent = _set(ent, renamed, zihao=naming.other_zihao(ent["zihao"].gather(renamed).to_numpy().astype(str), rng))
     ent = _set(ent, renamed, name=ent[renamed].select(registered_name()).to_series().to_numpy())
     ent = _file_report(ent, filing, due)
     touched = np.concatenate([moving, new_rep, renamed])
@@ -182,7 +183,7 @@ def _move(ent: pl.DataFrame, rows: np.ndarray, rng: np.random.Generator, roads: 
     current = ent[rows].select(*places.ADDRESS_PARTS)
     premises = ent[rows].select(*(pl.col(f"p_{p}").alias(p) for p in places.ADDRESS_PARTS))
     same_place = (current == premises).select(pl.all_horizontal(pl.all())).to_series().to_numpy()
-    fresh = places.moved(rng, ent["district_code"].to_numpy()[rows].astype(str), current, roads)
+    fresh = places.moved(rng, ent["district_code"].gather(rows).to_numpy().astype(str), current, roads)
     ent = _set(ent, rows, **{p: fresh[p] for p in places.ADDRESS_PARTS})
     along = rows[same_place]
     return _set(ent, along, **{f"p_{p}": fresh[p].to_numpy()[same_place] for p in places.ADDRESS_PARTS})
@@ -192,9 +193,9 @@ def _file_report(ent: pl.DataFrame, rows: np.ndarray, due: int) -> pl.DataFrame:
     """A late annual report: the year is filed and a 未报年报 listing is lifted."""
     if rows.size == 0:
         return ent
-    lifted = ent["abnormal_reason"].to_numpy()[rows] == ABNORMAL_NO_REPORT
-    listing = np.where(lifted, "否", ent["in_abnormal_list"].to_numpy()[rows])
-    reason = np.where(lifted, None, ent["abnormal_reason"].to_numpy()[rows])
+    lifted = (ent["abnormal_reason"].gather(rows) == ABNORMAL_NO_REPORT).fill_null(False).to_numpy()
+    listing = np.where(lifted, "否", ent["in_abnormal_list"].gather(rows).to_numpy())
+    reason = np.where(lifted, None, ent["abnormal_reason"].gather(rows).to_numpy())
     return _set(ent, rows, annual_report_year=pl.Series(np.full(rows.size, due), dtype=pl.Int64),
                 in_abnormal_list=pl.Series(listing.tolist(), dtype=pl.Utf8), abnormal_reason=pl.Series(reason.tolist(), dtype=pl.Utf8))
 

@@ -82,6 +82,9 @@ def _read_csv(data: bytes, spec: SourceSpec) -> FileRead:
         raise UnreadableFile(f"the header row is not valid csv: {error}") from None
     headers = map_headers(delivered, spec)
     names = [f"c{i}" for i in range(len(delivered))]
+    if not body.strip():  # a header and no records: an empty delivery, not a bad file
+        empty = pl.DataFrame(schema={h: pl.String for h in delivered})
+        return _finish(empty, np.array([], dtype=np.int64), [], headers, encoding, "csv")
     bad: list[tuple[int, str, str]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:

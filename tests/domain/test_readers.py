@@ -117,6 +117,14 @@ def test_row_numbers_stay_exact_across_read_blocks(tmp_path: Path) -> None:
     assert numbers["K59999"] == 60_001
 
 
+@pytest.mark.parametrize("ending", ["", "\n", "\r\n\r\n"])
+def test_a_header_without_records_is_an_empty_delivery(tmp_path: Path, ending: str) -> None:
+    (tmp_path / "h.csv").write_text(",".join(REG_HEADER) + ending, encoding="utf-8")
+    read = read_file(tmp_path / "h.csv", SPECS["registration"])
+    assert read.rows.height == 0 and read.bad_rows.height == 0
+    assert "record_key" in read.rows.columns
+
+
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [

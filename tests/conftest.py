@@ -1,0 +1,77 @@
+"""Shared fixtures: a generated landing zone with ground truth, and pipeline runs over it."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines import paths as paths_module
+from pipelines.runner import BatchResult, run_batch
+
+DEMO_ENTITIES = 1500
+DEMO_DAYS = 3
+
+
+@dataclass(frozen=True)
+class Demo:
+    landing: Path
+    truth: Path
+
+    def truth_table(self, name: str) -> pl.DataFrame:
+        return pl.read_parquet(self.truth / f"{name}.parquet")
+
+
+@dataclass(frozen=True)
+class Run:
+    paths: paths_module.Paths
+    batch: BatchResult
+    demo: Demo
+
+    def delta(self, table: str) -> pl.DataFrame:
+        return pl.read_delta(str(self.paths.lake / table))
+
+    def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
+        with duckdb.connect(str(self.paths.warehouse), read_only=True) as connection:
+            return connection.sql(query, params=params or []).pl()
+
+
+def generate_demo(folder: Path, entities: int = DEMO_ENTITIES, days: int = DEMO_DAYS) -> Demo:
+    from pipelines.demo import generate
+
+    generate(folder / "landing", folder / "ground_truth", entities=entities, seed=7, days=days)
+    return Demo(folder / "landing", folder / "ground_truth")
+
+
+def workspace(folder: Path, landing: Path) -> paths_module.Paths:
+    return paths_module.resolve(
+        landing=landing, lake=folder / "lake", warehouse=folder / "warehouse" / "curated.duckdb", dagster_home=folder / "dagster_home"
+    )
+
+
+def run_pipeline(folder: Path, demo: Demo, landing: Path | None = None) -> Run:
+    locations = workspace(folder, landing or demo.landing)
+    return Run(locations, run_batch(locations, echo=lambda *_: None), demo)
+
+
+def copy_landing(demo: Demo, target: Path, leave_out: list[str] = ()) -> Path:
+    """A copy of the demo landing zone without the given folders (relative paths)."""
+    shutil.copytree(demo.landing, target)
+    for folder in leave_out:
+        shutil.rmtree(target / folder)
+    return target
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    return generate_demo(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="session")
+def pipeline(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """One full run over the demo landing zone, shared by the read-only end-to-end tests."""
+    return run_pipeline(tmp_path_factory.mktemp("pipeline"), demo)

@@ -1,0 +1,252 @@
+"""Every curated model gives the same rows on Spark (transpiled) as on DuckDB, on a lake the real pipeline built.
+
+One small lake (demo, 1500 entities, 3 days, through `entity-lakehouse run`) and one Spark session per
+module; the lake is built in a subprocess while the Spark session starts. All tests share one xdist group,
+so `make test` (-n 2 --dist loadgroup) builds them once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+pytest.importorskip("pyspark")
+
+from pipelines import spark_models  # noqa: E402
+
+pytestmark = pytest.mark.xdist_group("spark")
+
+ROOT = Path(__file__).resolve().parents[2]
+MAIN_MODELS = ("golden_entity", "entity_xref", "entity_issue")
+BUILD_TIMEOUT_SECONDS = 600
+TIMINGS: dict[str, float] = {}
+
+
+# --------------------------------------------------------------------------------------------- fixtures
+
+
+class LakeBuild:
+    """`entity-lakehouse demo` then `run`, in a background subprocess (it prints progress: captured)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.landing, self.lake = root / "landing", root / "lake"
+        self.warehouse = root / "wh" / "curated.duckdb"
+        cli = f"{sys.executable!s} -m pipelines.cli"
+        script = (
+            f"{cli} demo --entities 1500 --days 3 --out {self.landing} && "
+            f"{cli} run --landing {self.landing} --lake {self.lake} --warehouse {self.warehouse} "
+            f"--dagster-home {root / 'dh'}"
+        )
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        for variable in ("ENTITY_LANDING_DIR", "ENTITY_LAKE_DIR", "ENTITY_WAREHOUSE", "DAGSTER_HOME"):
+            env.pop(variable, None)
+        self.started = time.perf_counter()
+        self.log = (root / "build.log").open("w")
+        self.process = subprocess.Popen(["bash", "-c", script], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait(self) -> Path:
+        try:
+            code = self.process.wait(timeout=BUILD_TIMEOUT_SECONDS)
+        finally:
+            self.log.close()
+        TIMINGS["lake build (demo + run)"] = time.perf_counter() - self.started
+        if code != 0:
+            tail = "\n".join((self.root / "build.log").read_text(errors="replace").splitlines()[-25:])
+            pytest.fail(f"building the test lake failed (exit {code}):\n{tail}")
+        return self.lake
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory: pytest.TempPathFactory):
+    lake_build = LakeBuild(tmp_path_factory.mktemp("spark_lake"))
+    yield lake_build
+    if lake_build.process.poll() is None:
+        lake_build.process.kill()
+        lake_build.process.wait()
+
+
+@pytest.fixture(scope="module")
+def spark(build: LakeBuild):  # depends on `build` so that the lake is being built while the JVM starts
+    started = time.perf_counter()
+    session = spark_models.spark_session()
+    TIMINGS["spark session start"] = time.perf_counter() - started
+    yield session
+    session.stop()
+    for label, seconds in TIMINGS.items():
+        print(f"\n[spark timings] {label}: {seconds:.1f} s", end="")
+
+
+@pytest.fixture(scope="module")
+def lake(build: LakeBuild) -> Path:
+    return build.wait()
+
+
+@pytest.fixture(scope="module")
+def duckdb_results(lake: Path, build: LakeBuild) -> dict[str, pl.DataFrame]:
+    """Each model as the real run built it into the warehouse (computed on the lake if it is newer)."""
+    import duckdb
+
+    results = {}
+    with duckdb.connect(str(build.warehouse), read_only=True) as connection:
+        built = {r[0] for r in connection.sql("select table_name from duckdb_tables()").fetchall()}
+        for name in spark_models.model_names():
+            if name in built:
+                results[name] = pl.from_arrow(connection.sql(f"select * from main.{name}").to_arrow_table())
+    for name in set(spark_models.model_names()) - set(results):  # a model added after the run started
+        from assets.curated import connect_with_lake
+
+        sql = spark_models.model_sql(name)
+        with connect_with_lake(":memory:", lake, sql) as connection:
+            results[name] = pl.from_arrow(connection.sql(sql).to_arrow_table())
+    return results
+
+
+@pytest.fixture(scope="module")
+def spark_results(spark, lake: Path) -> dict[str, pl.DataFrame]:
+    started = time.perf_counter()
+    results = {name: spark_models.to_polars(spark_models.run_model(spark, name, lake)) for name in spark_models.model_names()}
+    TIMINGS[f"all {len(results)} models on spark (incl. lake registration)"] = time.perf_counter() - started
+    return results
+
+
+# --------------------------------------------------------------------------------------------- comparison
+
+
+def family(dtype: pl.DataType) -> str:
+    if dtype.is_integer():
+        return "integer"
+    if dtype.is_float() or isinstance(dtype, pl.Decimal):
+        return "fractional"
+    if dtype in (pl.String, pl.Categorical, pl.Enum):
+        return "string"
+    if isinstance(dtype, pl.Datetime):
+        return "datetime"
+    return str(dtype.base_type())
+
+
+def normalise(value: object) -> object:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float | decimal.Decimal):
+        number = float(value)
+        return "NaN" if math.isnan(number) else round(number, 6) + 0.0
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return tuple(normalise(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, normalise(v)) for k, v in value.items()))
+    return value
+
+
+def sort_key(row: tuple) -> tuple:
+    return tuple((v is not None, repr(v) if isinstance(v, tuple) else v) for v in row)
+
+
+def row_set(frame: pl.DataFrame) -> list[tuple]:
+    return sorted((tuple(normalise(v) for v in row) for row in frame.iter_rows()), key=sort_key)
+
+
+def diff_message(name: str, duck: list[tuple], spark: list[tuple], columns: list[str]) -> str:
+    only_duck = sorted(set(duck) - set(spark), key=sort_key)[:3]
+    only_spark = sorted(set(spark) - set(duck), key=sort_key)[:3]
+    return (
+        f"{name}: {len(duck)} DuckDB rows vs {len(spark)} Spark rows; columns {columns}\n"
+        f"only in DuckDB: {only_duck}\nonly in Spark: {only_spark}"
+    )
+
+
+# --------------------------------------------------------------------------------------------- tests
+
+
+@pytest.mark.parametrize("name", spark_models.model_names())
+def test_model_gives_the_same_rows_on_spark_and_duckdb(name: str, duckdb_results, spark_results) -> None:
+    duck, spark = duckdb_results[name], spark_results[name]
+    assert spark.columns == duck.columns
+    families = {c: (family(duck.schema[c]), family(spark.schema[c])) for c in duck.columns}
+    assert {c: f for c, f in families.items() if f[0] != f[1]} == {}
+    duck_rows, spark_rows = row_set(duck), row_set(spark)
+    assert duck_rows == spark_rows, diff_message(name, duck_rows, spark_rows, duck.columns)
+
+
+def test_main_models_are_populated(duckdb_results, spark_results) -> None:
+    for name in MAIN_MODELS:
+        frame = spark_results[name]
+        assert frame.height >= 200, f"{name} has only {frame.height} rows"
+        assert frame.height == duckdb_results[name].height
+        assert frame.select(pl.all().null_count()).row(0) != tuple([frame.height] * frame.width)
+        assert frame["entity_id"].null_count() < frame.height
+    assert spark_results["golden_entity"]["entity_id"].n_unique() == spark_results["golden_entity"].height
+
+
+def test_every_model_reads_only_registered_lake_tables(lake: Path) -> None:
+    """The lake tables the models name exist, and the Spark reading of references agrees with the DuckDB one."""
+    pytest.importorskip("dagster")
+    from assets.curated import referenced_tables
+
+    for name in spark_models.model_names():
+        sql = spark_models.model_sql(name)
+        assert spark_models.referenced_tables(sql) == referenced_tables(sql), name
+        for layer, table in spark_models.referenced_tables(sql):
+            if layer != "curated":
+                assert (lake / layer / table / "_delta_log").is_dir(), f"{name} reads missing {layer}.{table}"
+
+
+def test_transpile_flattens_lake_references_only() -> None:
+    sql = """
+        with golden as (select * from gold.golden_entity)
+        select golden.entity_id, g.name, gold.golden_entity.uscc, 'gold.golden_entity' as label
+        from golden
+        join gold.golden_entity using (entity_id)
+        left join silver.registration as g on g.uscc = golden.uscc
+        left join curated.entity_xref x on x.entity_id = golden.entity_id
+        order by 1
+    """
+    spark_sql = spark_models.transpile(sql)
+    assert "gold__golden_entity AS golden_entity" in spark_sql
+    assert "silver__registration AS g" in spark_sql
+    assert "entity_xref AS x" in spark_sql and "curated." not in spark_sql
+    assert "'gold.golden_entity' AS label" in spark_sql
+    assert "golden_entity.uscc" in spark_sql and "gold.golden_entity.uscc" not in spark_sql
+    assert "ORDER BY" in spark_sql
+    assert "ORDER BY" not in spark_models.transpile(sql, keep_order=False)
+    assert "gold.golden_entity" in spark_models.transpile(sql, flatten_layers=False)
+
+
+def test_transpiled_models_keep_duckdb_null_ordering() -> None:
+    """DuckDB sorts NULLS LAST by default, Spark NULLS FIRST when ascending: each sort key must keep DuckDB's."""
+    import sqlglot
+    from sqlglot import exp
+
+    def orderings(sql: str, dialect: str) -> list[tuple[str, bool, bool]]:
+        tree = sqlglot.parse_one(sql, read=dialect)
+        return [(o.this.sql(), bool(o.args.get("desc")), bool(o.args.get("nulls_first"))) for o in tree.find_all(exp.Ordered)]
+
+    for name in spark_models.model_names():
+        duck_sql = spark_models.model_sql(name)
+        duck = orderings(duck_sql, "duckdb")
+        assert [d[1:] for d in orderings(spark_models.transpile(duck_sql), "spark")] == [d[1:] for d in duck], name
+
+
+def test_string_view_arrow_reaches_spark(spark) -> None:
+    import pyarrow as pa
+
+    table = pa.table({"s": pa.array(["a", None], pa.string_view()), "l": pa.array([["x"], None], pa.list_(pa.string_view()))})
+    frame = spark.createDataFrame(spark_models.arrow_for_spark(table))
+    assert sorted(frame.collect(), key=lambda r: r.s is None) == [(("a", ["x"])), ((None, None))]
