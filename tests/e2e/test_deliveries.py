@@ -1,0 +1,90 @@
+"""Delivery semantics: late deliveries never override newer ones, re-deliveries change nothing,
+a rerun over the same landing zone adds no Delta version."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from deltalake import DeltaTable
+
+from tests.conftest import Demo, copy_landing, run_pipeline, workspace
+from pipelines.runner import run_batch
+
+pytestmark = pytest.mark.xdist_group("deliveries")
+DATA_TABLES = ["bronze/registration_deliveries", "bronze/licensing_deliveries", "bronze/district_deliveries",
+               "bronze/registration", "bronze/licensing", "bronze/district", "silver/registration",
+               "silver/licensing", "silver/district", "gold/entity_xref", "gold/golden_entity", "gold/entity_issue"]
+
+
+def versions(lake: Path) -> dict[str, int]:
+    return {t: DeltaTable(str(lake / t)).version() for t in DATA_TABLES}
+
+
+def content(lake: Path, table: str) -> pl.DataFrame:
+    frame = pl.read_delta(str(lake / table))
+    return frame.drop([c for c in frame.columns if c == "run_id"]).sort(frame.columns[0:2])
+
+
+def test_a_late_delivery_never_overrides_a_newer_one(demo: Demo, tmp_path: Path) -> None:
+    late = json.loads((demo.truth / "deliveries.json").read_text())["late_delivery"]
+    folder = f"{late['source']}/{late['date']}"
+    landing = copy_landing(demo, tmp_path / "landing", leave_out=[folder])
+    first = run_pipeline(tmp_path / "arrival_order", demo, landing)
+    shutil.copytree(demo.landing / folder, landing / folder)  # the late folder arrives after the newer ones
+    run_batch(first.paths, echo=lambda *_: None)
+    current = pl.read_delta(str(first.paths.lake / f"bronze/{late['source']}")).filter(pl.col("record_key").is_in(late["updated_keys"]))
+    assert current.height == len(late["updated_keys"])
+    assert (current["delivery_date"].cast(pl.String) == late["updated_again_in"]).all()
+    # The end state is what loading everything at once gives.
+    together = run_pipeline(tmp_path / "all_at_once", demo)
+    for table in ("bronze/licensing", "silver/licensing"):
+        assert content(first.paths.lake, table).equals(content(together.paths.lake, table)), table
+
+
+def test_a_rerun_and_a_redelivery_change_nothing(demo: Demo, tmp_path: Path) -> None:
+    landing = copy_landing(demo, tmp_path / "landing")
+    run = run_pipeline(tmp_path / "lake", demo, landing)
+    before = versions(run.paths.lake)
+    run_batch(run.paths, echo=lambda *_: None)
+    assert versions(run.paths.lake) == before
+    # The same bytes again, in a new delivery folder: loaded as nothing, no new version of any data table.
+    original = next((demo.landing / "registration").glob("*/reg_incremental_*.csv"))
+    (landing / "registration" / "2026-11-30").mkdir()
+    shutil.copy(original, landing / "registration" / "2026-11-30" / "resent.csv")
+    run_batch(run.paths, echo=lambda *_: None)
+    after = versions(run.paths.lake)
+    changed = {t for t in DATA_TABLES if after[t] != before[t]}
+    assert not changed & {"bronze/registration_deliveries", "bronze/registration", "silver/registration", "gold/entity_xref"}
+    log = pl.read_delta(str(run.paths.lake / "bronze/load_log")).filter(pl.col("file") == "registration/2026-11-30/resent.csv")
+    assert log["status"].to_list() == ["duplicate"]
+
+
+def test_two_runs_at_once_one_fails_clearly_and_the_lake_stays_whole(demo: Demo, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    locations = workspace(tmp_path, demo.landing)
+    command = [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(demo.landing), "--lake", str(locations.lake),
+               "--warehouse", str(locations.warehouse), "--dagster-home", str(locations.dagster_home)]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_lock(locations.lake)
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err[-2000:]
+    assert second.returncode == 75
+    assert second.stderr.strip().startswith("error: the lake") and "being written by pid" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert pl.read_delta(str(locations.lake / "gold/golden_entity")).height > 1000
+
+
+def _wait_for_lock(lake: Path) -> None:
+    import time
+
+    deadline = time.monotonic() + 120
+    while not (lake / ".writer.lock").exists() or not (lake / ".writer.lock").read_text().strip():
+        assert time.monotonic() < deadline, "the first run never took the lock"
+        time.sleep(0.2)
