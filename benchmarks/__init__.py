@@ -1,0 +1,1 @@
+"""Benchmarks: our matcher against a reference."""
