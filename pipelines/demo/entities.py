@@ -43,7 +43,7 @@ LEGACY_SHARE = 0.03
 PILOT_SHARE = 0.003
 
 
-def population(plan: Plan, roads: dict[str, np.ndarray]) -> pl.DataFrame:
+def population(plan: Plan, roads: places.Roads) -> pl.DataFrame:
     """Every true entity with its registered facts on the first delivery date."""
     rng = plan.rng("entities")
     frame = _layout(plan, rng)
@@ -87,7 +87,7 @@ def _layout(plan: Plan, rng: np.random.Generator) -> pl.DataFrame:
     )
 
 
-def _places(frame: pl.DataFrame, rng: np.random.Generator, roads: dict[str, np.ndarray]) -> pl.DataFrame:
+def _places(frame: pl.DataFrame, rng: np.random.Generator, roads: places.Roads) -> pl.DataFrame:
     """Registered address; premises elsewhere for some companies (in another district for a few)."""
     district = frame["district_code"].to_numpy()
     registered = places.draw(rng, district, roads)

@@ -15,9 +15,6 @@ import polars as pl
 
 from pipelines.domain.contract import SPECS
 
-DATE_STYLES = ("iso", "slash", "slash_padded", "dot", "compact", "cn", "iso_time", "excel")
-
-
 @dataclass(frozen=True)
 class FileStyle:
     fmt: str  # "csv" | "xlsx"

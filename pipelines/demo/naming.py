@@ -135,18 +135,18 @@ def dedupe_key() -> pl.Expr:
 
 def dedupe(frame: pl.DataFrame, rng: np.random.Generator, max_rounds: int = 30) -> pl.DataFrame:
     """Redraw the 字号 of every unlocked row whose name is taken (locked rows keep theirs)."""
+    locked = frame["locked"].to_numpy()
+    order = np.concatenate([np.flatnonzero(locked), np.flatnonzero(~locked)])  # locked rows win a clash
+    key = frame.select(dedupe_key()).to_series()
     for _ in range(max_rounds):
-        keyed = frame.select(
-            key=dedupe_key(), locked=pl.col("locked"), eid=pl.col("eid"), kind=pl.col("kind"), zihao=pl.col("zihao")
-        )
-        keeper = pl.col("eid").sort_by([pl.col("locked").not_(), pl.col("eid")]).first().over("key")
-        taken = keyed.select((pl.col("key").is_not_null() & (pl.col("eid") != keeper)).alias("taken"))["taken"].to_numpy()
-        rows = np.flatnonzero(taken)
+        ordered = key.gather(order)
+        rows = np.sort(order[(ordered.is_not_null() & ~ordered.is_first_distinct()).to_numpy()])
         if rows.size == 0:
             return frame
-        kinds = keyed["kind"].to_numpy()[rows]
+        kinds = frame["kind"].gather(rows).to_numpy()
         fresh = np.where(kinds == "individual", draw_shop_zihao(rng, rows.size), draw_zihao(rng, rows.size))
         frame = frame.with_columns(frame["zihao"].scatter(rows, fresh))
+        key = key.scatter(rows, frame[rows].select(dedupe_key()).to_series())
     raise RuntimeError("could not make names unique; the 字号 vocabulary is too small for this population")
 
 

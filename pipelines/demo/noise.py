@@ -36,11 +36,6 @@ def draw(rng: np.random.Generator, n: int, shares: dict[str, float]) -> np.ndarr
     return keys[np.searchsorted(edges, rng.random(n), side="right")]
 
 
-def text_series(name: str, values: np.ndarray) -> pl.Series:
-    """A string column from a numpy array that may hold None (object arrays do not cast)."""
-    return pl.Series(name, values.tolist(), dtype=pl.Utf8)
-
-
 def apply_where(series: pl.Series, mask: np.ndarray, transform: Callable[[pl.Series], pl.Series]) -> pl.Series:
     """A copy of `series` with `transform` applied to the masked rows only (the rest is not computed)."""
     rows = np.flatnonzero(mask)
@@ -170,7 +165,7 @@ def address_canon(parts: pl.DataFrame) -> pl.Series:
 
 
 def moved_parts(parts: pl.DataFrame, district_code: pl.Series, mask: np.ndarray, rng: np.random.Generator,
-                roads: dict[str, np.ndarray]) -> pl.DataFrame:
+                roads: places.Roads) -> pl.DataFrame:
     """Address parts where masked rows move to another road or number of the same district."""
     rows = np.flatnonzero(mask)
     if rows.size == 0:

@@ -10,44 +10,53 @@ from pipelines.demo.vocab import BUILDING_WORDS, REAL_ROADS, ROAD_STEMS, ROAD_SU
 
 ROADS_PER_DISTRICT = 60
 ADDRESS_PARTS = ("district_name", "street", "road", "number", "extra")
+Roads = dict[str, list[list[str]]]  # division code -> for each of its streets (divisions.py order), its roads
 
 
-def road_table(rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Each district's roads: its real ones and generated stem + suffix names (distinct within a district)."""
-    roads: dict[str, np.ndarray] = {}
+def road_table(rng: np.random.Generator) -> Roads:
+    """Each district's roads (its real ones, then stem + suffix names), each road in exactly one street.
+
+    A road belongs to one street, as on a map: the same road and number is the same place, so an address
+    without its street segment still names one place.
+    """
+    roads: Roads = {}
     for division in DIVISIONS:
         names = list(REAL_ROADS[division.code])
         while len(names) < ROADS_PER_DISTRICT:
             name = ROAD_STEMS[rng.integers(len(ROAD_STEMS))] + ROAD_SUFFIXES[rng.integers(len(ROAD_SUFFIXES))]
             if name not in names:
                 names.append(name)
-        roads[division.code] = np.array(names)
+        order = rng.permutation(len(names))
+        roads[division.code] = [[names[i] for i in order[k :: len(division.streets)]] for k in range(len(division.streets))]
     return roads
 
 
-def _pick_per_district(rng: np.random.Generator, district_index: np.ndarray, table: list[list[str]]) -> pl.Series:
-    """One item per row from its district's list (vectorised: a flat list and per-district offsets)."""
+def _pick(rng: np.random.Generator, group: np.ndarray, table: list[list[str]]) -> tuple[pl.Series, np.ndarray]:
+    """One item per row from its group's list; returns the items and their positions in the flat list."""
     flat = pl.Series([item for items in table for item in items], dtype=pl.Utf8)
     counts = np.array([len(items) for items in table])
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    return flat.gather(offsets[district_index] + rng.integers(0, 2**31, size=district_index.size) % counts[district_index])
+    position = offsets[group] + rng.integers(0, 2**31, size=group.size) % counts[group]
+    return flat.gather(position), position
 
 
 def _vocabulary(values: tuple[str, ...] | list[str], rng: np.random.Generator, n: int) -> pl.Series:
     return pl.Series(list(values), dtype=pl.Utf8).gather(rng.integers(0, len(values), size=n))
 
 
-def draw(rng: np.random.Generator, districts: np.ndarray, roads: dict[str, np.ndarray]) -> pl.DataFrame:
-    """Address parts for premises in the given districts."""
+def draw(rng: np.random.Generator, districts: np.ndarray, roads: Roads) -> pl.DataFrame:
+    """Address parts for premises in the given districts: a street of the district, a road of the street."""
     n = districts.size
     order = [d.code for d in DIVISIONS]
     index = pl.Series(districts, dtype=pl.Utf8).replace_strict({c: i for i, c in enumerate(order)}, return_dtype=pl.Int64).to_numpy()
+    street, street_index = _pick(rng, index, [list(d.streets) for d in DIVISIONS])
+    road, _ = _pick(rng, street_index, [street_roads for c in order for street_roads in roads[c]])
     number = (np.exp(rng.uniform(0, np.log(1200), size=n)).astype(np.int64) + 1)
     parts = pl.DataFrame(
         {
             "district_name": pl.Series([d.name for d in DIVISIONS]).gather(index),
-            "street": _pick_per_district(rng, index, [list(d.streets) for d in DIVISIONS]),
-            "road": _pick_per_district(rng, index, [roads[c].tolist() for c in order]),
+            "street": street,
+            "road": road,
             "number": pl.Series(number).cast(pl.Utf8),
             "room": pl.Series(rng.integers(1, 26, size=n) * 100 + rng.integers(1, 16, size=n)).cast(pl.Utf8),
             "building": pl.Series(rng.integers(1, 30, size=n)).cast(pl.Utf8),
@@ -65,7 +74,7 @@ def draw(rng: np.random.Generator, districts: np.ndarray, roads: dict[str, np.nd
     return parts.select("district_name", "street", "road", "number", extra=extra)
 
 
-def moved(rng: np.random.Generator, districts: np.ndarray, current: pl.DataFrame, roads: dict[str, np.ndarray]) -> pl.DataFrame:
+def moved(rng: np.random.Generator, districts: np.ndarray, current: pl.DataFrame, roads: Roads) -> pl.DataFrame:
     """A different address in the same district: always another road or number, so never a formatting twin."""
     fresh = draw(rng, districts, roads)
     same_spot = (fresh["road"] == current["road"]) & (fresh["number"] == current["number"])

@@ -54,18 +54,8 @@ class Plan:
         """An independent generator per named stream, so one module's draws never shift another's."""
         return np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.seed, zlib.crc32(stream.encode())])))
 
-    def day_index(self, offset_from_end: int) -> int:
-        """Index of a delivery counted from the end, never before the first."""
-        return max(0, self.days - 1 - offset_from_end)
-
-
 def mask(size: int, rows: np.ndarray) -> np.ndarray:
     """A boolean array of `size` that is True at `rows` (cheaper than np.isin over an arange)."""
     out = np.zeros(size, dtype=bool)
     out[np.asarray(rows, dtype=np.int64)] = True
     return out
-
-
-def days_before(day: date, n: np.ndarray) -> np.ndarray:
-    """`day` minus `n` days, as numpy datetime64[D]."""
-    return np.datetime64(day, "D") - n.astype("timedelta64[D]")

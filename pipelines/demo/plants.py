@@ -51,6 +51,7 @@ class Planted:
 
 
 def plant(plan: Plan, ent: pl.DataFrame, lic: pl.DataFrame, insp: pl.DataFrame) -> Planted:
+    """Every planted case, in an order where no plant can undo an earlier one (each locks its entities)."""
     rng = plan.rng("plants")
     state = Planted(ent.with_columns(twin_key=pl.lit(None, dtype=pl.Utf8)), lic, insp)
     _duplicates(state, plan, rng)
@@ -279,25 +280,25 @@ def _record_modes(state: Planted, plan: Plan, rng: np.random.Generator) -> None:
     anyone = _pool(state, ~pl.col("is_hostile"))["eid"].implode()
     coded = _pool(state, pl.col("uscc").is_not_null(), ~pl.col("is_hostile"))["eid"].implode()
     local = _pool(state, pl.col("premises_district") == pl.col("district_code"), ~pl.col("is_hostile"))["eid"].implode()
-    name_modes = lambda k: np.array(["zihao", "typo", "industry"])[rng.integers(0, 3, size=k)]  # noqa: E731
     plan_rows = (
-        ("inconsistent.name", "name_mode", named, name_modes),
-        ("inconsistent.legal_rep", "rep_mode", anyone, lambda k: np.full(k, "other")),
-        ("invalid.uscc", "uscc_mode", coded, lambda k: np.full(k, "mistype")),
+        ("inconsistent.name", "name_mode", named, ("zihao", "typo", "industry")),
+        ("inconsistent.legal_rep", "rep_mode", anyone, ("other",)),
+        ("invalid.uscc", "uscc_mode", coded, ("mistype",)),
     )
     for issue_type, column, pool, modes in plan_rows:
         for source in ("licensing", "district"):
             _mode(state, rng, plan.planted, issue_type, source, column, pool, modes)
-    _mode(state, rng, plan.planted, "inconsistent.address", "licensing", "addr_mode", anyone, lambda k: np.full(k, "other"))
+    _mode(state, rng, plan.planted, "inconsistent.address", "licensing", "addr_mode", anyone, ("other",))
     _other_district(state, plan, rng, local)
 
 
 def _mode(state: Planted, rng: np.random.Generator, count: int, issue_type: str, source: str, column: str,
-          pool: pl.Series, modes: object) -> None:
+          pool: pl.Series, modes: tuple[str, ...]) -> None:
+    """Set `column` of `count` first-delivery records of the pool's entities to one of `modes`."""
     table, ref = (state.lic, "lid") if source == "licensing" else (state.insp, "iid")
     candidates = table.filter(pl.col("eid").is_in(pool) & (pl.col("appears_day") == 0) & (pl.col(column) == "normal"))
     chosen = candidates[_choose(rng, np.arange(candidates.height), count)]
-    values = modes(chosen.height)  # type: ignore[operator]
+    values = np.array(modes)[rng.integers(0, len(modes), size=chosen.height)]
     change = pl.DataFrame({ref: chosen[ref], "new_mode": values})
     updated = table.join(change, on=ref, how="left", maintain_order="left").with_columns(
         pl.coalesce("new_mode", column).alias(column)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.domain.divisions import BY_CODE
+from pipelines.domain.divisions import BY_CODE, authority_name
 from pipelines.demo import noise, people, places
 from pipelines.demo.noise import DISTRICT_RATES, LICENCE_RATES
 from pipelines.demo.vocab import REVOKED_NOT_DEREGISTERED
@@ -29,7 +29,7 @@ DISTRICT_COLUMNS = (
     "result", "penalty_doc_no", "penalty_amount",
 )
 HIDDEN = ("_eid", "_ref", "_name_canon", "_rep_canon", "_addr_canon", "_status", "_district", "_file_code")
-AUTHORITY = {code: f"宁波市{d.name}市场监督管理局" for code, d in BY_CODE.items()}
+AUTHORITY = {code: authority_name(code) for code in BY_CODE}  # 登记机关
 # What licence and inspection records read from their entity.
 ENTITY_COLUMNS = (
     "eid", "kind", "industry_id", "name", "zihao", "prefix", "locality", "industry", "form", "branch_suffix", "legal_rep",
@@ -85,7 +85,7 @@ def registration(ent: pl.DataFrame, rng: np.random.Generator, twins: bool = Fals
     return _hidden(out, **{h: pl.col(h) for h in ("_eid", "_name_canon", "_rep_canon", "_addr_canon", "_status", "_district")})
 
 
-def licensing(lic: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator, roads: dict[str, np.ndarray]) -> pl.DataFrame:
+def licensing(lic: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator, roads: places.Roads) -> pl.DataFrame:
     """Licence rows as the licensing system holds them: the holder's name, code and addresses with noise."""
     frame = lic.join(ent.select(ENTITY_COLUMNS), on="eid", how="left", maintain_order="left")
     hostile = frame["is_hostile"]
@@ -121,7 +121,7 @@ def licensing(lic: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator, ro
     )
 
 
-def district(insp: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator, roads: dict[str, np.ndarray],
+def district(insp: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator, roads: places.Roads,
              region_text: dict[str, str]) -> pl.DataFrame:
     """Inspection rows as a district bureau writes them (its own ways of naming the district and the entity)."""
     frame = insp.join(ent.select(ENTITY_COLUMNS), on="eid", how="left", maintain_order="left")

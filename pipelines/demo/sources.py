@@ -17,10 +17,11 @@ URBAN = ("330203", "330205", "330206", "330211", "330212")
 
 def write_registration(landing: Landing, deliveries: Deliveries, dates: tuple[date, ...], schedule: Schedule) -> None:
     """Day one as four exports (enterprises, branches, urban and county 个体工商户); then one file a day."""
-    first = deliveries.registration[0]
     ent = deliveries.ent
     assert ent is not None
-    kind = pl.col("_eid").replace_strict(dict(zip(ent["eid"].to_list(), ent["kind"].to_list(), strict=True)), return_dtype=pl.Utf8)
+    kinds = ent.select(pl.col("eid").alias("_eid"), pl.col("kind").alias("_kind"))
+    first = deliveries.registration[0].join(kinds, on="_eid", how="left", maintain_order="left")
+    kind = pl.col("_kind")
     groups = {
         "reg_enterprise": ~kind.is_in(["branch", "individual"]),
         "reg_branch": kind == "branch",
@@ -29,7 +30,7 @@ def write_registration(landing: Landing, deliveries: Deliveries, dates: tuple[da
     }
     stamp = dates[0].strftime("%Y%m%d")
     for stub, style in REGISTRATION_FIRST:
-        landing.write("registration", dates[0], f"{stub}_{stamp}", style, first.filter(groups[stub]),
+        landing.write("registration", dates[0], f"{stub}_{stamp}", style, first.filter(groups[stub]).drop("_kind"),
                       bad=bad_input.rows_for("registration", 0, stub, len(dates)))
     for day in range(1, len(dates)):
         stub = "reg_incremental"
@@ -80,11 +81,4 @@ def write_district(landing: Landing, deliveries: Deliveries, dates: tuple[date, 
             landing.write("district", dates[day], f"{code}_{DISTRICT_PINYIN[code]}", style.file, part, sheet="检查记录",
                           bad=bad_input.rows_for("district", day, code, len(dates)))
     deliveries.district.clear()
-
-
-def record_key(source: str) -> pl.Expr:
-    """The pipeline's record key of a delivered row."""
-    if source == "district":
-        return pl.concat_str([pl.col("_file_code"), pl.lit("-"), pl.col("record_no")])
-    return pl.col("record_key")
 

@@ -9,6 +9,7 @@ and the records of a file that will be re-delivered byte for byte after they hav
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,7 +62,7 @@ class Deliveries:
     late_updated_keys: list[str] = field(default_factory=list)
 
 
-def run(plan: Plan, ent: pl.DataFrame, lic: pl.DataFrame, insp: pl.DataFrame, roads: dict[str, np.ndarray],
+def run(plan: Plan, ent: pl.DataFrame, lic: pl.DataFrame, insp: pl.DataFrame, roads: places.Roads,
         schedule: Schedule) -> Deliveries:
     rng = plan.rng("timeline")
     out = Deliveries()
@@ -117,7 +118,7 @@ def _again(out: Deliveries, schedule: Schedule, day: int, ent: pl.DataFrame) -> 
     return unlocked[:2]
 
 
-def _events(plan: Plan, ent: pl.DataFrame, day: int, rng: np.random.Generator, roads: dict[str, np.ndarray],
+def _events(plan: Plan, ent: pl.DataFrame, day: int, rng: np.random.Generator, roads: places.Roads,
             unreachable: np.ndarray, again: np.ndarray) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """Apply one day's registration events; returns (entities, changed eids, closed eids)."""
     k = plan.events_per_day
@@ -176,7 +177,7 @@ def _close(ent: pl.DataFrame, rows: np.ndarray, delivered: np.datetime64, rng: n
                 revoked_on=pick(status == REVOKED_NOT_DEREGISTERED), approved_on=day)
 
 
-def _move(ent: pl.DataFrame, rows: np.ndarray, rng: np.random.Generator, roads: dict[str, np.ndarray]) -> pl.DataFrame:
+def _move(ent: pl.DataFrame, rows: np.ndarray, rng: np.random.Generator, roads: places.Roads) -> pl.DataFrame:
     """A new registered address in the same district; premises that were the same place move with it."""
     if rows.size == 0:
         return ent
@@ -244,12 +245,12 @@ def _corrections(plan: Plan, latest: pl.DataFrame, ent: pl.DataFrame, rng: np.ra
 
 
 def _stale_first(rows: pl.DataFrame, rng: np.random.Generator, count: int,
-                 stale: object) -> pl.DataFrame:
+                 stale: Callable[[pl.DataFrame, np.random.Generator], pl.DataFrame]) -> pl.DataFrame:
     """A few keys delivered twice in one file: an outdated row first, the current one after it."""
     if rows.height == 0:
         return rows
     chosen = rows[np.sort(rng.choice(rows.height, size=min(count, rows.height), replace=False))]
-    return pl.concat([stale(chosen, rng), rows])  # type: ignore[operator]
+    return pl.concat([stale(chosen, rng), rows])
 
 
 def _stale_registration(rows: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:

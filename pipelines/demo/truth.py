@@ -195,9 +195,11 @@ def entities_table(ent: pl.DataFrame, finals: dict[str, pl.DataFrame]) -> pl.Dat
         .join(partner, on="hard_negative_of", how="left", maintain_order="left")
         .join(parent, on="parent_eid", how="left", maintain_order="left")
     )
+    registered = pl.when(pl.col("registration_keys").is_not_null())
     return frame.select(
         "true_entity_id", "kind", "entity_type", "uscc", "reg_no", "name", "district_code",
-        "status", status_normalised=pl.col("status").replace_strict(NORMALISED_STATUS, default="unknown"),
+        status=registered.then("status"),
+        status_normalised=registered.then(pl.col("status").replace_strict(NORMALISED_STATUS, default="unknown")),
         legal_rep="legal_rep", address=canonical(), premises_district="premises_district",
         established_on="established_on", role="role", appears_day="appears_day",
         has_registration=pl.col("registration_keys").is_not_null(), registration_keys="registration_keys",

@@ -12,9 +12,9 @@ quarantined files, bad rows and the byte-identical re-delivery are not records.
 
 ## entities.parquet — one row per true market entity
 true_entity_id, kind (individual / company / branch / cooperative), entity_type (市场主体类型), uscc (true
-code; null for legacy registrations and licence-only holders; `is_pilot_code` codes fail the check yet are
-real), reg_no, name (registered; blank for a 个体工商户 without trade name), district_code (of the
-registration authority), status and status_normalised (final), legal_rep, address (registered),
+code; null for legacy registrations and for licence-only 个体工商户; licence-only companies carry a code of
+another city; `is_pilot_code` codes fail the check yet are real), reg_no, name (registered; blank for a 个体工商户 without trade name), district_code (of the
+registration authority), status and status_normalised (final; null without a registration record), legal_rep, address (registered),
 premises_district, established_on, role (existing = in the first delivery, new = registers on day
 `appears_day`, orphan = holds a licence but has no registration record), has_registration,
 registration_keys (two for a duplicate registration), is_legacy, is_pilot_code, is_hostile_name,

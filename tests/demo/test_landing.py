@@ -8,11 +8,14 @@ from pathlib import Path
 
 import openpyxl
 import polars as pl
+import pytest
 
 from pipelines.domain.contract import SPECS, normalise_header
 from pipelines.domain.divisions import BY_CODE
 from tests.demo.conftest import Demo
 from tests.demo.reading import canonical_header, decode, table
+
+pytestmark = pytest.mark.xdist_group("demo")  # one worker generates the shared demo
 
 LAYOUT = re.compile(r"^(registration|licensing|district|corrections)/\d{4}-\d{2}-\d{2}/[^/]+\.(csv|xlsx)$")
 

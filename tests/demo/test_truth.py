@@ -19,6 +19,8 @@ from pipelines.domain.uscc import is_valid
 from tests.demo.conftest import Demo
 from tests.demo.reading import canonical_header, key_column, table
 
+pytestmark = pytest.mark.xdist_group("demo")  # one worker generates the shared demo
+
 ISSUE_TYPES = {
     "zombie.deregistered_with_active_licence", "zombie.unreachable", "zombie.no_annual_report",
     "zombie.ceased_operating", "zombie.orphan_licence", "inconsistent.name", "inconsistent.legal_rep",
