@@ -14,7 +14,7 @@ import dagster as dg
 import polars as pl
 
 from assets.metadata import markdown_table
-from assets.quality import check_specs, run_suite
+from assets.quality import check_specs, report, validate_and_store
 from pipelines.domain import current_state, landing
 from pipelines.domain.contract import SOURCES, SPECS
 from pipelines.domain.ingest import LOAD_LOG_SCHEMA, QUARANTINE_SCHEMA, load_delivery, raw_schema
@@ -64,14 +64,17 @@ def _delivery_asset(source: str) -> dg.AssetsDefinition:
         current = landing.deliveries(inventory).filter(pl.col("source") == source)
         todo = current if config.reload_unchanged else landing.pending(current, lake.read(LOAD_LOG_TABLE))
         wanted = {dt.date.fromisoformat(k) for k in context.partition_keys}
-        frames, logs = {}, []
+        as_of = landing.as_of(inventory)
+        frames, logs, runs = {}, [], []
         for delivery_date, manifest in todo.filter(pl.col("delivery_date").is_in(wanted)).select("delivery_date", "manifest").iter_rows():
             files = inventory.filter(pl.col("source") == source, pl.col("delivery_date") == delivery_date, pl.col("problem").is_null())
             load = load_delivery(lakehouse.landing, files, manifest, context.run_id)
             slice_of = {"source": source, "delivery_date": delivery_date}
             lake.replace_slice(delivery_table(source), load.rows, {"delivery_date": delivery_date})
             lake.replace_slice(QUARANTINE_TABLE, load.quarantine, slice_of)
-            lake.replace_slice(LOAD_LOG_TABLE, load.log, slice_of)
+            if checked:
+                runs += validate_and_store(lake, {delivery_date: load.rows}, "bronze", source, as_of, context.run_id)
+            lake.replace_slice(LOAD_LOG_TABLE, load.log, slice_of)  # last: marks the delivery loaded
             for line in load.log.iter_rows(named=True):
                 context.log.info(_progress_line(line))
             frames[delivery_date] = load.rows
@@ -79,9 +82,7 @@ def _delivery_asset(source: str) -> dg.AssetsDefinition:
         skipped = sorted(wanted - set(frames))
         if skipped:
             context.log.info(f"{source}: unchanged or no longer in the landing zone, not reloaded: {', '.join(map(str, skipped))}")
-        checks = (
-            run_suite(lake, lakehouse.reports, frames, "bronze", source, landing.as_of(inventory), context.run_id) if checked else None
-        )
+        checks = report(lake, lakehouse.reports, runs, list(frames), "bronze", source) if checked else None
         log = pl.concat(logs) if logs else pl.DataFrame(schema=LOAD_LOG_SCHEMA)
         return dg.MaterializeResult(
             check_results=checks,

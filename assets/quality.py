@@ -14,6 +14,7 @@ import polars as pl
 
 from pipelines.lake import Lake
 from pipelines.quality.data_docs import build_data_docs
+from pipelines.quality.gx_runner import ValidationRun
 from pipelines.quality.suites import QUALITY_SCHEMA, check_name, declared_checks, quality_rows, validate_delivery
 
 QUALITY_TABLE = "quality/quality_result"
@@ -29,29 +30,32 @@ def data_docs_dir(reports: Path) -> Path:
     return reports / "data_docs"
 
 
-def run_suite(
-    lake: Lake, reports: Path, frames: dict[dt.date, pl.DataFrame], layer: str, source: str, as_of: dt.date, run_id: str
-) -> list[dg.AssetCheckResult]:
-    """Validate each delivery's rows, store the rows of quality_result, refresh Data Docs, return check results."""
-    results = []
+def validate_and_store(
+    lake: Lake, frames: dict[dt.date, pl.DataFrame], layer: str, source: str, as_of: dt.date, run_id: str
+) -> list[ValidationRun]:
+    """Validate each delivery's rows and store its rows of quality_result. Call it before the write that
+    marks the delivery done, so that a run killed in between validates it again on restart."""
     runs = []
     for delivery_date, frame in sorted(frames.items()):
         run = validate_delivery(frame, layer, source, delivery_date, as_of)
-        runs.append(run)
         rows = quality_rows(run, layer, source, delivery_date, run_id)
         lake.replace_slice(QUALITY_TABLE, rows, {"source": source, "delivery_date": delivery_date, "layer": layer})
-        results.append(rows)
+        runs.append(run)
+    return runs
+
+
+def report(
+    lake: Lake, reports: Path, runs: list[ValidationRun], validated: list[dt.date], layer: str, source: str
+) -> list[dg.AssetCheckResult]:
+    """Data Docs for the runs of this step, and one check result per expectation: the deliveries validated
+    in this step, or the latest stored delivery when none was."""
     index = build_data_docs(runs, data_docs_dir(reports)) if runs else data_docs_dir(reports) / "index.html"
-    if not results:
-        results = [_latest_stored(lake, layer, source)]
-    return _check_results(pl.concat(results), layer, source, index)
-
-
-def _latest_stored(lake: Lake, layer: str, source: str) -> pl.DataFrame:
-    if not lake.exists(QUALITY_TABLE):
-        return pl.DataFrame(schema=QUALITY_SCHEMA)
-    stored = lake.scan(QUALITY_TABLE).filter((pl.col("layer") == layer) & (pl.col("source") == source)).collect()
-    return stored.filter(pl.col("delivery_date") == stored["delivery_date"].max()) if stored.height else stored
+    stored = lake.scan(QUALITY_TABLE).filter((pl.col("layer") == layer) & (pl.col("source") == source)).collect() if lake.exists(QUALITY_TABLE) else pl.DataFrame(schema=QUALITY_SCHEMA)
+    if validated:
+        rows = stored.filter(pl.col("delivery_date").is_in(validated))
+    else:
+        rows = stored.filter(pl.col("delivery_date") == stored["delivery_date"].max()) if stored.height else stored
+    return _check_results(rows, layer, source, index)
 
 
 def _check_results(rows: pl.DataFrame, layer: str, source: str, index: Path) -> list[dg.AssetCheckResult]:

@@ -7,7 +7,7 @@ A nightly delivery recomputes only the records whose bronze version changed; a c
 import dagster as dg
 import polars as pl
 
-from assets.quality import METRICS_TABLE, check_specs, run_suite
+from assets.quality import METRICS_TABLE, check_specs, report, validate_and_store
 from pipelines.domain import incremental, standardise
 from pipelines.domain.standardise import LINEAGE, NORMALISER_VERSION
 from pipelines.quality.suites import delivery_metrics
@@ -38,13 +38,15 @@ def _silver_asset(source: str) -> dg.AssetsDefinition:
             standardise.STANDARDISERS[source],
             NORMALISER_VERSION,
         )
-        lake.upsert(table, upserts, key=["record_key"], deleted=deletes)
-        # Quality is measured per delivery, on the rows this run standardised.
+        # Quality is measured per delivery on the rows this run standardised, before the upsert that marks
+        # them done (a run killed in between measures them again).
         frames = {d: group for (d,), group in upserts.partition_by("delivery_date", as_dict=True).items()}
         for delivery_date, frame in frames.items():
             metrics = delivery_metrics(frame, source, delivery_date)
             lake.replace_slice(METRICS_TABLE, metrics, {"source": source, "delivery_date": delivery_date})
-        checks = run_suite(lake, lakehouse.reports, frames, "silver", source, lakehouse.as_of(lake), context.run_id)
+        runs = validate_and_store(lake, frames, "silver", source, lakehouse.as_of(lake), context.run_id)
+        lake.upsert(table, upserts, key=["record_key"], deleted=deletes)
+        checks = report(lake, lakehouse.reports, runs, list(frames), "silver", source)
         rows = lake.scan(table).select(pl.len()).collect().item()
         context.log.info(f"{table}: {rows:,} records, {upserts.height:,} recomputed, {deletes.height:,} gone")
         return dg.MaterializeResult(
