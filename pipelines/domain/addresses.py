@@ -52,7 +52,7 @@ def key_expr(clean: pl.Expr) -> pl.Expr:
 
 def _lookup(text: pl.Expr, names: dict[str, str], anchored: bool = False) -> pl.Expr:
     pattern = alternation(list(names))
-    found = text.str.extract(rf"{CITY_PREFIX}({pattern})" if anchored else f"({pattern})", 1)
+    found = text.str.extract(rf"{CITY_PREFIX}({pattern}){NOT_A_ROAD}" if anchored else f"({pattern})", 1)
     return found.replace_strict(names, default=None, return_dtype=pl.String)
 
 

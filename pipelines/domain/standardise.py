@@ -13,7 +13,7 @@ from pipelines.domain import addresses, names, phones, uscc, vocab
 from pipelines.domain.dates import parse_date_expr
 from pipelines.domain.text import fold
 
-NORMALISER_VERSION = 1
+NORMALISER_VERSION = 2
 LINEAGE = ["delivery_date", "source_file", "source_row", "file_sha256"]
 
 

@@ -45,6 +45,7 @@ def fold(raw: pl.Expr) -> pl.Expr:
         .str.replace_all(r"[【〔［\[｛{]", "(")
         .str.replace_all(r"[】〕］\]｝}]", ")")
         .str.replace_all(r"\s+", "")
+        .str.normalize("NFKC")  # again: NFKC can turn a lone mark into space + mark, and the space is gone now
     )
 
 
