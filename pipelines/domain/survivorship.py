@@ -83,6 +83,12 @@ def golden(
     candidates = _candidates(registration, licensing, district)
     for field in SURVIVING_FIELDS:
         out = out.join(_surviving(candidates, field), on="entity_id", how="left")
+    # A 个体工商户 registered without a trade name has none: registration speaks for it, no licence fills it in.
+    unnamed = primary_registration(registration).filter("name_is_placeholder").select("entity_id", _unnamed=pl.lit(True))
+    out = out.join(unnamed, on="entity_id", how="left").with_columns(
+        name=pl.when(pl.col("_unnamed")).then(None).otherwise(pl.col("name")),
+        name_source=pl.when(pl.col("_unnamed")).then(pl.lit("registration:") + pl.col("registration_record_key")).otherwise(pl.col("name_source")),
+    ).drop("_unnamed")
     out = out.join(_fallback_uscc(registration, licensing, district), on="entity_id", how="left").with_columns(
         uscc=pl.coalesce("uscc", "fallback_uscc"), status=pl.col("status").fill_null("unknown")
     ).drop("fallback_uscc")
