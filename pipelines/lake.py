@@ -17,11 +17,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import polars as pl
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
+
+if TYPE_CHECKING:
+    import duckdb
 
 # Values that may appear in a Delta predicate: dates and fixed identifiers (sources, layers), never
 # delivered text. deltalake takes predicates as SQL strings, so anything else is refused.
@@ -155,6 +158,22 @@ def diff(target: pl.DataFrame, current: pl.DataFrame | None, key: list[str]) -> 
     new = fingerprint(target)
     changed = new.join(old, on=[*key, "_hash"], how="anti").select(key)
     return target.join(changed, on=key, how="semi"), old.join(new, on=key, how="anti").select(key)
+
+
+def register_delta(connection: "duckdb.DuckDBPyConnection", path: Path, name: str) -> None:
+    """Make the current snapshot of a Delta table queryable in DuckDB as view `name`.
+
+    deltalake lists the snapshot's parquet files and DuckDB reads them with its own parquet reader (no
+    extension download). Not through a pyarrow dataset: deltalake's merge writes string_view files next
+    to large_string ones, and pyarrow cannot push a filter into such a mixed dataset.
+    """
+    table = DeltaTable(str(path))
+    files = table.file_uris()
+    if files:
+        relation = connection.read_parquet(files, union_by_name=True, hive_partitioning=bool(table.metadata().partition_columns))
+    else:
+        relation = connection.from_arrow(pa.schema(table.schema().to_arrow()).empty_table())
+    relation.create_view(name)
 
 
 def _arrow(frame: pl.DataFrame) -> pa.Table:
