@@ -1,0 +1,134 @@
+"""`make bench`: speed, memory and accuracy at city scale, with the figures the issues ask for.
+
+For each size (default 100k and 1.5M entities): generate the demo landing zone (or reuse it), run the whole
+consolidation as `entity-lakehouse run` in a child process (wall time, peak RSS), break the run down per
+stage from Dagster's step timings (rows/s), run an incremental delivery of 10k changed registrations,
+score resolution and flags against the ground truth, run Splink on the same records for reference, and
+check id stability after an unrelated new delivery. Figures are printed and written to
+data/bench/<size>/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import polars as pl
+
+from benchmarks import measure, stages
+from pipelines import evaluation
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000,1500000", help="entities per run, comma separated")
+    parser.add_argument("--out", type=Path, default=ROOT / "data" / "bench")
+    parser.add_argument("--skip-splink", action="store_true")
+    args = parser.parse_args(argv)
+    pl.Config.set_tbl_rows(60)
+    pl.Config.set_tbl_width_chars(160)
+    for size in [int(s) for s in args.sizes.split(",")]:
+        results = bench_size(size, args.out / str(size), splink=not args.skip_splink)
+        (args.out / str(size) / "results.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    return 0
+
+
+def bench_size(size: int, folder: Path, splink: bool) -> dict:
+    print(f"\n=== {size:,} entities ({folder}) ===")
+    results: dict = {"entities": size}
+    landing, truth = folder / "landing", folder / "ground_truth"
+    if not (truth / "records.parquet").exists():
+        generated = measure.run([PYTHON, "-m", "pipelines.cli", "demo", "--entities", str(size), "--out", str(landing), "--truth", str(truth)], folder / "logs" / "demo.log")
+        results["generate"] = _figures("generate demo landing zone", size, generated)
+    work = folder / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    command = stages.run_command(landing, work)
+    full = measure.run(command, folder / "logs" / "run.log")
+    results["full_run"] = _figures("whole consolidation (entity-lakehouse run)", _records(truth), full)
+    results["stages"] = stages.report(work, truth)
+    results["resolution"] = accuracy(work, truth)
+    if splink:
+        results["splink"] = splink_reference(work, truth, folder)
+    results["flags"] = flags(work, truth)
+
+    before = pl.read_delta(str(work / "lake" / "gold" / "entity_xref"))
+    incremental = stages.write_incremental_delivery(landing, truth, work, changed=10_000)
+    try:
+        increment = measure.run(command, folder / "logs" / "incremental.log")
+    finally:
+        stages.remove_incremental_delivery(landing, truth)
+    results["incremental"] = _figures(f"incremental delivery of {incremental:,} changed registrations (whole run)", incremental, increment)
+    results["incremental_stages"] = stages.report(work, truth, latest_batch_only=True)
+    share, entities = evaluation.id_stability(before, pl.read_delta(str(work / "lake" / "gold" / "entity_xref")))
+    print(f"id stability after the incremental delivery: {share:.4%} of {entities:,} entities whose records did not change kept their id")
+    results["id_stability"] = {"share": share, "entities": entities}
+    return results
+
+
+def _records(truth: Path) -> int:
+    return pl.scan_parquet(truth / "records.parquet").select(pl.len()).collect().item()
+
+
+def _figures(what: str, rows: int, measured: measure.Measured) -> dict:
+    figures = {"rows": rows, "seconds": round(measured.seconds, 1), "rows_per_second": round(rows / measured.seconds), "peak_rss_mb": round(measured.peak_rss_mb)}
+    print(f"{what}: {rows:,} rows in {figures['seconds']} s = {figures['rows_per_second']:,} rows/s, peak RSS {figures['peak_rss_mb']:,} MB")
+    return figures
+
+
+def accuracy(work: Path, truth: Path) -> dict:
+    records = pl.read_parquet(truth / "records.parquet")
+    xref = pl.read_delta(str(work / "lake" / "gold" / "entity_xref"))
+    table = evaluation.resolution_table(records, xref)
+    silver = pl.concat([pl.read_delta(str(work / "lake" / "silver" / s), columns=["record_key", "uscc", "uscc_is_valid"]).with_columns(source=pl.lit(s))
+                        for s in ("registration", "licensing", "district")])
+    conflicts = evaluation.uscc_conflicts(xref, silver)
+    print("\nentity resolution vs ground truth (ours):")
+    print(table)
+    print(f"entities holding two different valid USCCs: {conflicts}")
+    return {"table": table.to_dicts(), "uscc_conflicts": conflicts}
+
+
+def splink_reference(work: Path, truth: Path, folder: Path) -> dict:
+    out = folder / "splink.json"
+    measured = measure.run([PYTHON, "-m", "benchmarks.splink_reference", "--lake", str(work / "lake"), "--truth", str(truth), "--json", str(out)], folder / "logs" / "splink.log")
+    splink = json.loads(out.read_text(encoding="utf-8"))
+    ours = stages.resolution_seconds(work)
+    print("\nSplink (DuckDB, EM-trained) on the same records vs ours:")
+    rows = [
+        {"matcher": "ours (resolution + golden record)", "seconds": ours, **_scores(pl.read_delta(str(work / "lake" / "gold" / "entity_xref")), truth)},
+        {"matcher": "splink 5", "seconds": round(measured.seconds, 1), "peak_rss_mb": round(measured.peak_rss_mb), **_splink_scores(splink)},
+    ]
+    print(pl.DataFrame(rows))
+    return {"splink_run": splink, "side_by_side": rows}
+
+
+def _scores(xref: pl.DataFrame, truth: Path) -> dict:
+    table = evaluation.resolution_table(pl.read_parquet(truth / "records.parquet"), xref)
+    rows = {r["slice"]: r for r in table.iter_rows(named=True)}
+    return {"f1": round(rows["all records"]["f1"], 5), "f1_without_valid_uscc": round(rows["records without a valid USCC"]["f1"], 5),
+            "precision": round(rows["all records"]["precision"], 5)}
+
+
+def _splink_scores(splink: dict) -> dict:
+    rows = {r["slice"]: r for r in splink["resolution"]}
+    return {"f1": round(rows["all records"]["f1"], 5), "f1_without_valid_uscc": round(rows["records without a valid USCC"]["f1"], 5),
+            "precision": round(rows["all records"]["precision"], 5)}
+
+
+def flags(work: Path, truth: Path) -> dict:
+    table = evaluation.flag_table(pl.read_parquet(truth / "issues.parquet"), pl.read_parquet(truth / "records.parquet"),
+                                  pl.read_delta(str(work / "lake" / "gold" / "entity_issue")))
+    print("\nflags vs ground truth (by issue type and true entity):")
+    print(table)
+    return {"table": table.to_dicts()}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

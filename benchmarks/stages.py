@@ -1,0 +1,105 @@
+"""Per-stage figures of a benchmark run, read from Dagster's own step timings, and the incremental delivery."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from pipelines.domain.contract import SPECS
+
+STAGES = {
+    "ingest (bronze deliveries)": lambda step: step.endswith("_deliveries"),
+    "current state (bronze merge)": lambda step: step in {"bronze__registration", "bronze__licensing", "bronze__district", "bronze__corrections"},
+    "standardise + quality (silver)": lambda step: step in {"silver__registration", "silver__licensing", "silver__district"},
+    "resolution + golden record": lambda step: step in {"gold__entity_xref", "gold__golden_entity"},
+    "flags, corrections, tasks": lambda step: step in {"gold__entity_issue", "gold__correction_log", "gold__supervision_task", "silver__corrections"},
+    "publish (curated DuckDB, reports)": lambda step: step.startswith(("curated__", "reports__", "sharing__")),
+}
+
+
+def run_command(landing: Path, work: Path) -> list[str]:
+    return [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(landing), "--lake", str(work / "lake"),
+            "--warehouse", str(work / "warehouse" / "curated.duckdb"), "--dagster-home", str(work / "dagster_home")]  # fmt: skip
+
+
+def _step_seconds(work: Path, latest_batch_only: bool) -> pl.DataFrame:
+    instance = dg.DagsterInstance.from_config(str(work / "dagster_home"))
+    records = instance.get_run_records()
+    if latest_batch_only and records:
+        batch = max(records, key=lambda r: r.create_timestamp).dagster_run.tags.get("entity_lakehouse/batch")
+        records = [r for r in records if r.dagster_run.tags.get("entity_lakehouse/batch") == batch]
+    rows = [
+        (stat.step_key, (stat.end_time or 0) - (stat.start_time or 0))
+        for record in records
+        for stat in instance.get_run_step_stats(record.dagster_run.run_id)
+    ]
+    return pl.DataFrame(rows, schema={"step": pl.String, "seconds": pl.Float64}, orient="row")
+
+
+def report(work: Path, truth: Path, latest_batch_only: bool = False) -> list[dict]:
+    """Seconds and rows/s per stage; rows are the stage's input records."""
+    steps = _step_seconds(work, latest_batch_only)
+    rows = _stage_rows(work)
+    out = []
+    for stage, belongs in STAGES.items():
+        seconds = steps.filter(pl.col("step").map_elements(belongs, return_dtype=pl.Boolean))["seconds"].sum()
+        count = rows.get(stage, 0)
+        out.append({"stage": stage, "seconds": round(seconds, 1), "rows": count, "rows_per_second": round(count / seconds) if seconds else None})
+    print(pl.DataFrame(out))
+    return out
+
+
+def _stage_rows(work: Path) -> dict[str, int]:
+    lake = work / "lake"
+
+    def count(table: str) -> int:
+        return pl.scan_delta(str(lake / table)).select(pl.len()).collect().item()
+
+    delivered = sum(count(f"bronze/{s}_deliveries") for s in ("registration", "licensing", "district"))
+    records = sum(count(f"bronze/{s}") for s in ("registration", "licensing", "district"))
+    return {
+        "ingest (bronze deliveries)": delivered,
+        "current state (bronze merge)": delivered,
+        "standardise + quality (silver)": records,
+        "resolution + golden record": records,
+        "flags, corrections, tasks": count("gold/golden_entity"),
+        "publish (curated DuckDB, reports)": count("gold/golden_entity"),
+    }
+
+
+def resolution_seconds(work: Path) -> float:
+    steps = _step_seconds(work, latest_batch_only=False)
+    return round(steps.filter(pl.col("step").is_in(["gold__entity_xref", "gold__golden_entity"]))["seconds"].sum(), 1)
+
+
+def _incremental_folder(landing: Path, truth: Path) -> Path:
+    """The day after the demo's last delivery."""
+    as_of = dt.date.fromisoformat(json.loads((truth / "deliveries.json").read_text(encoding="utf-8"))["as_of"])
+    return landing / "registration" / (as_of + dt.timedelta(days=1)).isoformat()
+
+
+def write_incremental_delivery(landing: Path, truth: Path, work: Path, changed: int) -> int:
+    """A registration delivery (the next day) that deregisters `changed` active entities and moves them."""
+    current = pl.read_delta(str(work / "lake" / "bronze" / "registration"))
+    spec = SPECS["registration"]
+    columns = [c for c in spec.columns if c in current.columns]
+    picked = current.filter(pl.col("status").is_in(["存续", "在业", "开业"])).sort("record_key").head(changed)
+    folder = _incremental_folder(landing, truth)
+    picked = picked.with_columns(status=pl.lit("注销"), deregistered_on=pl.lit(folder.name), address=pl.col("address") + pl.lit("（迁）"))
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "incremental_bench.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([spec.headers[c][0] for c in columns])
+        writer.writerows(picked.select(columns).iter_rows())
+    return picked.height
+
+
+def remove_incremental_delivery(landing: Path, truth: Path) -> None:
+    shutil.rmtree(_incremental_folder(landing, truth), ignore_errors=True)
