@@ -12,7 +12,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
 ATTRIBUTES = ["source", "uscc", "uscc_is_valid", "reg_no", "name_key", "branch_marker", "legal_rep_clean", "address_key", "district_code", "phone"]
-LEARNED_FEATURES = ("name", "address", "legal_rep", "phone", "district")
+LEARNED_FEATURES = ("name", "location", "legal_rep", "phone")
 
 
 def with_attributes(pairs: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
@@ -51,16 +51,28 @@ def levels(pairs: pl.DataFrame) -> pl.DataFrame:
     )
     return scored.with_columns(
         name_level=_name_level(),
-        address_level=_graded("address_sim", [(1.0, "exact"), (0.85, "high"), (0.6, "mid")]),
+        location_level=_location_level(),
         legal_rep_level=_equal("legal_rep_clean"),
         phone_level=_equal("phone"),
-        district_level=_equal("district_code"),
         uscc_level=pl.when(pl.col("uscc_distance").is_null()).then(pl.lit("null"))
         .when(pl.col("uscc_distance") == 0).then(pl.lit("same"))
         .when((pl.col("uscc_distance") == 1) & (pl.col("uscc_is_valid_l") | pl.col("uscc_is_valid_r"))).then(pl.lit("near"))
         .otherwise(pl.lit("diff")),
         branch_conflict=pl.col("branch_marker_l").fill_null("") != pl.col("branch_marker_r").fill_null(""),
         registrations=(pl.col("source_l") == "registration") & (pl.col("source_r") == "registration"),
+    )
+
+
+def _location_level() -> pl.Expr:
+    """One feature for where: the address when both sides have a similar one, else the district. (Two
+    features would count one move twice: a different district implies a different address.)"""
+    address = _graded("address_sim", [(1.0, "exact"), (0.85, "high"), (0.6, "mid")])
+    district = _equal("district_code")
+    return (
+        pl.when(address.is_in(["exact", "high", "mid"])).then(address)
+        .when(district == "same").then(pl.lit("same_district"))
+        .when(district == "diff").then(pl.lit("other_district"))
+        .otherwise(pl.lit("null"))
     )
 
 

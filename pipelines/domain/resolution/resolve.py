@@ -14,8 +14,8 @@ from pipelines.domain.settings import MatchingSettings
 JUDGEMENT_SCHEMA = {"action": pl.String, "left_source": pl.String, "left_key": pl.String, "right_source": pl.String, "right_key": pl.String}
 EXPLAINED_COLUMNS = [
     "source_l", "record_key_l", "source_r", "record_key_r", "rules", "name_sim", "address_sim",
-    "name_level", "address_level", "legal_rep_level", "phone_level", "district_level", "uscc_level",
-    "name_weight", "address_weight", "legal_rep_weight", "phone_weight", "district_weight", "uscc_weight",
+    "name_level", "location_level", "legal_rep_level", "phone_level", "uscc_level",
+    "name_weight", "location_weight", "legal_rep_weight", "phone_weight", "uscc_weight",
     "match_weight", "match_probability", "linked", "refused_because",
 ]  # fmt: skip
 

@@ -33,10 +33,9 @@ PRIOR_MATCH_SHARE = 0.2  # of candidate pairs
 # feature -> level -> (m, u): P(level | match), P(level | non-match) among candidate pairs.
 PRIOR_RATES: dict[str, dict[str, tuple[float, float]]] = {
     "name": {"exact": (0.55, 0.15), "high": (0.25, 0.05), "mid": (0.1, 0.15), "contains": (0.05, 0.1), "diff": (0.05, 0.55)},
-    "address": {"exact": (0.5, 0.02), "high": (0.25, 0.05), "mid": (0.1, 0.13), "diff": (0.15, 0.8)},
+    "location": {"exact": (0.45, 0.02), "high": (0.2, 0.04), "mid": (0.08, 0.08), "same_district": (0.24, 0.56), "other_district": (0.03, 0.3)},
     "legal_rep": {"same": (0.9, 0.15), "diff": (0.1, 0.85)},
     "phone": {"same": (0.9, 0.05), "diff": (0.1, 0.95)},
-    "district": {"same": (0.97, 0.6), "diff": (0.03, 0.4)},
 }
 
 
