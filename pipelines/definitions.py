@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import bronze, corrections, curated, gold, issues, reports, silver
+from assets import bronze, corrections, curated, gold, issues, reports, sharing, silver
 from pipelines import jobs, paths
 from pipelines.progress import progress_logger
 from pipelines.resources import LakehouseResource
@@ -24,6 +24,7 @@ def build(locations: paths.Paths) -> dg.Definitions:
             reports.quality_report,
             *curated.model_assets,
             curated.warehouse,
+            *sharing.sharing_assets,
         ],
         jobs=[*jobs.ingest_jobs, jobs.consolidate_job],
         resources={"lakehouse": LakehouseResource.from_paths(locations)},
