@@ -6,6 +6,7 @@ import polars as pl
 from assets.metadata import markdown_table
 from pipelines.domain import alerts, corrections, survivorship
 from pipelines.domain.resolution.entity_ids import id_number
+from pipelines.domain.resolution.records import SILVER_COLUMNS
 from pipelines.domain.resolution.resolve import resolve_entities
 from pipelines.resources import LakehouseResource
 
@@ -36,9 +37,7 @@ def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource)
     previous = lake.read(XREF)
     registry = lake.read(ID_REGISTRY)
     resolution = resolve_entities(
-        lake.read("silver/registration"),
-        lake.read("silver/licensing"),
-        lake.read("silver/district"),
+        *[lake.read(f"silver/{source}", SILVER_COLUMNS[source]) for source in ("registration", "licensing", "district")],
         corrections.judgements(lake.read("silver/corrections")),
         previous,
         _highest_issued(previous, registry),

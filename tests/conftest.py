@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from _pytest.nodeid import coerce_node_id
 
 from pipelines import paths as paths_module
 from pipelines.runner import BatchResult, run_batch
@@ -64,6 +65,21 @@ def copy_landing(demo: Demo, target: Path, leave_out: list[str] = ()) -> Path:
     for folder in leave_out:
         shutil.rmtree(target / folder)
     return target
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Make `xdist_group` work under pytest 9.2 + pytest-xdist 3.8 (`make test` runs `-n 2 --dist loadgroup`):
+    xdist tags a grouped test through `item._nodeid`, but pytest 9.2 derives `nodeid` from `item._id`, so
+    every group was silently ignored and each worker built its own lake."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        if "@" in item.nodeid:
+            continue
+        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")})
+        if groups:
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(groups)}")
 
 
 @pytest.fixture(scope="session")

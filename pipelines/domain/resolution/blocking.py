@@ -1,5 +1,12 @@
 """Candidate pairs: records that share a blocking key, under several rules so that one missing or
-mistyped field does not lose the pair. Pairs of two valid USCCs are left out: those are decided exactly."""
+mistyped field does not lose the pair.
+
+Two kinds of pairs come out of the same blocks:
+- pairs to decide: at least one record lacks a valid USCC (two valid codes are decided exactly, so those
+  pairs are never scored). Only such records start a join, which keeps the work proportional to them;
+- training pairs: both records carry a valid USCC, so the pair is labelled for free. A deterministic
+  sample of records starts those joins, so their number stays near the budget at any scale.
+"""
 
 from __future__ import annotations
 
@@ -10,34 +17,57 @@ from pipelines.domain.settings import BlockingRule
 PAIR_SCHEMA = {"rid_l": pl.Int64, "rid_r": pl.Int64, "rules": pl.String}
 
 
-def pairs_for_rule(records: pl.DataFrame, rule: BlockingRule, max_block_size: int) -> tuple[pl.DataFrame, int]:
-    """(pairs rid_l < rid_r sharing the rule's key, number of blocks skipped for being too large)."""
+def _members(records: pl.DataFrame, rule: BlockingRule, max_block_size: int) -> tuple[pl.DataFrame, int]:
+    """Records in usable blocks of the rule (more than one member, at most max_block_size)."""
     keyed = records.select("rid", "uscc_is_valid", *rule.columns).drop_nulls(list(rule.columns))
     sizes = keyed.group_by(list(rule.columns)).agg(size=pl.len())
     usable = sizes.filter((pl.col("size") > 1) & (pl.col("size") <= max_block_size))
     skipped = sizes.filter(pl.col("size") > max_block_size).height
-    members = keyed.join(usable.select(rule.columns), on=list(rule.columns), how="semi")
-    pairs = (
-        members.join(members, on=list(rule.columns), suffix="_r")
-        .filter(pl.col("rid") < pl.col("rid_r"))
-        .select(rid_l="rid", rid_r="rid_r", both_valid=pl.col("uscc_is_valid") & pl.col("uscc_is_valid_r"))
+    return keyed.join(usable.select(rule.columns), on=list(rule.columns), how="semi"), skipped
+
+
+def _ordered(pairs: pl.DataFrame) -> pl.DataFrame:
+    return pairs.select(rid_l=pl.min_horizontal("rid", "rid_r"), rid_r=pl.max_horizontal("rid", "rid_r")).filter(
+        pl.col("rid_l") != pl.col("rid_r")
     )
-    return pairs, skipped
 
 
-def candidate_pairs(records: pl.DataFrame, rules: tuple[BlockingRule, ...], max_block_size: int) -> tuple[pl.DataFrame, dict]:
-    """(distinct pairs with the rules that proposed them and `both_valid`, per-rule statistics)."""
-    found, stats = [], {}
+def pairs_for_rule(records: pl.DataFrame, rule: BlockingRule, max_block_size: int, training_share: float) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """(pairs to decide, training pairs, blocks skipped for being too large) of one rule."""
+    members, skipped = _members(records, rule, max_block_size)
+    key = list(rule.columns)
+    starters = members.filter(~pl.col("uscc_is_valid"))
+    to_decide = _ordered(starters.join(members, on=key, suffix="_r"))
+    valid = members.filter("uscc_is_valid")
+    sampled = valid.filter((pl.col("rid").hash(seed=7) % 1_000_000) < int(training_share * 1_000_000))
+    training = _ordered(sampled.join(valid, on=key, suffix="_r"))
+    return to_decide, training, skipped
+
+
+def training_share(records: pl.DataFrame, rules: tuple[BlockingRule, ...], max_block_size: int, budget: int) -> float:
+    """Share of valid-USCC records to start training joins from, so that training pairs stay near budget."""
+    total = 0
     for rule in rules:
-        pairs, skipped = pairs_for_rule(records, rule, max_block_size)
-        stats[rule.name] = {"pairs": pairs.height, "blocks_skipped": skipped}
-        found.append(pairs.with_columns(rules=pl.lit(rule.name)))
-    if not found:
-        return pl.DataFrame(schema={**PAIR_SCHEMA, "both_valid": pl.Boolean}), stats
-    combined = (
-        pl.concat(found)
-        .group_by("rid_l", "rid_r")
-        .agg(rules=pl.col("rules").unique().sort().str.join(","), both_valid=pl.col("both_valid").first())
-        .sort("rid_l", "rid_r")
+        members, _ = _members(records, rule, max_block_size)
+        per_block = members.group_by(list(rule.columns)).agg(valid=pl.col("uscc_is_valid").sum())
+        total += per_block.select((pl.col("valid") * (pl.col("valid") - 1)).sum()).item() or 0  # ordered pairs: rid may start either side
+    return 1.0 if total <= budget else budget / total
+
+
+def candidate_pairs(
+    records: pl.DataFrame, rules: tuple[BlockingRule, ...], max_block_size: int, training_share: float = 1.0
+) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """(distinct pairs to decide with the rules that proposed them, distinct training pairs, per-rule stats)."""
+    decide, train, stats = [], [], {}
+    for rule in rules:
+        to_decide, training, skipped = pairs_for_rule(records, rule, max_block_size, training_share)
+        stats[rule.name] = {"pairs": to_decide.height, "training_pairs": training.height, "blocks_skipped": skipped}
+        decide.append(to_decide.with_columns(rules=pl.lit(rule.name)))
+        train.append(training)
+    decided = (
+        pl.concat(decide).group_by("rid_l", "rid_r").agg(rules=pl.col("rules").unique().sort().str.join(",")).sort("rid_l", "rid_r")
+        if decide
+        else pl.DataFrame(schema=PAIR_SCHEMA)
     )
-    return combined, stats
+    training = pl.concat(train).unique().sort("rid_l", "rid_r") if train else pl.DataFrame(schema={"rid_l": pl.Int64, "rid_r": pl.Int64})
+    return decided, training, stats

@@ -24,13 +24,16 @@ RECORD_SCHEMA = {
 }
 
 
+COMMON = ["record_key", "uscc", "uscc_is_valid", "name_clean", "name_key", "branch_marker", "legal_rep_clean", "address_key", "district_code"]
+SILVER_COLUMNS = {"registration": [*COMMON, "reg_no", "phone"], "licensing": COMMON, "district": [*COMMON, "phone"]}
+
+
 def entity_records(registration: pl.DataFrame, licensing: pl.DataFrame, district: pl.DataFrame) -> pl.DataFrame:
     """One row per source record, with an integer `rid` in (source, record_key) order."""
-    common = ["record_key", "uscc", "uscc_is_valid", "name_clean", "name_key", "branch_marker", "legal_rep_clean", "address_key", "district_code"]
     parts = [
-        registration.select(*common, "reg_no", "phone").with_columns(source=pl.lit("registration")),
-        licensing.select(*common).with_columns(source=pl.lit("licensing"), reg_no=pl.lit(None, pl.String), phone=pl.lit(None, pl.String)),
-        district.select(*common, "phone").with_columns(source=pl.lit("district"), reg_no=pl.lit(None, pl.String)),
+        registration.select(SILVER_COLUMNS["registration"]).with_columns(source=pl.lit("registration")),
+        licensing.select(SILVER_COLUMNS["licensing"]).with_columns(source=pl.lit("licensing"), reg_no=pl.lit(None, pl.String), phone=pl.lit(None, pl.String)),
+        district.select(SILVER_COLUMNS["district"]).with_columns(source=pl.lit("district"), reg_no=pl.lit(None, pl.String)),
     ]
     records = pl.concat(parts, how="diagonal_relaxed")
     records = records.with_columns(

@@ -21,6 +21,8 @@ EXPLAINED_COLUMNS = [
 
 
 NEAR_MISS_PROBABILITY = 0.3  # pairs this likely but below the threshold are kept for stewards to review
+CHUNK_PAIRS = 1_000_000
+LABELLED_COLUMNS = ["source_l", "source_r", *[f"{f}_level" for f in compare.LEARNED_FEATURES]]
 
 
 @dataclass
@@ -51,15 +53,21 @@ def resolve_entities(
 
     records = entity_records(registration, licensing, district)
     lap("records")
-    candidates, block_stats = blocking.candidate_pairs(records, settings.blocking, settings.max_block_size)
+    share = blocking.training_share(records, settings.blocking, settings.max_block_size, settings.training_pairs)
+    candidates, training, block_stats = blocking.candidate_pairs(records, settings.blocking, settings.max_block_size, share)
     lap("blocking")
-    training = candidates.filter("both_valid")
-    if training.height > settings.training_pairs:
-        training = training.sample(settings.training_pairs, seed=0)
-    labelled = compare.levels(compare.with_attributes(training, records)).with_columns(is_match=pl.col("uscc_l") == pl.col("uscc_r"))
+    labelled = pl.concat(
+        [compare.levels(compare.with_attributes(chunk, records)).select(*LABELLED_COLUMNS, is_match=pl.col("uscc_l") == pl.col("uscc_r"))
+         for chunk in training.iter_slices(CHUNK_PAIRS)] or [pl.DataFrame(schema={c: pl.String for c in LABELLED_COLUMNS} | {"is_match": pl.Boolean})]
+    )
     model = weights.learn(labelled)
     lap("training")
-    scored = weights.score(compare.levels(compare.with_attributes(candidates.filter(~pl.col("both_valid")), records)), model)
+    # Scored in chunks, keeping only pairs likely enough to matter, so memory follows the links, not the pairs.
+    scored = pl.concat(
+        [weights.score(compare.levels(compare.with_attributes(chunk, records)), model).filter(pl.col("match_probability") >= NEAR_MISS_PROBABILITY)
+         for chunk in candidates.iter_slices(CHUNK_PAIRS)],
+        how="vertical_relaxed",
+    ) if candidates.height else weights.score(compare.levels(compare.with_attributes(candidates, records)), model)
     lap("scoring")
     accepted = scored.filter(pl.col("match_probability") >= settings.match_probability)
     same, different = _judged_pairs(judgements, records)
