@@ -14,7 +14,7 @@ import polars as pl
 
 from pipelines.domain.settings import BlockingRule
 
-PAIR_SCHEMA = {"rid_l": pl.Int64, "rid_r": pl.Int64, "rules": pl.String}
+PAIR_SCHEMA = {"rid_l": pl.Int64, "rid_r": pl.Int64, "rules": pl.UInt32}  # rules: bit i = rule i proposed it
 
 
 def _members(records: pl.DataFrame, rule: BlockingRule, max_block_size: int) -> tuple[pl.DataFrame, int]:
@@ -59,15 +59,21 @@ def candidate_pairs(
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     """(distinct pairs to decide with the rules that proposed them, distinct training pairs, per-rule stats)."""
     decide, train, stats = [], [], {}
-    for rule in rules:
+    for bit, rule in enumerate(rules):
         to_decide, training, skipped = pairs_for_rule(records, rule, max_block_size, training_share)
         stats[rule.name] = {"pairs": to_decide.height, "training_pairs": training.height, "blocks_skipped": skipped}
-        decide.append(to_decide.with_columns(rules=pl.lit(rule.name)))
+        decide.append(to_decide.with_columns(rules=pl.lit(1 << bit, dtype=pl.UInt32)))
         train.append(training)
     decided = (
-        pl.concat(decide).group_by("rid_l", "rid_r").agg(rules=pl.col("rules").unique().sort().str.join(",")).sort("rid_l", "rid_r")
+        pl.concat(decide).group_by("rid_l", "rid_r").agg(pl.col("rules").bitwise_or()).sort("rid_l", "rid_r")
         if decide
         else pl.DataFrame(schema=PAIR_SCHEMA)
     )
     training = pl.concat(train).unique().sort("rid_l", "rid_r") if train else pl.DataFrame(schema={"rid_l": pl.Int64, "rid_r": pl.Int64})
     return decided, training, stats
+
+
+def rule_names(rules_mask: pl.Expr, rules: tuple[BlockingRule, ...]) -> pl.Expr:
+    """The comma-joined names of the rules whose bits are set."""
+    names = [pl.when((rules_mask & (1 << bit)) != 0).then(pl.lit(rule.name)) for bit, rule in enumerate(rules)]
+    return pl.concat_str(names, separator=",", ignore_nulls=True)

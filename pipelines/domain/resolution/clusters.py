@@ -11,45 +11,44 @@ pairs from the most to the least likely. A union is refused when it would put in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import polars as pl
 
 CLUSTER_SCHEMA = {"rid": pl.Int64, "cluster": pl.Int64, "match_method": pl.String, "match_score": pl.Float64}
 
 
-@dataclass
-class _Cluster:
-    uscc: str | None  # the valid USCC of the cluster, if any
-    registrations: int
-    reg_nos: frozenset[str]
-    branch: str | None  # "" for a main entity, the marker for a branch, None while no named record
-    forbidden: set[int]  # rids a steward judged different from a member
-
-
 class ConstrainedClusters:
-    """Union-find whose roots carry what the constraints need."""
+    """Union-find over record ids whose roots carry what the constraints need (plain lists: millions of
+    records, so no object per record). Records sharing a trusted valid USCC start as one cluster."""
 
     def __init__(self, records: pl.DataFrame, different: list[tuple[int, int]]) -> None:
+        distrusted = sorted({r for pair in different for r in pair})
+        start = records.select("rid", "source", "uscc", "uscc_is_valid", "reg_no", "branch_marker", "name_key").with_columns(
+            trusted=pl.col("uscc_is_valid") & ~pl.col("rid").is_in(distrusted),
+            is_registration=pl.col("source") == "registration",
+            branch=pl.when(pl.col("name_key").is_not_null()).then(pl.col("branch_marker").fill_null("")),
+        )
+        start = start.with_columns(root=pl.when("trusted").then(pl.col("rid").min().over("uscc", "trusted")).otherwise(pl.col("rid")))
+        roots = start.group_by("root").agg(
+            size=pl.len(),
+            uscc=pl.col("uscc").filter("uscc_is_valid").first(),
+            registrations=pl.col("is_registration").sum(),
+            branch=pl.col("branch").drop_nulls().first(),
+            reg_no=pl.col("reg_no").filter(pl.col("is_registration") & ~pl.col("uscc_is_valid")).first(),
+        )
         n = records.height
-        self.parent = list(range(n))
-        self.size = [1] * n
-        self.clusters: list[_Cluster] = []
-        rows = records.select("source", "uscc", "uscc_is_valid", "reg_no", "branch_marker", "name_key").iter_rows()
-        for source, code, valid, reg_no, branch, name_key in rows:
-            is_registration = source == "registration"
-            self.clusters.append(
-                _Cluster(
-                    uscc=code if valid else None,
-                    registrations=int(is_registration),
-                    reg_nos=frozenset([reg_no]) if is_registration and reg_no and not valid else frozenset(),
-                    branch=(branch or "") if name_key else None,
-                    forbidden=set(),
-                )
-            )
+        self.parent = start.sort("rid")["root"].to_list()
+        self.size, self.registrations = [1] * n, [0] * n
+        self.uscc: list[str | None] = [None] * n
+        self.branch: list[str | None] = [None] * n
+        self.reg_nos: dict[int, frozenset[str]] = {}
+        for root, size, code, registrations, branch, reg_no in roots.iter_rows():
+            self.size[root], self.uscc[root], self.registrations[root], self.branch[root] = size, code, registrations, branch
+            if reg_no:
+                self.reg_nos[root] = frozenset([reg_no])
+        self.forbidden: dict[int, set[int]] = {}
         for left, right in different:
-            self.clusters[left].forbidden.add(right)
-            self.clusters[right].forbidden.add(left)
+            self.forbidden.setdefault(self.find(left), set()).add(right)
+            self.forbidden.setdefault(self.find(right), set()).add(left)
 
     def find(self, rid: int) -> int:
         parent = self.parent
@@ -62,34 +61,34 @@ class ConstrainedClusters:
 
     def refusal(self, left: int, right: int, registrations_pair_ok: bool) -> str | None:
         """Why the clusters of `left` and `right` may not merge (None when they may)."""
-        a, b = self.clusters[self.find(left)], self.clusters[self.find(right)]
-        if a.uscc and b.uscc and a.uscc != b.uscc:
+        a, b = self.find(left), self.find(right)
+        if self.uscc[a] and self.uscc[b] and self.uscc[a] != self.uscc[b]:
             return "different valid USCCs"
-        if a.branch is not None and b.branch is not None and a.branch != b.branch:
+        if self.branch[a] is not None and self.branch[b] is not None and self.branch[a] != self.branch[b]:
             return "branch and parent"
-        if a.registrations and b.registrations and not registrations_pair_ok:
+        if self.registrations[a] and self.registrations[b] and not registrations_pair_ok:
             return "two registrations without direct evidence"
-        if a.reg_nos and b.reg_nos and a.reg_nos.isdisjoint(b.reg_nos):
+        if a in self.reg_nos and b in self.reg_nos and self.reg_nos[a].isdisjoint(self.reg_nos[b]):
             return "different registration numbers"
-        root_b = self.find(right)
-        if any(self.find(r) == root_b for r in a.forbidden):
+        if any(self.find(r) == b for r in self.forbidden.get(a, ())):
             return "steward judged different"
         return None
 
     def union(self, left: int, right: int) -> None:
-        root_a, root_b = self.find(left), self.find(right)
-        if root_a == root_b:
+        a, b = self.find(left), self.find(right)
+        if a == b:
             return
-        if self.size[root_a] < self.size[root_b] or (self.size[root_a] == self.size[root_b] and root_b < root_a):
-            root_a, root_b = root_b, root_a
-        a, b = self.clusters[root_a], self.clusters[root_b]
-        self.parent[root_b] = root_a
-        self.size[root_a] += self.size[root_b]
-        a.uscc = a.uscc or b.uscc
-        a.registrations += b.registrations
-        a.reg_nos = a.reg_nos | b.reg_nos
-        a.branch = a.branch if a.branch is not None else b.branch
-        a.forbidden |= b.forbidden
+        if self.size[a] < self.size[b] or (self.size[a] == self.size[b] and b < a):
+            a, b = b, a
+        self.parent[b] = a
+        self.size[a] += self.size[b]
+        self.uscc[a] = self.uscc[a] or self.uscc[b]
+        self.registrations[a] += self.registrations[b]
+        if b in self.reg_nos:
+            self.reg_nos[a] = self.reg_nos.get(a, frozenset()) | self.reg_nos.pop(b)
+        self.branch[a] = self.branch[a] if self.branch[a] is not None else self.branch[b]
+        if b in self.forbidden:
+            self.forbidden.setdefault(a, set()).update(self.forbidden.pop(b))
 
     def roots(self) -> list[int]:
         return [self.find(r) for r in range(len(self.parent))]
@@ -111,10 +110,12 @@ def resolve(
     for left, right in same:
         clusters.union(left, right)
         judged.update((left, right))
-    _union_shared_uscc(records, clusters, different)
     ordered = accepted.sort("match_probability", "rid_l", "rid_r", descending=[True, False, False])
     outcomes = []
     for left, right, probability, registrations in ordered.select("rid_l", "rid_r", "match_probability", "registrations").iter_rows():
+        if clusters.find(left) == clusters.find(right):  # already one entity through stronger links
+            outcomes.append(None)
+            continue
         pair_ok = registrations and probability >= registration_pair_probability
         reason = clusters.refusal(left, right, pair_ok)
         if reason is None:
@@ -125,21 +126,6 @@ def resolve(
     )
     assignment = records.select("rid", "uscc", "uscc_is_valid").with_columns(cluster=pl.Series(clusters.roots(), dtype=pl.Int64))
     return _methods(assignment, decided, judged), decided
-
-
-def _union_shared_uscc(records: pl.DataFrame, clusters: ConstrainedClusters, different: list[tuple[int, int]]) -> None:
-    """Records sharing a valid USCC are one entity, except a record a steward judged different from another
-    holder of its code (its code is then not trusted for linking)."""
-    distrusted = {r for pair in different for r in pair}
-    groups = (
-        records.filter(pl.col("uscc_is_valid") & ~pl.col("rid").is_in(list(distrusted)))
-        .group_by("uscc")
-        .agg(pl.col("rid").sort())
-        .filter(pl.col("rid").list.len() > 1)
-    )
-    for members in groups["rid"].to_list():
-        for other in members[1:]:
-            clusters.union(members[0], other)
 
 
 def _methods(assignment: pl.DataFrame, decided: pl.DataFrame, judged: set[int]) -> pl.DataFrame:

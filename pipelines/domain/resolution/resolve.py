@@ -95,6 +95,7 @@ def resolve_entities(
         "blocking": block_stats,
         "seconds": timings,
     }
+    explained = explained.with_columns(rules=blocking.rule_names(pl.col("rules"), settings.blocking))
     return Resolution(xref.sort("source", "record_key"), explained.select(EXPLAINED_COLUMNS), model, stats)
 
 
