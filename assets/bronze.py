@@ -9,6 +9,7 @@
 
 
 import datetime as dt
+import warnings
 
 import dagster as dg
 import polars as pl
@@ -19,6 +20,9 @@ from pipelines.domain import current_state, landing
 from pipelines.domain.contract import SOURCES, SPECS
 from pipelines.domain.ingest import LOAD_LOG_SCHEMA, QUARANTINE_SCHEMA, load_delivery, raw_schema
 from pipelines.resources import INVENTORY_TABLE, LakehouseResource
+
+# BackfillPolicy.single_run is marked beta; it is what lets one run load a range of deliveries.
+warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 
 QUARANTINE_TABLE = "bronze/quarantine"
 LOAD_LOG_TABLE = "bronze/load_log"

@@ -5,9 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 from assets import bronze, corrections, curated, gold, issues, reports, sharing, silver
-from pipelines import jobs, paths
+from pipelines import jobs, paths, schedules, sensors
 from pipelines.progress import progress_logger
 from pipelines.resources import LakehouseResource
+
+
+# Runs launched by the schedule, the sensor or the UI wait this long for a run that holds the lake.
+DAEMON_LOCK_WAIT_SECONDS = 900
 
 
 def build(locations: paths.Paths) -> dg.Definitions:
@@ -27,7 +31,9 @@ def build(locations: paths.Paths) -> dg.Definitions:
             *sharing.sharing_assets,
         ],
         jobs=[*jobs.ingest_jobs, jobs.consolidate_job],
-        resources={"lakehouse": LakehouseResource.from_paths(locations)},
+        schedules=[schedules.nightly_consolidation],
+        sensors=[sensors.landing_sensor],
+        resources={"lakehouse": LakehouseResource.from_paths(locations, lock_wait_seconds=DAEMON_LOCK_WAIT_SECONDS)},
         executor=dg.in_process_executor,
         loggers={"progress": progress_logger},
     )

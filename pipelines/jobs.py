@@ -12,12 +12,17 @@ def ingest_job_name(source: str) -> str:
     return f"ingest_{source}_job"
 
 
+# Transient failures (the lake busy with another run, a file still being copied in) retry with backoff.
+RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)
+
 ingest_jobs = [
     dg.define_asset_job(
         ingest_job_name(source),
         selection=dg.AssetSelection.assets(dg.AssetKey(["bronze", f"{source}_deliveries"])),
         partitions_def=DELIVERY_PARTITIONS[source],
         description=f"Load one {source} delivery folder into bronze (a partition per delivery date).",
+        op_retry_policy=RETRY,
+        tags={"entity_lakehouse/source": source},
     )
     for source in SOURCES
 ]
@@ -26,4 +31,5 @@ consolidate_job = dg.define_asset_job(
     "consolidate_job",
     selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*DELIVERY_KEYS),
     description="Everything after the deliveries are loaded: current state, silver, gold, curated warehouse.",
+    op_retry_policy=RETRY,
 )

@@ -26,8 +26,11 @@ class LakehouseResource(dg.ConfigurableResource):
     settings_file: str = str(settings_module.DEFAULT_FILE)
 
     @classmethod
-    def from_paths(cls, paths: Paths) -> LakehouseResource:
-        return cls(landing_dir=str(paths.landing), lake_dir=str(paths.lake), warehouse_path=str(paths.warehouse))
+    def from_paths(cls, paths: Paths, lock_wait_seconds: float = 0.0) -> LakehouseResource:
+        return cls(
+            landing_dir=str(paths.landing), lake_dir=str(paths.lake), warehouse_path=str(paths.warehouse),
+            lock_wait_seconds=lock_wait_seconds,
+        )
 
     @property
     def landing(self) -> Path:
@@ -58,6 +61,10 @@ class LakehouseResource(dg.ConfigurableResource):
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Generator[LakehouseResource, None, None]:
         # One writer per lake: a second run fails fast with the holder's pid (or waits lock_wait_seconds).
+        # Sensors and schedules only read, and have no run: they do not take the lock.
+        if context.dagster_run is None:
+            yield self
+            return
         with exclusive(Path(self.lake_dir), self.lock_wait_seconds):
             yield self
 

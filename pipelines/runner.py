@@ -27,6 +27,9 @@ from pipelines.resources import INVENTORY_TABLE
 INSTANCE_YAML = """\
 telemetry:
   enabled: false
+run_retries:
+  enabled: true
+  max_retries: 2
 """
 QUIET_RUN_CONFIG = {"loggers": {"progress": {}}}
 

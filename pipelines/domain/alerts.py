@@ -12,6 +12,8 @@ import hashlib
 
 import polars as pl
 
+from pipelines.domain.text import template
+
 TASK_SCHEMA = {
     "task_id": pl.String,
     "entity_id": pl.String,
@@ -51,12 +53,12 @@ def tasks(changes: pl.DataFrame, golden: pl.DataFrame, licensing: pl.DataFrame, 
     found = [
         not_active.join(district.filter(pl.col("active_licence_count") > 0), on="entity_id").select(
             "entity_id", "district_code", reason=pl.lit("deregistered_with_valid_licence"),
-            detail=pl.format("主体登记状态由{}变为{}，仍持有{}张有效许可证", "before", "after", "active_licence_count"),
+            detail=template("主体登记状态由{}变为{}，仍持有{}张有效许可证", "before", "after", "active_licence_count"),
             source_change=pl.struct(field="field", before="before", after="after").struct.json_encode(),
         ),
         today.filter(pl.col("field") == "district_code").join(district.drop("district_code"), on="entity_id").select(
             "entity_id", district_code="after", reason=pl.lit("moved_district"),
-            detail=pl.format("主体所属区县由{}变为{}", "before", "after"),
+            detail=template("主体所属区县由{}变为{}", "before", "after"),
             source_change=pl.struct(field="field", before="before", after="after").struct.json_encode(),
         ),
     ]
@@ -65,7 +67,7 @@ def tasks(changes: pl.DataFrame, golden: pl.DataFrame, licensing: pl.DataFrame, 
     ).join(district, on="entity_id")
     found.append(expiring.select(
         "entity_id", "district_code", reason=pl.lit("licence_expiring"),
-        detail=pl.format("{} {}将于{}到期", "licence_type_raw", "record_key", pl.col("valid_until").cast(pl.String)),
+        detail=template("{} {}将于{}到期", "licence_type_raw", "record_key", pl.col("valid_until").cast(pl.String)),
         source_change=pl.struct(licence="record_key", valid_until=pl.col("valid_until").cast(pl.String)).struct.json_encode(),
         due_on="valid_until",
     ))

@@ -17,6 +17,7 @@ import polars as pl
 from pipelines.domain.resolution.compare import similarity
 from pipelines.domain.settings import RuleSettings
 from pipelines.domain.vocab import OPERATING_RESULTS
+from pipelines.domain.text import template
 
 ISSUE_SCHEMA = {
     "entity_id": pl.String,
@@ -74,7 +75,7 @@ def deregistered_with_active_licence(s: Sources) -> pl.DataFrame:
         (pl.col("licence_status") == "valid") & (pl.col("valid_until").is_null() | (pl.col("valid_until") >= s.as_of))
     )
     hits = valid.join(status, on="entity_id")
-    detail = pl.format("登记状态为{}，但仍持有有效{} {}", "status_raw", "licence_type_raw", "record_key")
+    detail = template("登记状态为{}，但仍持有有效{} {}", "status_raw", "licence_type_raw", "record_key")
     evidence = {"registration": "registered_record_key", "status": "status_raw", "licence": "record_key", "valid_until": pl.col("valid_until").cast(pl.String)}
     return _issue(hits, "zombie.deregistered_with_active_licence", "high", "licensing", detail, evidence)
 
@@ -83,13 +84,13 @@ def unreachable(s: Sources) -> pl.DataFrame:
     abnormal = s.registration.filter(pl.col("in_abnormal_list").fill_null(False) & pl.col("abnormal_reason").str.contains("无法联系"))
     from_registration = _issue(
         abnormal, "zombie.unreachable", "medium", "registration",
-        pl.format("列入经营异常名录：{}", "abnormal_reason"),
+        template("列入经营异常名录：{}", "abnormal_reason"),
         {"registration": "record_key", "abnormal_reason": "abnormal_reason"},
     )
     missing = s.district.filter(pl.col("result") == "not_found")
     from_inspection = _issue(
         missing, "zombie.unreachable", "medium", "district",
-        pl.format("{} 检查结果为查无下落（{}）", pl.col("inspected_on").cast(pl.String), "district_file_code"),
+        template("{} 检查结果为查无下落（{}）", pl.col("inspected_on").cast(pl.String), "district_file_code"),
         {"inspection": "record_key", "inspected_on": pl.col("inspected_on").cast(pl.String), "result": "result_raw"},
     )
     return pl.concat([from_registration, from_inspection])
@@ -112,7 +113,7 @@ def no_annual_report(s: Sources) -> pl.DataFrame:
         & (pl.col("last_annual_report_year").is_null() | (pl.col("last_annual_report_year") < oldest_checked))
     )
     last = pl.col("last_annual_report_year").cast(pl.String).fill_null("无")
-    detail = pl.format("{}年、{}年均未报送年度报告（最近年报年度：{}）", pl.lit(oldest_checked), pl.lit(latest_due), last)
+    detail = template("{}年、{}年均未报送年度报告（最近年报年度：{}）", pl.lit(oldest_checked), pl.lit(latest_due), last)
     evidence = {"registration": "record_key", "last_annual_report_year": "last_annual_report_year", "report_years": pl.lit(f"{oldest_checked}-{latest_due}")}
     return _issue(hits, "zombie.no_annual_report", "low", "registration", detail, evidence)
 
@@ -121,7 +122,7 @@ def ceased_operating(s: Sources) -> pl.DataFrame:
     latest = s.district.sort("inspected_on", "record_key").group_by("entity_id", maintain_order=True).last()
     active = s.primary.filter(pl.col("status") == "active").select("entity_id", registered_record_key="record_key")
     hits = latest.filter(pl.col("result").is_in(["ceased", "suspended"])).join(active, on="entity_id")
-    detail = pl.format("登记状态存续，但{}检查结果为{}", pl.col("inspected_on").cast(pl.String), "result_raw")
+    detail = template("登记状态存续，但{}检查结果为{}", pl.col("inspected_on").cast(pl.String), "result_raw")
     evidence = {"registration": "registered_record_key", "inspection": "record_key", "inspected_on": pl.col("inspected_on").cast(pl.String), "result": "result_raw"}
     return _issue(hits, "zombie.ceased_operating", "medium", "district", detail, evidence)
 
@@ -129,7 +130,7 @@ def ceased_operating(s: Sources) -> pl.DataFrame:
 def orphan_licence(s: Sources) -> pl.DataFrame:
     registered = s.registration.select("entity_id").unique()
     hits = s.licensing.join(registered, on="entity_id", how="anti")
-    detail = pl.format("许可证 {} 的持证主体（{}）找不到商事登记记录", "record_key", "holder_name")
+    detail = template("许可证 {} 的持证主体（{}）找不到商事登记记录", "record_key", "holder_name")
     return _issue(hits, "zombie.orphan_licence", "medium", "licensing", detail, {"licence": "record_key", "holder_name": "holder_name"})
 
 
@@ -145,7 +146,7 @@ def _named_differently(s: Sources, others: pl.DataFrame, source: str, name_colum
         )
     )
     hits = scored.filter(pl.col("name_similarity") < s.settings.name_similarity_below)
-    detail = pl.format("名称“{}”与登记名称“{}”不一致", name_column, "registered_name")
+    detail = template("名称“{}”与登记名称“{}”不一致", name_column, "registered_name")
     evidence = {"record": "record_key", "name": name_column, "registration": "registered_record_key",
                 "registered_name": "registered_name", "similarity": pl.col("name_similarity").round(3)}
     return _issue(hits, "inconsistent.name", "low", source, detail, evidence)
@@ -165,7 +166,7 @@ def inconsistent_legal_rep(s: Sources) -> pl.DataFrame:
             pl.col("legal_rep_clean").is_not_null() & pl.col("registered_legal_rep_clean").is_not_null()
             & (pl.col("legal_rep_clean") != pl.col("registered_legal_rep_clean"))
         )
-        detail = pl.format("负责人“{}”与登记的法定代表人“{}”不一致", "legal_rep", "registered_legal_rep")
+        detail = template("负责人“{}”与登记的法定代表人“{}”不一致", "legal_rep", "registered_legal_rep")
         evidence = {"record": "record_key", "legal_rep": "legal_rep", "registration": "registered_record_key", "registered_legal_rep": "registered_legal_rep"}
         found.append(_issue(pairs, "inconsistent.legal_rep", "low", source, detail, evidence))
     return pl.concat(found)
@@ -177,7 +178,7 @@ def inconsistent_address(s: Sources) -> pl.DataFrame:
     )
     scored = pairs.with_columns(address_similarity=similarity(pairs["address_key"], pairs["registered_address_key"]))
     hits = scored.filter(pl.col("address_similarity") < s.settings.address_similarity_below)
-    detail = pl.format("许可证住所“{}”与登记住所“{}”不一致", "address", "registered_address")
+    detail = template("许可证住所“{}”与登记住所“{}”不一致", "address", "registered_address")
     evidence = {"licence": "record_key", "address": "address", "registration": "registered_record_key",
                 "registered_address": "registered_address", "similarity": pl.col("address_similarity").round(3)}
     return _issue(hits, "inconsistent.address", "low", "licensing", detail, evidence)
@@ -188,7 +189,7 @@ def inconsistent_district(s: Sources) -> pl.DataFrame:
         pl.col("registered_authority_district_code").is_not_null()
         & (pl.col("district_file_code") != pl.col("registered_authority_district_code"))
     )
-    detail = pl.format("由{}监管，但登记机关为{}", "district_file_code", "registered_registration_authority")
+    detail = template("由{}监管，但登记机关为{}", "district_file_code", "registered_registration_authority")
     evidence = {"inspection": "record_key", "district_file_code": "district_file_code", "registration": "registered_record_key",
                 "authority_district_code": "registered_authority_district_code"}
     return _issue(pairs, "inconsistent.district", "medium", "district", detail, evidence)
@@ -198,7 +199,7 @@ def invalid_uscc(s: Sources) -> pl.DataFrame:
     found = []
     for source, frame in (("registration", s.registration), ("licensing", s.licensing), ("district", s.district)):
         hits = frame.filter(pl.col("uscc").is_not_null() & ~pl.col("uscc_is_valid"))
-        detail = pl.format("统一社会信用代码 {} 校验位不正确（GB 32100-2015）", "uscc_raw")
+        detail = template("统一社会信用代码 {} 校验位不正确（GB 32100-2015）", "uscc_raw")
         found.append(_issue(hits, "invalid.uscc", "low", source, detail, {"record": "record_key", "uscc": "uscc_raw"}))
     return pl.concat(found)
 
@@ -210,7 +211,7 @@ def expired_licence_still_operating(s: Sources) -> pl.DataFrame:
     )
     joined = expired.join(operating, on="entity_id").filter(pl.col("inspected_on") > pl.col("valid_until"))
     latest = joined.sort("inspected_on", "inspection").group_by("record_key", maintain_order=True).last()
-    detail = pl.format("{} 已于{}到期，{}检查仍在经营（{}）", "record_key", pl.col("valid_until").cast(pl.String), pl.col("inspected_on").cast(pl.String), "result_raw")
+    detail = template("{} 已于{}到期，{}检查仍在经营（{}）", "record_key", pl.col("valid_until").cast(pl.String), pl.col("inspected_on").cast(pl.String), "result_raw")
     evidence = {"licence": "record_key", "valid_until": pl.col("valid_until").cast(pl.String), "inspection": "inspection", "inspected_on": pl.col("inspected_on").cast(pl.String)}
     return _issue(latest, "expired_licence.still_operating", "high", "licensing", detail, evidence)
 
@@ -220,7 +221,7 @@ def duplicate_registration(s: Sources) -> pl.DataFrame:
     duplicates = s.registration.join(primary, on="entity_id").filter(
         (pl.len().over("entity_id") > 1) & (pl.col("record_key") != pl.col("primary_key"))
     )
-    detail = pl.format("与主体身份代码 {} 为同一主体的重复登记", "primary_key")
+    detail = template("与主体身份代码 {} 为同一主体的重复登记", "primary_key")
     return _issue(duplicates, "duplicate.registration", "medium", "registration", detail, {"registration": "record_key", "same_as": "primary_key"})
 
 

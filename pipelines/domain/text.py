@@ -53,3 +53,18 @@ def alternation(words: list[str]) -> str:
     """A regex group matching any of `words`, longest first (so 江东区 wins over 江东)."""
     escaped = sorted({re.escape(w) for w in words}, key=len, reverse=True)
     return "(?:" + "|".join(escaped) + ")"
+
+
+def template(text: str, *values: str | pl.Expr) -> pl.Expr:
+    """`text` with each `{}` replaced by the next value (a column name or an expression); a null value
+    reads as empty. (Not pl.format: polars 2.1 panics on multi-chunk string columns there.)"""
+    pieces = text.split("{}")
+    if len(pieces) != len(values) + 1:
+        raise ValueError(f"{text!r} has {len(pieces) - 1} placeholders for {len(values)} values")
+    parts: list[pl.Expr] = []
+    for piece, value in zip(pieces, [*values, None], strict=True):
+        if piece:
+            parts.append(pl.lit(piece))
+        if value is not None:
+            parts.append((pl.col(value) if isinstance(value, str) else value).cast(pl.String))
+    return pl.concat_str(parts, ignore_nulls=True)

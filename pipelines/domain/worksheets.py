@@ -21,6 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from pipelines.domain.contract import CORRECTION_ACTIONS, SPECS, WORKSHEET_INFO_HEADERS
 from pipelines.domain.corrections import CORRECTABLE_FIELDS
+from pipelines.domain.text import template
 
 DECISION_COLUMNS = [c for c in SPECS["corrections"].columns if not c.startswith("info_")]
 INFO_COLUMNS = [f"info_{c}" for c in WORKSHEET_INFO_HEADERS]
@@ -67,7 +68,7 @@ def pair_rows(pairs: pl.DataFrame) -> pl.DataFrame:
         right_source="source_r",
         right_key="record_key_r",
         info_issue_type=pl.lit("possible_duplicate"),
-        info_detail=pl.format("疑似同一主体（匹配概率 {}），请判断 same / different", pl.col("match_probability").round(3)),
+        info_detail=template("疑似同一主体（匹配概率 {}），请判断 same / different", pl.col("match_probability").round(3)),
         info_district_code="district_code",
     )
 
