@@ -16,8 +16,8 @@ import polars as pl
 
 from pipelines.domain.resolution.compare import similarity
 from pipelines.domain.settings import RuleSettings
-from pipelines.domain.vocab import OPERATING_RESULTS
 from pipelines.domain.text import template
+from pipelines.domain.vocab import OPERATING_RESULTS
 
 ISSUE_SCHEMA = {
     "entity_id": pl.String,
