@@ -10,14 +10,13 @@ representatives, phones) appears only in the worksheet of the district that supe
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from pipelines.domain.contract import CORRECTION_ACTIONS, SPECS, WORKSHEET_INFO_HEADERS
 from pipelines.domain.corrections import CORRECTABLE_FIELDS
@@ -73,43 +72,37 @@ def pair_rows(pairs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# Every string is written as a string: no formulas, numbers or links are read into delivered text.
+LITERAL = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False, "constant_memory": True}
+
+
 def write(path: Path, rows: pl.DataFrame, tasks: pl.DataFrame) -> int:
-    """Write a worksheet; returns the number of decision rows."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "待处理问题"
+    """Write a worksheet (xlsxwriter, streaming); returns the number of decision rows."""
     frame = pl.concat([pl.DataFrame(schema={c: pl.String for c in DECISION_COLUMNS + INFO_COLUMNS}), rows], how="diagonal_relaxed")
     frame = frame.select(DECISION_COLUMNS + INFO_COLUMNS).head(MAX_ROWS)
-    _write_table(sheet, HEADERS, frame.iter_rows())
-    _decorate(sheet, frame.height)
-    task_sheet = book.create_sheet("监管任务")
-    _write_table(task_sheet, list(TASK_COLUMNS.values()), tasks.select(list(TASK_COLUMNS)).cast(pl.String).iter_rows())
     path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
+    book = xlsxwriter.Workbook(str(path), LITERAL)
+    header = book.add_format({"bold": True, "bg_color": "#DDEBF7"})
+    sheet = book.add_worksheet("待处理问题")
+    _write_table(sheet, header, HEADERS, frame.iter_rows())
+    _decorate(sheet, frame.height)
+    tasks_sheet = book.add_worksheet("监管任务")
+    _write_table(tasks_sheet, header, list(TASK_COLUMNS.values()), tasks.select(list(TASK_COLUMNS)).cast(pl.String).iter_rows())
+    book.close()
     return frame.height
 
 
-def _write_table(sheet: Worksheet, headers: list[str], rows) -> None:  # noqa: ANN001 - any row iterator
-    sheet.append(headers)
-    for values in rows:
-        sheet.append(values)
-    for row in sheet.iter_rows():
-        for cell in row:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # literal text, whatever it starts with: never a formula
+def _write_table(sheet: Worksheet, header: Format, headers: list[str], rows: Iterable[tuple]) -> None:
+    sheet.write_row(0, 0, headers, header)
+    for number, values in enumerate(rows, start=1):
+        sheet.write_row(number, 0, values)
 
 
 def _decorate(sheet: Worksheet, height: int) -> None:
-    header_fill = PatternFill("solid", fgColor="DDEBF7")
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.fill = header_fill
-    sheet.freeze_panes = "C2"
-    last = max(height + 1, 2)
+    sheet.freeze_panes(1, 2)
+    last = max(height, 1)
     for name, options in (("action", sorted(CORRECTION_ACTIONS)), ("field", list(CORRECTABLE_FIELDS))):
-        letter = get_column_letter(DECISION_COLUMNS.index(name) + 1)
-        validation = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=True)
-        validation.add(f"{letter}2:{letter}{last}")
-        sheet.add_data_validation(validation)
-    for index, header in enumerate(HEADERS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = 40 if header in ("问题描述", "证据") else 16
+        column = DECISION_COLUMNS.index(name)
+        sheet.data_validation(1, column, last, column, {"validate": "list", "source": options, "ignore_blank": True})
+    for index, title in enumerate(HEADERS):
+        sheet.set_column(index, index, 40 if title in ("问题描述", "证据") else 16)
