@@ -11,9 +11,9 @@ import polars as pl
 
 from pipelines.domain import addresses, names, phones, uscc, vocab
 from pipelines.domain.dates import parse_date_expr
-from pipelines.domain.text import fold
+from pipelines.domain.text import fold, on_distinct
 
-NORMALISER_VERSION = 2
+NORMALISER_VERSION = 3
 LINEAGE = ["delivery_date", "source_file", "source_row", "file_sha256"]
 
 
@@ -28,13 +28,23 @@ def _uscc_columns(raw: pl.Expr) -> list[pl.Expr]:
     ]
 
 
-def _address_columns(raw: pl.Expr, prefix: str = "address") -> list[pl.Expr]:
-    clean = addresses.clean_expr(raw)
-    return [
-        pl.when(clean != "").then(clean).alias(f"{prefix}_clean"),
+def _with_address(frame: pl.LazyFrame, column: str, prefix: str = "address") -> pl.LazyFrame:
+    """`<prefix>_clean`, `_key` and `_district_code`; the clean text is computed once and reused."""
+    folded = frame.with_columns(addresses.clean_expr(pl.col(column)).alias(f"{prefix}_clean"))
+    clean = pl.col(f"{prefix}_clean")
+    return folded.with_columns(
         addresses.key_expr(clean).alias(f"{prefix}_key"),
         addresses.district_from_text(clean).alias(f"{prefix}_district_code"),
-    ]
+        pl.when(clean != "").then(clean).alias(f"{prefix}_clean"),
+    )
+
+
+def _date(column: str) -> pl.Expr:
+    return on_distinct(parse_date_expr, pl.col(column), pl.Date()).alias(column)
+
+
+def _authority_district(column: str) -> pl.Expr:
+    return on_distinct(lambda text: addresses.district_from_text(fold(text)), pl.col(column), pl.String())
 
 
 def _person_columns(raw: pl.Expr, prefix: str) -> list[pl.Expr]:
@@ -59,21 +69,17 @@ def _district(candidates: dict[str, pl.Expr]) -> list[pl.Expr]:
 def registration(bronze: pl.LazyFrame) -> pl.LazyFrame:
     """One row per registration record (主体身份代码)."""
     frame = names.normalise(bronze.with_columns(pl.col("name").str.strip_chars()), "name")
-    frame = frame.with_columns(
+    frame = _with_address(frame, "address").with_columns(
         *_uscc_columns(pl.col("uscc")),
         reg_no=pl.col("reg_no").str.strip_chars(),
         reg_no_is_valid=pl.col("reg_no").str.strip_chars().str.contains(uscc.REG_NO_PATTERN).fill_null(False),
         entity_kind=_entity_kind(pl.col("entity_type"), pl.col("branch_marker")),
         *_person_columns(pl.col("legal_rep"), "legal_rep"),
         registered_capital_wan=pl.col("registered_capital_wan").str.replace_all(",", "").cast(pl.Float64, strict=False),
-        established_on=parse_date_expr(pl.col("established_on")),
-        approved_on=parse_date_expr(pl.col("approved_on")),
-        deregistered_on=parse_date_expr(pl.col("deregistered_on")),
-        revoked_on=parse_date_expr(pl.col("revoked_on")),
-        authority_district_code=addresses.district_from_text(fold(pl.col("registration_authority"))),
+        *[_date(c) for c in ("established_on", "approved_on", "deregistered_on", "revoked_on")],
+        authority_district_code=_authority_district("registration_authority"),
         status_raw=pl.col("status"),
         status=vocab.map_expr(pl.col("status"), vocab.ENTITY_STATUS),
-        *_address_columns(pl.col("address")),
         *_phone_columns(pl.col("phone")),
         last_annual_report_year=pl.col("last_annual_report_year").str.strip_chars().str.slice(0, 4).cast(pl.Int32, strict=False),
         in_abnormal_list=vocab.yes_no_expr(pl.col("in_abnormal_list")),
@@ -93,6 +99,7 @@ def registration(bronze: pl.LazyFrame) -> pl.LazyFrame:
 def licensing(bronze: pl.LazyFrame) -> pl.LazyFrame:
     """One row per licence or filing (许可证编号)."""
     frame = names.normalise(bronze.with_columns(pl.col("holder_name").str.strip_chars()), "holder_name", prefix="name")
+    frame = _with_address(_with_address(frame, "address"), "premises_address", "premises_address")
     licence_type = vocab.map_expr(pl.col("licence_type"), vocab.LICENCE_TYPE)
     frame = frame.with_columns(
         *_uscc_columns(pl.col("uscc")),
@@ -100,11 +107,9 @@ def licensing(bronze: pl.LazyFrame) -> pl.LazyFrame:
         licence_type=licence_type,
         is_filing=licence_type.is_in(vocab.FILING_LICENCE_TYPES),
         *_person_columns(pl.col("legal_rep"), "legal_rep"),
-        *_address_columns(pl.col("address")),
-        *_address_columns(pl.col("premises_address"), "premises_address"),
-        issuer_district_code=addresses.district_from_text(fold(pl.col("issuer"))),
-        issued_on=parse_date_expr(pl.col("issued_on")),
-        valid_until=parse_date_expr(pl.col("valid_until")),
+        issuer_district_code=_authority_district("issuer"),
+        issued_on=_date("issued_on"),
+        valid_until=_date("valid_until"),
         licence_status_raw=pl.col("licence_status"),
         licence_status=vocab.map_expr(pl.col("licence_status"), vocab.LICENCE_STATUS),
     )
@@ -123,12 +128,11 @@ def licensing(bronze: pl.LazyFrame) -> pl.LazyFrame:
 def district(bronze: pl.LazyFrame) -> pl.LazyFrame:
     """One row per inspection record (district file code + 记录编号)."""
     frame = names.normalise(bronze.with_columns(pl.col("name").str.strip_chars()), "name")
-    frame = frame.with_columns(
+    frame = _with_address(frame, "address").with_columns(
         *_uscc_columns(pl.col("uscc")),
         *_person_columns(pl.col("legal_rep"), "legal_rep"),
-        *_address_columns(pl.col("address")),
         *_phone_columns(pl.col("phone")),
-        inspected_on=parse_date_expr(pl.col("inspected_on")),
+        inspected_on=_date("inspected_on"),
         inspection_type_raw=pl.col("inspection_type"),
         inspection_type=vocab.map_expr(pl.col("inspection_type"), vocab.INSPECTION_TYPE),
         result_raw=pl.col("result"),
@@ -148,7 +152,7 @@ def district(bronze: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _entity_kind(entity_type: pl.Expr, branch_marker: pl.Expr) -> pl.Expr:
-    text = fold(entity_type)
+    text = on_distinct(fold, entity_type, pl.String())
     return (
         pl.when(text.str.contains("个体"))
         .then(pl.lit("individual"))

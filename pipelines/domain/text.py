@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 
 import polars as pl
@@ -68,3 +69,16 @@ def template(text: str, *values: str | pl.Expr) -> pl.Expr:
         if value is not None:
             parts.append((pl.col(value) if isinstance(value, str) else value).cast(pl.String))
     return pl.concat_str(parts, ignore_nulls=True)
+
+
+def on_distinct(derive: Callable[[pl.Expr], pl.Expr], column: pl.Expr, return_dtype: pl.DataType) -> pl.Expr:
+    """`derive(column)` computed once per distinct value and mapped back: for columns with few distinct
+    values among many rows (dates, entity types, registration authorities), where it saves most of the work."""
+
+    def apply(values: pl.Series) -> pl.Series:
+        distinct = values.unique().to_frame("value")
+        mapping = distinct.with_columns(derived=derive(pl.col("value")).cast(return_dtype))
+        joined = values.to_frame("value").join(mapping, on="value", how="left", nulls_equal=True, maintain_order="left")
+        return joined["derived"].alias(values.name)
+
+    return column.map_batches(apply, return_dtype=return_dtype)
