@@ -50,20 +50,24 @@ def read_file(path: Path, spec: SourceSpec) -> FileRead:
     raise UnreadableFile(f"not a csv or xlsx file (extension {suffix or 'none'!r})")
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding) for UTF-8 with or without BOM, else GB18030 (a superset of GBK)."""
+def utf8(data: bytes) -> tuple[bytes, str]:
+    """(the file as UTF-8 bytes without BOM, the encoding it was delivered in): UTF-8 with or without BOM,
+    else GB18030 (a superset of GBK). UTF-8 input is validated, not copied."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UnreadableFile("UTF-16 text: the contract allows UTF-8 or GB18030 only")
     if b"\x00" in data:
         raise UnreadableFile("binary content (NUL bytes): not a text csv")
     if data.startswith(UTF8_BOM):
-        return _decode_or_reject(data[len(UTF8_BOM):], "utf-8"), "utf-8-sig"
+        body = data[len(UTF8_BOM):]
+        _decode_or_reject(body, "utf-8")
+        return body, "utf-8-sig"
     try:
-        return data.decode("utf-8"), "utf-8"
+        data.decode("utf-8")
+        return data, "utf-8"
     except UnicodeDecodeError as error:
         if error.reason == "unexpected end of data":
             raise UnreadableFile("truncated file: ends inside a UTF-8 character") from None
-    return _decode_or_reject(data, "gb18030"), "gb18030"
+    return _decode_or_reject(data, "gb18030").encode("utf-8"), "gb18030"
 
 
 def _decode_or_reject(data: bytes, encoding: str) -> str:
@@ -74,10 +78,10 @@ def _decode_or_reject(data: bytes, encoding: str) -> str:
 
 
 def _read_csv(data: bytes, spec: SourceSpec) -> FileRead:
-    text, encoding = decode(data)
-    header_line, _, body = text.partition("\n")
+    content, encoding = utf8(data)
+    header_line, _, body = content.partition(b"\n")
     try:
-        delivered = next(csv.reader([header_line.rstrip("\r")]), [])
+        delivered = next(csv.reader([header_line.decode("utf-8").rstrip("\r")]), [])
     except csv.Error as error:
         raise UnreadableFile(f"the header row is not valid csv: {error}") from None
     headers = map_headers(delivered, spec)
@@ -85,6 +89,21 @@ def _read_csv(data: bytes, spec: SourceSpec) -> FileRead:
     if not body.strip():  # a header and no records: an empty delivery, not a bad file
         empty = pl.DataFrame(schema={h: pl.String for h in delivered})
         return _finish(empty, np.array([], dtype=np.int64), [], headers, encoding, "csv")
+    # Fast path in parallel; the rows of a file with bad rows need the serial parse to be numbered.
+    table, bad = _parse_csv(body, names, use_threads=True)
+    if bad:
+        table, bad = _parse_csv(body, names, use_threads=False)
+    # pyarrow numbers rows from the first line it reads (the first record) as 1; the header is row 1 here.
+    bad = [(number + 1, reason, raw) for number, reason, raw in bad]
+    if bad and not content.endswith((b"\n", b"\r")) and bad[-1][0] == table.num_rows + len(bad) + 1:
+        raise UnreadableFile("truncated file: the last record is incomplete and has no line end")
+    rows = pl.from_arrow(table)
+    assert isinstance(rows, pl.DataFrame)
+    rows = rows.rename(dict(zip(names, delivered, strict=True)))
+    return _finish(rows, _row_numbers(table.num_rows, [b[0] for b in bad]), bad, headers, encoding, "csv")
+
+
+def _parse_csv(body: bytes, names: list[str], use_threads: bool) -> tuple[pa.Table, list[tuple[int, str, str]]]:
     bad: list[tuple[int, str, str]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -94,27 +113,16 @@ def _read_csv(data: bytes, spec: SourceSpec) -> FileRead:
 
     try:
         table = pacsv.read_csv(
-            io.BytesIO(body.encode("utf-8")),
-            read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(
-                newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_invalid
-            ),
+            io.BytesIO(body),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=use_threads, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False, quoted_strings_can_be_null=False
             ),
         )
     except pa.ArrowInvalid as error:
         raise UnreadableFile(f"not parseable as csv: {error}") from None
-    # pyarrow numbers rows from the first line it reads (the first record) as 1; the header is row 1 here.
-    bad = [(number + 1, reason, raw) for number, reason, raw in bad]
-    if bad and not text.endswith(("\n", "\r")) and bad[-1][0] == table.num_rows + len(bad) + 1:
-        raise UnreadableFile("truncated file: the last record is incomplete and has no line end")
-    rows = pl.from_arrow(table)
-    assert isinstance(rows, pl.DataFrame)
-    rows = rows.rename(dict(zip(names, delivered, strict=True)))
-    return _finish(rows, _row_numbers(table.num_rows, [b[0] for b in bad]), bad, headers, encoding, "csv")
+    return table, bad
 
 
 def _row_numbers(good_rows: int, bad_numbers: list[int]) -> np.ndarray:

@@ -8,6 +8,7 @@ import polars as pl
 
 from pipelines.domain.contract import SourceSpec, normalise_vocabulary_value
 from pipelines.domain.dates import parse_date_expr
+from pipelines.domain.text import on_distinct
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ def rules(spec: SourceSpec) -> list[RowRule]:
     """The rules of a source, in the order their reasons are reported."""
     found = [RowRule(c, f"missing {c}", pl.col(c).str.strip_chars() == "") for c in spec.required_values]
     found += [
-        RowRule(c, f"unparseable required date {c}", parse_date_expr(pl.col(c)).is_null())
+        RowRule(c, f"unparseable required date {c}", on_distinct(parse_date_expr, pl.col(c), pl.Date()).is_null())
         for c in spec.required_dates
     ]
     for column, vocabulary in spec.vocabularies.items():
