@@ -1,8 +1,10 @@
 """Outputs people open: steward worksheets per district (and for the city)."""
 
+import html
 import os
 
 import dagster as dg
+import duckdb
 import polars as pl
 
 from assets.quality import METRICS_TABLE, QUALITY_TABLE, data_docs_dir
@@ -93,3 +95,57 @@ def quality_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResour
     return dg.MaterializeResult(
         metadata={"report": dg.MetadataValue.path(str(index)), "data_docs": dg.MetadataValue.path(str(docs)), "failed_expectations": failed.height}
     )
+
+
+@dg.asset(
+    key=["reports", "run_report"],
+    group_name="reports",
+    deps=[
+        dg.AssetKey(["curated", "warehouse"]), dg.AssetKey(["reports", "quality_report"]), dg.AssetKey(["reports", "steward_worksheets"]),
+        dg.AssetKey(["reports", "district_indices"]), dg.AssetKey(["reports", "open_data_export"]),
+    ],
+    kinds={"html"},
+    description="The run at a glance (reports/index.html, and one page per run): table counts, deliveries and "
+    "quarantine, quality, new issues, supervision tasks, plots and links to Data Docs, worksheets and open data.",
+)
+def run_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+    reports = lakehouse.reports
+    with duckdb.connect(str(lakehouse.warehouse), read_only=True) as db:
+        as_of = db.sql("select max(delivery_date) from load_summary").fetchall()[0][0]
+        counts = db.sql("select table_name as \"table\", estimated_size as rows from duckdb_tables() order by table_name").pl()
+        deliveries = db.sql("select * from load_summary order by delivery_date desc, source limit 40").pl()
+        quality = db.sql("select source, delivery_date, layer, expectation, severity, observed_value from quality_result where not success order by delivery_date desc, source limit 50").pl()
+        new_issues = db.sql("select issue_type, severity, count(*) as new_open from entity_issue where first_detected_on = ? and status = 'open' group by all order by issue_type", params=[as_of]).pl()
+        all_issues = db.sql("select issue_type, status, count(*) as issues from entity_issue group by all order by issue_type, status").pl()
+        tasks = db.sql("select reason, district_code, count(*) as tasks from supervision_task where created_on = ? group by all order by reason, district_code", params=[as_of]).pl()
+    links = {
+        "Data Docs (Great Expectations)": data_docs_dir(reports) / "index.html",
+        "Quality report": reports / "quality" / "index.html",
+        "Steward worksheets": reports / "worksheets" / str(as_of),
+        "District indices": reports / "indices" / "index.html",
+        "Open data export": lakehouse.warehouse.parent / "open_data",
+    }
+    link_list = "".join(f'<li><a href="{html.escape(os.path.relpath(p, reports))}">{html.escape(name)}</a></li>' for name, p in links.items())
+    images = "".join(
+        f'<img src="{html.escape(os.path.relpath(p, reports))}" alt="{html.escape(p.stem)}" style="max-width:100%">'
+        for p in (reports / "quality" / "quality_trend.png", reports / "indices" / "vitality_index.png", reports / "indices" / "credit_index.png")
+        if p.exists()
+    )
+    page = html_report.page(
+        f"主体数据仓 run report — as of {as_of}",
+        [
+            ("Run", f"<p>Dagster run <code>{html.escape(context.run_id)}</code>; warehouse <code>{html.escape(str(lakehouse.warehouse))}</code></p><ul>{link_list}</ul>"),
+            ("Published tables", html_report.table(counts)),
+            ("Latest deliveries", html_report.table(deliveries)),
+            (f"Failed expectations ({quality.height})", html_report.table(quality)),
+            (f"New open issues on {as_of}", html_report.table(new_issues)),
+            ("All issues by status", html_report.table(all_issues)),
+            (f"Supervision tasks raised on {as_of}", html_report.table(tasks)),
+            ("Plots", images),
+        ],
+    )
+    runs = reports / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    (runs / f"{context.run_id}.html").write_text(page.replace('href="', 'href="../').replace('src="', 'src="../'), encoding="utf-8")
+    (reports / "index.html").write_text(page, encoding="utf-8")
+    return dg.MaterializeResult(metadata={"report": dg.MetadataValue.path(str(reports / "index.html")), "as_of": str(as_of)})

@@ -26,6 +26,7 @@ def build(locations: paths.Paths) -> dg.Definitions:
             *issues.issue_assets,
             reports.steward_worksheets,
             reports.quality_report,
+            reports.run_report,
             *curated.model_assets,
             curated.warehouse,
             *sharing.sharing_assets,

@@ -7,6 +7,7 @@ runs go to the persistent instance in DAGSTER_HOME, so `make ui` shows them, tag
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -126,9 +127,18 @@ def summary(paths: Paths, batch: BatchResult) -> str:
         lines += ["", f"quarantined: {whole} whole files, {quarantine.height - whole} rows (table quarantine)"]
     lines += [
         "",
-        f"lake:      {paths.lake}",
-        f"warehouse: {paths.warehouse}",
-        f"runs:      DAGSTER_HOME={paths.dagster_home} (make ui)",
+        f"lake:          {paths.lake}",
+        f"warehouse:     {paths.warehouse}",
+        f"run report:    {paths.reports / 'index.html'}",
+        f"data docs:     {paths.reports / 'data_docs' / 'index.html'}",
+        f"quality:       {paths.reports / 'quality' / 'index.html'}",
+        f"worksheets:    {paths.reports / 'worksheets'}",
+        f"open data:     {paths.warehouse.parent / 'open_data'}",
+        f"runs:          DAGSTER_HOME={paths.dagster_home} (make ui, then http://127.0.0.1:3000)",
+        "",
+        "try:",
+        f"  {sys.executable} -c \"import duckdb; print(duckdb.connect('{paths.warehouse}', read_only=True).sql(",
+        "    'select district_code, count(*) entities, count(*) filter (where is_zombie) zombies from golden_entity group by 1 order by 1'))\"",
     ]
     return "\n".join(lines)
 
