@@ -1,8 +1,10 @@
 """Curated: one asset per `sql/curated/*.sql` model, built into a staging DuckDB file, then published at once.
 
-Models read lake tables as `<layer>.<table>` (Delta read through deltalake/pyarrow: DuckDB's delta
-extension needs a download). All models of a run are built into `<warehouse>.<run_id>.building`;
-`curated/warehouse` then swaps it into place with one rename, so a reader never sees half a night.
+Models read lake tables as `<layer>.<table>` (deltalake lists each table's snapshot, DuckDB reads the
+parquet files: its delta extension needs a download). All models of a run are built into a fresh
+`<warehouse>.<run_id>.building`; `curated/warehouse` carries over from the published file whatever this run
+did not rebuild (a partial run from the UI), then swaps the file into place with one rename, so a reader
+never sees half a night.
 
 Column lineage is computed when a model is built, from its SQL and the schemas of the tables it reads as
 they are then (pipelines/lineage.py): the models read lake tables through `select *`, and the gold
@@ -14,7 +16,6 @@ warehouse's `column_lineage` table, written with the model in the staging file a
 
 
 import os
-import shutil
 from dataclasses import asdict
 from pathlib import Path
 
@@ -67,13 +68,28 @@ def staging_path(warehouse: Path, run_id: str) -> Path:
 
 
 def _staging(warehouse: Path, run_id: str) -> Path:
-    """This run's staging file, started from the published warehouse so that a partial run publishes all."""
     staging = staging_path(warehouse, run_id)
-    if not staging.exists():
-        staging.parent.mkdir(parents=True, exist_ok=True)
-        if warehouse.exists():
-            shutil.copyfile(warehouse, staging)
+    staging.parent.mkdir(parents=True, exist_ok=True)
     return staging
+
+
+def _carry_over(connection: duckdb.DuckDBPyConnection, published: Path) -> list[str]:
+    """Copy from the published warehouse the tables (and lineage rows) of models this run did not build."""
+    if not published.exists():
+        return []
+    connection.execute("attach ? as published (read_only)", [str(published)])
+    built = {r[0] for r in connection.execute("select table_name from duckdb_tables() where database_name = current_database()").fetchall()}
+    old = [r[0] for r in connection.execute("select table_name from duckdb_tables() where database_name = 'published'").fetchall()]
+    copied = [t for t in old if t not in built]
+    for table in copied:
+        connection.execute(f'create table main."{table}" as select * from published.main."{table}"')
+    if LINEAGE_TABLE in built and LINEAGE_TABLE in old:
+        connection.execute(
+            f"insert into main.{LINEAGE_TABLE} by name select * from published.main.{LINEAGE_TABLE} "
+            f"where model not in (select distinct model from main.{LINEAGE_TABLE})"
+        )
+    connection.execute("detach published")
+    return copied
 
 
 def connect_with_lake(database: Path | str, lake_dir: Path, sql: str) -> duckdb.DuckDBPyConnection:
@@ -213,12 +229,13 @@ model_assets = [_model_asset(n) for n in model_names]
     description="Publishes the night's curated DuckDB file in one rename: readers see all of it or none.",
 )
 def warehouse(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
-    staging = staging_path(lakehouse.warehouse, context.run_id)
+    staging = _staging(lakehouse.warehouse, context.run_id)
     with duckdb.connect(str(staging)) as connection:
+        carried = _carry_over(connection, lakehouse.warehouse)
         connection.execute("checkpoint")
         tables = [r[0] for r in connection.execute("select table_name from duckdb_tables() order by 1").fetchall()]
     os.replace(staging, lakehouse.warehouse)
     for leftover in lakehouse.warehouse.parent.glob(f"{lakehouse.warehouse.name}.*.building*"):
         leftover.unlink()  # staging files of runs that were killed before publishing
-    context.log.info(f"published {lakehouse.warehouse} with {len(tables)} tables")
-    return dg.MaterializeResult(metadata={"path": str(lakehouse.warehouse), "tables": ", ".join(tables)})
+    context.log.info(f"published {lakehouse.warehouse} with {len(tables)} tables" + (f" ({len(carried)} carried over)" if carried else ""))
+    return dg.MaterializeResult(metadata={"path": str(lakehouse.warehouse), "tables": ", ".join(tables), "carried_over": ", ".join(carried)})
