@@ -29,18 +29,41 @@ def run_command(landing: Path, work: Path) -> list[str]:
             "--warehouse", str(work / "warehouse" / "curated.duckdb"), "--dagster-home", str(work / "dagster_home")]  # fmt: skip
 
 
-def _step_seconds(work: Path, latest_batch_only: bool) -> pl.DataFrame:
-    instance = dg.DagsterInstance.from_config(str(work / "dagster_home"))
+def _run_ids(instance: dg.DagsterInstance, latest_batch_only: bool) -> list[str]:
+    """Every run of the instance, or those of the latest `entity-lakehouse run` (one batch tag)."""
     records = instance.get_run_records()
     if latest_batch_only and records:
         batch = max(records, key=lambda r: r.create_timestamp).dagster_run.tags.get("entity_lakehouse/batch")
         records = [r for r in records if r.dagster_run.tags.get("entity_lakehouse/batch") == batch]
+    return [r.dagster_run.run_id for r in records]
+
+
+def _step_seconds(work: Path, latest_batch_only: bool) -> pl.DataFrame:
+    instance = dg.DagsterInstance.from_config(str(work / "dagster_home"))
     rows = [
         (stat.step_key, (stat.end_time or 0) - (stat.start_time or 0))
-        for record in records
-        for stat in instance.get_run_step_stats(record.dagster_run.run_id)
+        for run_id in _run_ids(instance, latest_batch_only)
+        for stat in instance.get_run_step_stats(run_id)
     ]
     return pl.DataFrame(rows, schema={"step": pl.String, "seconds": pl.Float64}, orient="row")
+
+
+def ingest_by_source(work: Path, latest_batch_only: bool = False) -> list[dict]:
+    """Rows delivered, loaded and quarantined per source, with the ingest step's seconds and rows/s."""
+    steps = _step_seconds(work, latest_batch_only)
+    log = pl.read_delta(str(work / "lake" / "bronze" / "load_log"))
+    if latest_batch_only:
+        log = log.filter(pl.col("run_id").is_in(_run_ids(dg.DagsterInstance.from_config(str(work / "dagster_home")), True)))
+    out = []
+    for source in ("registration", "licensing", "district", "corrections"):
+        seconds = steps.filter(pl.col("step") == f"bronze__{source}_deliveries")["seconds"].sum()
+        mine = log.filter(pl.col("source") == source)
+        read = int(mine["rows_read"].sum())
+        out.append({"source": source, "rows_read": read, "rows_loaded": int(mine["rows_loaded"].sum()),
+                    "rows_quarantined": int(mine["rows_quarantined"].sum()), "seconds": round(seconds, 1),
+                    "rows_per_second": round(read / seconds) if seconds else None})
+    print(pl.DataFrame(out))
+    return out
 
 
 def report(work: Path, truth: Path, latest_batch_only: bool = False) -> list[dict]:
