@@ -14,13 +14,14 @@ import polars as pl
 
 from pipelines.domain.contract import SPECS
 
+STEP = pl.col("step")
 STAGES = {
-    "ingest (bronze deliveries)": lambda step: step.endswith("_deliveries"),
-    "current state (bronze merge)": lambda step: step in {"bronze__registration", "bronze__licensing", "bronze__district", "bronze__corrections"},
-    "standardise + quality (silver)": lambda step: step in {"silver__registration", "silver__licensing", "silver__district"},
-    "resolution + golden record": lambda step: step in {"gold__entity_xref", "gold__golden_entity"},
-    "flags, corrections, tasks": lambda step: step in {"gold__entity_issue", "gold__correction_log", "gold__supervision_task", "silver__corrections"},
-    "publish (curated DuckDB, reports)": lambda step: step.startswith(("curated__", "reports__", "sharing__")),
+    "ingest (bronze deliveries)": STEP.str.ends_with("_deliveries"),
+    "current state (bronze merge)": STEP.is_in(["bronze__registration", "bronze__licensing", "bronze__district", "bronze__corrections"]),
+    "standardise + quality (silver)": STEP.is_in(["silver__registration", "silver__licensing", "silver__district"]),
+    "resolution + golden record": STEP.is_in(["gold__entity_xref", "gold__golden_entity"]),
+    "flags, corrections, tasks": STEP.is_in(["gold__entity_issue", "gold__correction_log", "gold__supervision_task", "silver__corrections"]),
+    "publish (curated DuckDB, reports)": STEP.str.contains(r"^(curated__|reports__)"),
 }
 
 
@@ -72,7 +73,7 @@ def report(work: Path, truth: Path, latest_batch_only: bool = False) -> list[dic
     rows = _stage_rows(work)
     out = []
     for stage, belongs in STAGES.items():
-        seconds = steps.filter(pl.col("step").map_elements(belongs, return_dtype=pl.Boolean))["seconds"].sum()
+        seconds = steps.filter(belongs)["seconds"].sum()
         count = rows.get(stage, 0)
         out.append({"stage": stage, "seconds": round(seconds, 1), "rows": count, "rows_per_second": round(count / seconds) if seconds else None})
     print(pl.DataFrame(out))

@@ -39,7 +39,7 @@ PRIOR_RATES: dict[str, dict[str, tuple[float, float]]] = {
 }
 
 
-PATTERN_STRENGTH = 4.0
+PATTERN_STRENGTH = 2.0
 PATTERN_COLUMNS = ["source_pair", *[f"{f}_level" for f in LEARNED_FEATURES]]
 
 
