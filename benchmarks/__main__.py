@@ -11,7 +11,6 @@ data/bench/<size>/results.json.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import shutil
 import sys

@@ -7,7 +7,7 @@ the first registration delivery, `new` ones register during the incremental deli
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import polars as pl

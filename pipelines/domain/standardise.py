@@ -71,16 +71,16 @@ def registration(bronze: pl.LazyFrame) -> pl.LazyFrame:
     frame = names.normalise(bronze.with_columns(pl.col("name").str.strip_chars()), "name")
     frame = _with_address(frame, "address").with_columns(
         *_uscc_columns(pl.col("uscc")),
+        *_person_columns(pl.col("legal_rep"), "legal_rep"),
+        *[_date(c) for c in ("established_on", "approved_on", "deregistered_on", "revoked_on")],
+        *_phone_columns(pl.col("phone")),
         reg_no=pl.col("reg_no").str.strip_chars(),
         reg_no_is_valid=pl.col("reg_no").str.strip_chars().str.contains(uscc.REG_NO_PATTERN).fill_null(False),
         entity_kind=_entity_kind(pl.col("entity_type"), pl.col("branch_marker")),
-        *_person_columns(pl.col("legal_rep"), "legal_rep"),
         registered_capital_wan=pl.col("registered_capital_wan").str.replace_all(",", "").cast(pl.Float64, strict=False),
-        *[_date(c) for c in ("established_on", "approved_on", "deregistered_on", "revoked_on")],
         authority_district_code=_authority_district("registration_authority"),
         status_raw=pl.col("status"),
         status=vocab.map_expr(pl.col("status"), vocab.ENTITY_STATUS),
-        *_phone_columns(pl.col("phone")),
         last_annual_report_year=pl.col("last_annual_report_year").str.strip_chars().str.slice(0, 4).cast(pl.Int32, strict=False),
         in_abnormal_list=vocab.yes_no_expr(pl.col("in_abnormal_list")),
     )
@@ -103,10 +103,10 @@ def licensing(bronze: pl.LazyFrame) -> pl.LazyFrame:
     licence_type = vocab.map_expr(pl.col("licence_type"), vocab.LICENCE_TYPE)
     frame = frame.with_columns(
         *_uscc_columns(pl.col("uscc")),
+        *_person_columns(pl.col("legal_rep"), "legal_rep"),
         licence_type_raw=pl.col("licence_type"),
         licence_type=licence_type,
         is_filing=licence_type.is_in(vocab.FILING_LICENCE_TYPES),
-        *_person_columns(pl.col("legal_rep"), "legal_rep"),
         issuer_district_code=_authority_district("issuer"),
         issued_on=_date("issued_on"),
         valid_until=_date("valid_until"),

@@ -59,7 +59,6 @@ class MatchModel:
 def learn(labelled: pl.DataFrame) -> MatchModel:
     """Weights from level frequencies among labelled pairs (`is_match` column)."""
     matches = labelled.filter(pl.col("is_match")).height
-    non_matches = labelled.height - matches
     weights: dict[str, dict[str, float]] = {"uscc": dict(USCC_WEIGHTS)}
     for feature in LEARNED_FEATURES:
         present = labelled.filter(pl.col(f"{feature}_level") != "null")
