@@ -52,7 +52,7 @@ def bench_size(size: int, folder: Path, splink: bool) -> dict:
     full = measure.run(command, folder / "logs" / "run.log")
     results["full_run"] = _figures("whole consolidation (entity-lakehouse run)", _records(truth), full)
     results["ingest"] = stages.ingest_by_source(work)
-    results["stages"] = stages.report(work, truth)
+    results["stages"] = stages.report(work, truth, full.samples)
     results["resolution"] = accuracy(work, truth)
     if splink:
         results["splink"] = splink_reference(work, truth, folder)
@@ -66,7 +66,7 @@ def bench_size(size: int, folder: Path, splink: bool) -> dict:
         stages.remove_incremental_delivery(landing, truth)
     results["incremental"] = _figures(f"incremental delivery of {incremental:,} changed registrations (whole run)", incremental, increment)
     results["incremental_ingest"] = stages.ingest_by_source(work, latest_batch_only=True)
-    results["incremental_stages"] = stages.report(work, truth, latest_batch_only=True)
+    results["incremental_stages"] = stages.report(work, truth, increment.samples, latest_batch_only=True)
     share, entities = evaluation.id_stability(before, pl.read_delta(str(work / "lake" / "gold" / "entity_xref")))
     print(f"id stability after the incremental delivery: {share:.4%} of {entities:,} entities whose records did not change kept their id")
     results["id_stability"] = {"share": share, "entities": entities}

@@ -42,11 +42,12 @@ def _run_ids(instance: dg.DagsterInstance, latest_batch_only: bool) -> list[str]
 def _step_seconds(work: Path, latest_batch_only: bool) -> pl.DataFrame:
     instance = dg.DagsterInstance.from_config(str(work / "dagster_home"))
     rows = [
-        (stat.step_key, (stat.end_time or 0) - (stat.start_time or 0))
+        (stat.step_key, stat.start_time or 0.0, stat.end_time or 0.0)
         for run_id in _run_ids(instance, latest_batch_only)
         for stat in instance.get_run_step_stats(run_id)
     ]
-    return pl.DataFrame(rows, schema={"step": pl.String, "seconds": pl.Float64}, orient="row")
+    frame = pl.DataFrame(rows, schema={"step": pl.String, "start": pl.Float64, "end": pl.Float64}, orient="row")
+    return frame.with_columns(seconds=pl.col("end") - pl.col("start"))
 
 
 def ingest_by_source(work: Path, latest_batch_only: bool = False) -> list[dict]:
@@ -67,15 +68,21 @@ def ingest_by_source(work: Path, latest_batch_only: bool = False) -> list[dict]:
     return out
 
 
-def report(work: Path, truth: Path, latest_batch_only: bool = False) -> list[dict]:
-    """Seconds and rows/s per stage; rows are the stage's input records."""
+def report(work: Path, truth: Path, samples: list[tuple[float, float]], latest_batch_only: bool = False) -> list[dict]:
+    """Seconds, rows/s and peak RSS per stage; rows are the stage's input records, the peak is the highest
+    RSS sample taken while one of the stage's steps ran."""
     steps = _step_seconds(work, latest_batch_only)
     rows = _stage_rows(work)
+    rss = pl.DataFrame(samples, schema={"at": pl.Float64, "rss_mb": pl.Float64}, orient="row")
     out = []
     for stage, belongs in STAGES.items():
-        seconds = steps.filter(belongs)["seconds"].sum()
+        mine = steps.filter(belongs)
+        seconds = mine["seconds"].sum()
+        during = rss.join_where(mine.select("start", "end"), pl.col("at") >= pl.col("start"), pl.col("at") <= pl.col("end"))
         count = rows.get(stage, 0)
-        out.append({"stage": stage, "seconds": round(seconds, 1), "rows": count, "rows_per_second": round(count / seconds) if seconds else None})
+        out.append({"stage": stage, "seconds": round(seconds, 1), "rows": count,
+                    "rows_per_second": round(count / seconds) if seconds else None,
+                    "peak_rss_mb": round(during["rss_mb"].max()) if during.height else None})
     print(pl.DataFrame(out))
     return out
 
