@@ -117,18 +117,18 @@ def _current_state_asset(source: str) -> dg.AssetsDefinition:
     def current(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
         lake = lakehouse.lake(context)
         table = f"bronze/{source}"
-        if lake.exists(delivery_table(source)):
-            target = current_state.latest(lake.scan(delivery_table(source))).collect()
-        else:
+        if not lake.exists(delivery_table(source)):
             context.log.warning(f"no {source} delivery has been loaded yet")
-            target = pl.DataFrame(schema=raw_schema(SPECS[source]))
-        upserted, deleted = lake.sync(table, target, key=["record_key"])
-        context.log.info(f"{table}: {target.height:,} records, {upserted:,} new or changed, {deleted:,} gone")
+            lake.ensure(table, raw_schema(SPECS[source]))
+            return dg.MaterializeResult(metadata={"rows": 0})
+        upserts, deletes, records = current_state.changes(lake.scan(delivery_table(source)), lake.read(table, current_state.VERSION))
+        lake.upsert(table, upserts, key=["record_key"], deleted=deletes)
+        context.log.info(f"{table}: {records:,} records, {upserts.height:,} new or changed, {deletes.height:,} gone")
         return dg.MaterializeResult(
             metadata={
-                "rows": target.height,
-                "upserted": upserted,
-                "deleted": deleted,
+                "rows": records,
+                "upserted": upserts.height,
+                "deleted": deletes.height,
                 "delta_version": lake.version(table),
             }
         )

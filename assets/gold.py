@@ -88,7 +88,7 @@ def golden_entity(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
     sources = {}
     for source in ("registration", "licensing", "district"):
         keys = xref.filter(pl.col("source") == source).select("record_key", "entity_id")
-        sources[source] = lake.read(f"silver/{source}").join(keys, on="record_key")
+        sources[source] = lake.read(f"silver/{source}", survivorship.SILVER_COLUMNS[source]).join(keys, on="record_key")
     as_of = lakehouse.as_of(lake)
     table = survivorship.golden(xref, sources["registration"], sources["licensing"], sources["district"], as_of)
     table = survivorship.apply_overrides(table, corrections.overrides(lake.read("silver/corrections")))

@@ -14,6 +14,13 @@ import datetime as dt
 import polars as pl
 
 SURVIVING_FIELDS = ("name", "legal_rep", "address", "district_code")
+_COMMON = ["record_key", "uscc", "uscc_is_valid", "name_is_placeholder", "legal_rep", "address", "district_code"]
+# The silver columns survivorship reads (the golden asset reads no more than these).
+SILVER_COLUMNS = {
+    "registration": [*_COMMON, "name", "status", "approved_on", "established_on", "entity_type", "entity_kind", "registration_authority"],
+    "licensing": [*_COMMON, "holder_name", "licence_status", "issued_on", "valid_until"],
+    "district": [*_COMMON, "name", "inspected_on"],
+}
 
 
 def primary_registration(registration: pl.DataFrame) -> pl.DataFrame:
