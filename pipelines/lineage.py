@@ -232,7 +232,7 @@ def _gold() -> dict[Column, Derivation]:
 def _bronze_current_state() -> dict[Column, Derivation]:
     """bronze/<source>: the latest delivered row of each record, copied whole from bronze/<source>_deliveries."""
     return {
-        (f"bronze/{s}", c): Derivation(((f"bronze/{s}_deliveries", c),), "pipelines.domain.current_state.latest")
+        (f"bronze/{s}", c): Derivation(((f"bronze/{s}_deliveries", c),), "pipelines.domain.current_state.latest_versions")
         for s in SOURCES
         for c in raw_schema(SPECS[s])
     }
