@@ -31,16 +31,17 @@ def _silver_asset(source: str) -> dg.AssetsDefinition:
     def silver(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
         lake = lakehouse.lake(context)
         table = f"silver/{source}"
+        versions = ["record_key", *LINEAGE]
         upserts, deletes = incremental.changed(
             lake.scan(f"bronze/{source}"),
-            lake.read(table),
-            ["record_key", *LINEAGE],
+            lake.read(table, [*versions, incremental.VERSION_COLUMN]),
+            versions,
             standardise.STANDARDISERS[source],
             NORMALISER_VERSION,
         )
         # Quality is measured per delivery on the rows this run standardised, before the upsert that marks
         # them done (a run killed in between measures them again).
-        frames = {d: group for (d,), group in upserts.partition_by("delivery_date", as_dict=True).items()}
+        upserts, frames = incremental.by_delivery(upserts)
         for delivery_date, frame in frames.items():
             metrics = delivery_metrics(frame, source, delivery_date)
             lake.replace_slice(METRICS_TABLE, metrics, {"source": source, "delivery_date": delivery_date})
@@ -55,8 +56,6 @@ def _silver_asset(source: str) -> dg.AssetsDefinition:
         )
 
     return silver
-
-
 
 
 silver_assets = [_silver_asset(s) for s in SILVER_SOURCES]

@@ -33,7 +33,7 @@ NOT_A_ROAD = r"([^大路街巷弄道港广]|$)"
 
 def clean_expr(raw: pl.Expr) -> pl.Expr:
     """Folded address with one way to write a house number (1# / 1號 -> 1号)."""
-    return fold(raw).str.replace_all(r"(\d+)#", "${1}号").str.replace_all(r"(\d+)(幢|栋)", "${1}幢")
+    return fold(raw).str.replace_all(r"([0-9]+)#", "${1}号").str.replace_all(r"([0-9]+)(幢|栋)", "${1}幢")
 
 
 def key_expr(clean: pl.Expr) -> pl.Expr:

@@ -17,11 +17,11 @@ EXCEL_SERIAL_RANGE = (18_172, 73_050)  # 1949-10-01 .. 2099-12-31: a plausible f
 def parse_date_expr(raw: pl.Expr) -> pl.Expr:
     """Delivered date text -> Date (null when blank or not a date)."""
     stripped = (
-        raw.str.normalize("NFKC").str.strip_chars().str.replace(r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "")
+        raw.str.normalize("NFKC").str.strip_chars().str.replace(r"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$", "")
     )
     text = stripped.str.replace_all(r"[年月./]", "-").str.replace(r"[日号]$", "")
-    ymd = text.str.extract_groups(r"^(?<y>\d{4})-(?<m>\d{1,2})-(?<d>\d{1,2})$")
-    compact = text.str.extract_groups(r"^(?<y>\d{4})(?<m>\d{2})(?<d>\d{2})$")
+    ymd = text.str.extract_groups(r"^(?<y>[0-9]{4})-(?<m>[0-9]{1,2})-(?<d>[0-9]{1,2})$")
+    compact = text.str.extract_groups(r"^(?<y>[0-9]{4})(?<m>[0-9]{2})(?<d>[0-9]{2})$")
     year = pl.coalesce(ymd.struct.field("y"), compact.struct.field("y"))
     month = pl.coalesce(ymd.struct.field("m"), compact.struct.field("m")).str.zfill(2)
     day = pl.coalesce(ymd.struct.field("d"), compact.struct.field("d")).str.zfill(2)
@@ -31,8 +31,8 @@ def parse_date_expr(raw: pl.Expr) -> pl.Expr:
 
 
 def _excel_serial(text: pl.Expr) -> pl.Expr:
-    serial = pl.when(text.str.contains(r"^\d{1,7}(\.0+)?$")).then(
+    serial = pl.when(text.str.contains(r"^[0-9]{1,7}(\.0+)?$")).then(
         text.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False)
     )
-    in_range = serial.is_between(*EXCEL_SERIAL_RANGE) & ~text.str.contains(r"^\d{8}$")
+    in_range = serial.is_between(*EXCEL_SERIAL_RANGE) & ~text.str.contains(r"^[0-9]{8}$")
     return pl.when(in_range).then((serial - EXCEL_EPOCH_OFFSET).cast(pl.Int32).cast(pl.Date)).otherwise(None)

@@ -14,7 +14,7 @@ from pipelines.domain.contract import SPECS, SourceSpec
 from pipelines.domain.readers import FileRead, UnreadableFile, read_file
 from pipelines.domain.row_rules import split_rows
 
-DISTRICT_FILE = re.compile(r"^(\d{6})(_[^/]*)?\.(csv|xlsx)$", re.IGNORECASE)
+DISTRICT_FILE = re.compile(r"^([0-9]{6})(_[^/]*)?\.(csv|xlsx)$", re.IGNORECASE)
 QUARANTINE_SCHEMA = {
     "source": pl.String,
     "delivery_date": pl.Date,

@@ -18,7 +18,7 @@ import polars as pl
 
 from pipelines.domain.contract import SOURCES
 
-DATE_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE_FOLDER = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 INVENTORY_SCHEMA = {
     "path": pl.String,
     "source": pl.String,

@@ -15,9 +15,9 @@ def normalise_expr(raw: pl.Expr) -> pl.Expr:
         .str.replace(r"^\s*(\+|00)86", "")
         .str.replace_all(r"[\s\-()（）.]", "")
     )
-    mobile = digits.str.extract(r"^(1[3-9]\d{9})$", 1)
-    with_area = digits.str.extract_groups(r"^(?<area>0\d{2,3})(?<local>[2-9]\d{6,7})$")
-    local = digits.str.extract(r"^([2-9]\d{6,7})$", 1)
+    mobile = digits.str.extract(r"^(1[3-9][0-9]{9})$", 1)
+    with_area = digits.str.extract_groups(r"^(?<area>0[0-9]{2,3})(?<local>[2-9][0-9]{6,7})$")
+    local = digits.str.extract(r"^([2-9][0-9]{6,7})$", 1)
     landline = pl.coalesce(
         with_area.struct.field("area") + pl.lit("-") + with_area.struct.field("local"),
         pl.lit(f"{NINGBO_AREA_CODE}-") + local,

@@ -43,6 +43,31 @@ def test_any_single_character_change_never_validates(body: str, position: int, r
         assert valid([changed]) == [False]
 
 
+# Any text, with the lookalikes that trip regexes: other scripts' digits, full-width forms, letters not in
+# the alphabet. The scalar and vectorised checks must agree and neither may raise.
+odd_text = st.text(alphabet=ALPHABET + "IOSVZaz -０٣५〇", max_size=20)
+
+
+# Codes whose check character matches, wherever letters fall, then perhaps one lookalike swapped in.
+checked = st.builds(
+    lambda body, position, swap: (body + uscc.check_character(body))[:position] + swap + (body + uscc.check_character(body))[position + 1:],
+    st.text(alphabet=ALPHABET, min_size=17, max_size=17), st.integers(0, 17), st.sampled_from(["", "٣", "０", "I"]),
+)
+
+
+@given(st.lists(odd_text | checked, min_size=1, max_size=20))
+def test_scalar_and_vectorised_checks_agree_on_any_text(texts: list[str]) -> None:
+    clean = pl.DataFrame({"c": texts}).select(uscc.clean_expr(pl.col("c")))["c"].to_list()
+    assert valid(texts) == [uscc.is_valid(c) for c in clean]
+
+
+@given(st.lists(st.text(alphabet="0123456789-/.年月日 T:٣५〇０", max_size=14), min_size=1, max_size=20))
+def test_dates_and_phones_of_any_digits_parse_or_are_null(texts: list[str]) -> None:
+    frame = pl.DataFrame({"t": texts}).select(d=parse_date_expr(pl.col("t")), p=phones.normalise_expr(pl.col("t")))
+    assert frame.height == len(texts)
+    assert all(p is None or p.isascii() for p in frame["p"])
+
+
 def test_uscc_parts_and_no_repair() -> None:
     code = "91330212MA2AB1234" + uscc.check_character("91330212MA2AB1234")
     broken = code[:-1] + ("0" if code[-1] != "0" else "1")

@@ -37,7 +37,7 @@ def entity_records(registration: pl.DataFrame, licensing: pl.DataFrame, district
     ]
     records = pl.concat(parts, how="diagonal_relaxed")
     records = records.with_columns(
-        reg_no=pl.when(pl.col("reg_no").str.contains(r"^\d{15}$")).then(pl.col("reg_no")),
+        reg_no=pl.when(pl.col("reg_no").str.contains(r"^[0-9]{15}$")).then(pl.col("reg_no")),
         trade_name=pl.col("name_key").str.slice(0, 2),
         road=pl.col("address_key").str.extract(r"^(.+?(?:路|街|道|巷|弄|村|大厦|广场))", 1),
         **{c: pl.when(pl.col(c) != "").then(pl.col(c)) for c in ("name_key", "address_key", "legal_rep_clean", "phone")},
