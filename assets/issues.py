@@ -5,7 +5,7 @@ import polars as pl
 
 from pipelines.domain import alerts, issue_lifecycle
 from pipelines.domain.corrections import CORRECTABLE_FIELDS
-from pipelines.domain.flags import Sources, detect
+from pipelines.domain.flags import SILVER_COLUMNS, Sources, detect
 from pipelines.lake import Lake
 from pipelines.resources import LakehouseResource
 
@@ -15,13 +15,13 @@ TASKS = "gold/supervision_task"
 GOLD_DEPS = [dg.AssetKey(["gold", "golden_entity"]), dg.AssetKey(["gold", "entity_xref"]), dg.AssetKey(["silver", "corrections"])]
 
 
-def resolved_sources(lake: Lake) -> dict[str, pl.DataFrame]:
-    """Each entity source's silver records with their entity_id."""
+def resolved_sources(lake: Lake, names: tuple[str, ...] = ("registration", "licensing", "district")) -> dict[str, pl.DataFrame]:
+    """Each entity source's silver records (the columns the flag rules and tasks read) with their entity_id."""
     xref = lake.read("gold/entity_xref")
     out = {}
-    for source in ("registration", "licensing", "district"):
+    for source in names:
         keys = xref.filter(pl.col("source") == source).select("record_key", "entity_id")
-        out[source] = lake.read(f"silver/{source}").join(keys, on="record_key")
+        out[source] = lake.read(f"silver/{source}", SILVER_COLUMNS[source]).join(keys, on="record_key")
     return out
 
 
@@ -37,7 +37,8 @@ def entity_issue(context: dg.AssetExecutionContext, lakehouse: LakehouseResource
     lake = lakehouse.lake(context)
     sources = resolved_sources(lake)
     as_of = lakehouse.as_of(lake)
-    detected = detect(Sources(**sources, golden=lake.read("gold/golden_entity"), as_of=as_of, settings=lakehouse.settings().rules))
+    golden = lake.read("gold/golden_entity", ["entity_id", "registration_record_key"])
+    detected = detect(Sources(**sources, golden=golden, as_of=as_of, settings=lakehouse.settings().rules))
     decisions = lake.read("silver/corrections").filter(pl.col("reason").is_null())
     table = issue_lifecycle.update(detected, lake.read(ISSUES), decisions, as_of)
     upserted, deleted = lake.sync(ISSUES, table.with_columns(run_id=pl.lit(context.run_id)), key=["issue_id"])
@@ -104,11 +105,11 @@ def _after_values(valid: pl.DataFrame, lake: Lake) -> pl.DataFrame:
 def supervision_task(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
     as_of = lakehouse.as_of(lake)
-    sources = resolved_sources(lake)
+    licensing = resolved_sources(lake, ("licensing",))["licensing"]
     changes = lake.read("gold/entity_changes") if lake.exists("gold/entity_changes") else pl.DataFrame(schema=alerts.CHANGE_SCHEMA)
+    golden = lake.read("gold/golden_entity", ["entity_id", "district_code", "active_licence_count"])
     raised = alerts.tasks(
-        changes, lake.read("gold/golden_entity"), sources["licensing"], lake.read(ISSUES), as_of,
-        lakehouse.settings().rules.licence_expiry_warning_days,
+        changes, golden, licensing, lake.read(ISSUES), as_of, lakehouse.settings().rules.licence_expiry_warning_days
     )
     added = lake.insert_new(TASKS, raised.with_columns(run_id=pl.lit(context.run_id)), key=["task_id"])
     by_reason = raised.group_by("reason").len().sort("reason")

@@ -30,6 +30,17 @@ ISSUE_SCHEMA = {
 }
 NOT_ACTIVE = ("revoked", "deregistered", "moved_out", "cancelled")
 
+# The silver columns the rules read (plus entity_id from the xref), so that a city's worth of records is
+# read without the columns no rule looks at.
+_EVERY_SOURCE = ["record_key", "name_key", "branch_marker", "name_is_placeholder", "legal_rep", "legal_rep_clean",
+                 "uscc", "uscc_is_valid", "uscc_raw"]
+SILVER_COLUMNS = {
+    "registration": [*_EVERY_SOURCE, "name", "status", "status_raw", "in_abnormal_list", "abnormal_reason", "established_on",
+                     "last_annual_report_year", "address", "address_key", "authority_district_code", "registration_authority"],
+    "licensing": [*_EVERY_SOURCE, "holder_name", "licence_status", "licence_type_raw", "valid_until", "address", "address_key"],
+    "district": [*_EVERY_SOURCE, "name", "result", "result_raw", "inspected_on", "district_file_code"],
+}
+
 
 @dataclass(frozen=True)
 class Sources:
