@@ -48,6 +48,7 @@ def bench_size(size: int, folder: Path, splink: bool) -> dict:
         results["generate"] = _figures("generate demo landing zone", size, generated)
     work = folder / "work"
     shutil.rmtree(work, ignore_errors=True)
+    stages.remove_incremental_delivery(landing, truth)  # left behind if a previous bench was killed mid-way
     command = stages.run_command(landing, work)
     full = measure.run(command, folder / "logs" / "run.log")
     results["full_run"] = _figures("whole consolidation (entity-lakehouse run)", _records(truth), full)
