@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from pipelines.domain.resolution import compare
 from pipelines.domain.resolution.resolve import JUDGEMENT_SCHEMA, resolve_entities
 from pipelines.domain.settings import load
 from tests.factories import silver, valid_uscc
@@ -43,9 +44,10 @@ def inspection(no: str, code: str, name: str, rep: str, address: str, phone: str
                 inspected_on="2026-06-01", inspection_type="日常检查", result="符合")
 
 
-def resolve(licences: list[dict], inspections: list[dict], judgements: list[dict] | None = None, previous=None, highest=0):
+def resolve(licences: list[dict], inspections: list[dict], judgements: list[dict] | None = None, previous=None, highest=0,
+            extra_registrations: list[dict] | None = None):
     return resolve_entities(
-        silver("registration", registration_rows()),
+        silver("registration", registration_rows() + (extra_registrations or [])),
         silver("licensing", licences),
         silver("district", inspections),
         pl.DataFrame(judgements or [], schema=JUDGEMENT_SCHEMA),
@@ -64,6 +66,19 @@ def test_typo_licence_without_uscc_joins_its_registration() -> None:
     assert entity_of(result, "licensing", "JY1") == entity_of(result, "registration", "R1")
     row = result.xref.filter(pl.col("record_key") == "JY1").row(0, named=True)
     assert row["match_method"] == "fuzzy" and 0.97 <= row["match_score"] <= 1
+
+
+def test_licence_in_the_operators_name_joins_the_shop_registered_without_a_trade_name() -> None:
+    # A 个体工商户 without a 字号 is known by its operator's name: its licence is held by "孙飞", with no code
+    # and no 负责人. Another operator's nameless shop in the same building must not take it.
+    def nameless(key: str, name: str, rep: str) -> dict:
+        return dict(record_key=key, uscc="", name=name, legal_rep=rep, address="宁波市鄞州区潘火街道金谷中路446号",
+                    registration_authority="宁波市鄞州区市场监督管理局", entity_type="个体工商户", established_on="2019-03-01", status="存续")
+
+    shops = [nameless("R7", "", "孙飞"), nameless("R8", "*", "周敏")]
+    result = resolve([licence("JY7", "孙飞", "", "鄞州区金谷中路446号")], [], extra_registrations=shops)
+    assert entity_of(result, "licensing", "JY7") == entity_of(result, "registration", "R7")
+    assert entity_of(result, "registration", "R7") != entity_of(result, "registration", "R8")
 
 
 def test_branch_licence_stays_with_the_branch_not_the_parent() -> None:
@@ -139,3 +154,13 @@ def test_a_split_keeps_the_id_with_the_larger_part(split_keeps: str) -> None:
     after = resolve(licences, [], [judgement], previous=first.xref, highest=20)
     assert entity_of(after, "registration", split_keeps) == before
     assert entity_of(after, "licensing", "JY5") == "E000000021"
+
+
+def test_a_nameless_shop_compares_by_its_operator_only_against_a_named_record() -> None:
+    pairs = pl.DataFrame({
+        "name_key_l": [None, None, "甬兴电子科技"], "legal_rep_clean_l": ["孙飞", "孙飞", "陈国华"],
+        "name_key_r": ["孙飞", None, "甬兴电子"], "legal_rep_clean_r": [None, "孙飞", "陈国华"],
+    })  # fmt: skip
+    left, right = compare.known_as(pairs)
+    assert left.to_list() == ["孙飞", None, "甬兴电子科技"]
+    assert right.to_list() == ["孙飞", None, "甬兴电子"]

@@ -42,15 +42,28 @@ def _uscc_distance(left: pl.Series, right: pl.Series) -> pl.Series:
     return pl.Series(distances).replace(-1, None)
 
 
+def known_as(pairs: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """The names to compare: a 个体工商户 registered without a 字号 (placeholder name, no key) is known by its
+    operator's name, which is what its licences and inspections are issued to. Used only when the other side
+    has a name, so two nameless records never compare their operators twice (legal_rep already does)."""
+
+    def side(this: str, other: str) -> pl.Series:
+        nameless = pairs[f"name_key_{this}"].is_null() & pairs[f"name_key_{other}"].is_not_null()
+        return pl.select(pl.when(nameless).then(pairs[f"legal_rep_clean_{this}"]).otherwise(pairs[f"name_key_{this}"])).to_series()
+
+    return side("l", "r"), side("r", "l")
+
+
 def levels(pairs: pl.DataFrame) -> pl.DataFrame:
     """Adds similarity scores and one level per feature (`null` when a side has no value)."""
+    name_l, name_r = known_as(pairs)
     scored = pairs.with_columns(
-        name_sim=similarity(pairs["name_key_l"], pairs["name_key_r"]),
+        name_sim=similarity(name_l, name_r),
         address_sim=similarity(pairs["address_key_l"], pairs["address_key_r"]),
         uscc_distance=_uscc_distance(pairs["uscc_l"], pairs["uscc_r"]),
     )
     return scored.with_columns(
-        name_level=_name_level(),
+        name_level=_name_level(name_l, name_r),
         location_level=_location_level(),
         legal_rep_level=_equal("legal_rep_clean"),
         phone_level=_equal("phone"),
@@ -76,10 +89,8 @@ def _location_level() -> pl.Expr:
     )
 
 
-def _name_level() -> pl.Expr:
-    contains = pl.col("name_key_l").str.contains(pl.col("name_key_r"), literal=True) | pl.col("name_key_r").str.contains(
-        pl.col("name_key_l"), literal=True
-    )
+def _name_level(left: pl.Series, right: pl.Series) -> pl.Expr:
+    contains = pl.lit(left).str.contains(pl.lit(right), literal=True) | pl.lit(right).str.contains(pl.lit(left), literal=True)
     graded = _graded("name_sim", [(1.0, "exact"), (0.8, "high"), (0.6, "mid")])
     return pl.when((graded == "diff") & contains).then(pl.lit("contains")).otherwise(graded)
 
