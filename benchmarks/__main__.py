@@ -2,7 +2,8 @@
 
 For each size (default 100k and 1.5M entities): generate the demo landing zone (or reuse it), run the whole
 consolidation as `entity-lakehouse run` in a child process (wall time, peak RSS), break the run down per
-stage from Dagster's step timings (rows/s), run an incremental delivery of 10k changed registrations,
+stage from Dagster's step timings (rows/s), measure each source's silver step alone (peak RSS without
+what the whole run's process keeps), run an incremental delivery of 10k changed registrations,
 score resolution and flags against the ground truth, run Splink on the same records for reference, and
 check id stability after an unrelated new delivery. Figures are printed and written to
 data/bench/<size>/results.json.
@@ -54,6 +55,7 @@ def bench_size(size: int, folder: Path, splink: bool) -> dict:
     results["full_run"] = _figures("whole consolidation (entity-lakehouse run)", _records(truth), full)
     results["ingest"] = stages.ingest_by_source(work)
     results["stages"] = stages.report(work, truth, full.samples)
+    results["silver_alone"] = silver_alone(work, folder)
     results["resolution"] = accuracy(work, truth)
     if splink:
         results["splink"] = splink_reference(work, truth, folder)
@@ -82,6 +84,19 @@ def _figures(what: str, rows: int, measured: measure.Measured) -> dict:
     figures = {"rows": rows, "seconds": round(measured.seconds, 1), "rows_per_second": round(rows / measured.seconds), "peak_rss_mb": round(measured.peak_rss_mb)}
     print(f"{what}: {rows:,} rows in {figures['seconds']} s = {figures['rows_per_second']:,} rows/s, peak RSS {figures['peak_rss_mb']:,} MB")
     return figures
+
+
+def silver_alone(work: Path, folder: Path) -> list[dict]:
+    """Each source's first-load standardisation + validation + write in its own process: the stage's own
+    peak RSS, without what the whole run's process keeps from earlier steps."""
+    print("\nsilver per source, each alone in a fresh process (standardise, validate, write):")
+    out = []
+    for source in ("registration", "licensing", "district"):
+        rows = pl.scan_delta(str(work / "lake" / "bronze" / source)).select(pl.len()).collect().item()
+        command = [PYTHON, "-m", "benchmarks.silver_alone", str(work / "lake"), source, str(work / "scratch" / f"silver_{source}")]
+        out.append({"source": source, **_figures(f"  {source}", rows, measure.run(command, folder / "logs" / f"silver_{source}.log"))})
+    shutil.rmtree(work / "scratch", ignore_errors=True)
+    return out
 
 
 def accuracy(work: Path, truth: Path) -> dict:
