@@ -176,10 +176,17 @@ def register_delta(connection: "duckdb.DuckDBPyConnection", path: Path, name: st
     relation.create_view(name)
 
 
-def _arrow(frame: pl.DataFrame) -> pa.Table:
-    """Arrow with plain large_string columns: polars' string_view files mixed with large_string ones make
-    pyarrow datasets (DuckDB's view of the lake) fail to compare them."""
-    return frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+def _arrow(frame: pl.DataFrame, chunk_rows: int = 250_000) -> pa.RecordBatchReader:
+    """The frame as a stream of Arrow batches with plain large_string columns (polars' string_view files
+    mixed with large_string ones make pyarrow datasets, DuckDB's view of the lake, fail to compare them).
+    Converted a chunk at a time, so a city-sized write never holds a second copy of every string."""
+    schema = frame.head(0).to_arrow(compat_level=pl.CompatLevel.oldest()).schema
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for offset in range(0, frame.height, chunk_rows):
+            yield from frame.slice(offset, chunk_rows).to_arrow(compat_level=pl.CompatLevel.oldest()).to_batches()
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 def predicate(where: dict[str, str | dt.date]) -> str:
