@@ -9,7 +9,6 @@ import polars as pl
 
 from assets.quality import METRICS_TABLE, check_specs, report, validate_and_store
 from pipelines.domain import incremental, standardise
-from pipelines.domain.standardise import LINEAGE, NORMALISER_VERSION
 from pipelines.quality.suites import delivery_metrics
 from pipelines.resources import LakehouseResource
 
@@ -31,13 +30,8 @@ def _silver_asset(source: str) -> dg.AssetsDefinition:
     def silver(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
         lake = lakehouse.lake(context)
         table = f"silver/{source}"
-        versions = ["record_key", *LINEAGE]
-        upserts, deletes = incremental.changed(
-            lake.scan(f"bronze/{source}"),
-            lake.read(table, [*versions, incremental.VERSION_COLUMN]),
-            versions,
-            standardise.STANDARDISERS[source],
-            NORMALISER_VERSION,
+        upserts, deletes = standardise.changed(
+            source, lake.scan(f"bronze/{source}"), lake.read(table, [*standardise.VERSION, incremental.VERSION_COLUMN])
         )
         # Quality is measured per delivery on the rows this run standardised, before the upsert that marks
         # them done (a run killed in between measures them again).

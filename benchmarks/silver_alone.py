@@ -15,7 +15,6 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.domain import incremental, standardise
-from pipelines.domain.standardise import LINEAGE, NORMALISER_VERSION
 from pipelines.lake import Lake
 from pipelines.quality.suites import validate_delivery
 
@@ -23,9 +22,7 @@ from pipelines.quality.suites import validate_delivery
 def main(lake_root: Path, source: str, out: Path) -> None:
     lake = Lake(lake_root, run_id="bench")
     started = time.perf_counter()
-    upserts, _ = incremental.changed(
-        lake.scan(f"bronze/{source}"), None, ["record_key", *LINEAGE], standardise.STANDARDISERS[source], NORMALISER_VERSION
-    )
+    upserts, _ = standardise.changed(source, lake.scan(f"bronze/{source}"), None)
     upserts, deliveries = incremental.by_delivery(upserts)
     standardised = time.perf_counter()
     for delivery_date, frame in deliveries.items():

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.domain import addresses, names, phones, uscc, vocab
+from pipelines.domain import addresses, incremental, names, phones, uscc, vocab
 from pipelines.domain.dates import parse_date_expr
 from pipelines.domain.text import fold, on_distinct
 
 NORMALISER_VERSION = 3
 LINEAGE = ["delivery_date", "source_file", "source_row", "file_sha256"]
+VERSION = ["record_key", *LINEAGE]  # a version of a bronze record; silver keeps it to know what is done
 
 
 def _uscc_columns(raw: pl.Expr) -> list[pl.Expr]:
@@ -194,3 +195,9 @@ DISTRICT_COLUMNS = [
 ]  # fmt: skip
 
 STANDARDISERS = {"registration": registration, "licensing": licensing, "district": district}
+
+
+def changed(source: str, bronze: pl.LazyFrame, silver_versions: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(standardised rows to upsert, record_keys to delete) for one source, given the silver table's VERSION
+    and normaliser_version columns (None before its first write)."""
+    return incremental.changed(bronze, silver_versions, VERSION, STANDARDISERS[source], NORMALISER_VERSION)
