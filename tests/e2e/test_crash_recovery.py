@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -28,17 +28,36 @@ def tables(lake: Path) -> dict[str, pl.DataFrame]:
     return found
 
 
-@pytest.mark.parametrize("kill_after_seconds", [9, 30])
-def test_killed_and_restarted_equals_uninterrupted(pipeline: Run, tmp_path: Path, kill_after_seconds: int) -> None:
+def kill_when_logged(command: list[str], marker: str) -> int:
+    """Start a run and SIGKILL its whole process group the moment a progress line contains `marker`.
+
+    Killing on a step's own progress line, not after a fixed delay, puts the kill at the same point
+    of the run on a fast machine and a slow one.
+    """
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    victim = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=environment,
+                              start_new_session=True)
+    watchdog = threading.Timer(600, lambda: os.killpg(victim.pid, signal.SIGKILL))
+    watchdog.start()
+    try:
+        assert victim.stdout is not None
+        for line in victim.stdout:
+            if marker in line:
+                os.killpg(victim.pid, signal.SIGKILL)
+                break
+        return victim.wait()
+    finally:
+        watchdog.cancel()
+
+
+# One kill inside the per-delivery ingest runs, one inside consolidation between two gold commits.
+@pytest.mark.parametrize("marker", ["bronze__licensing_deliveries", "gold__entity_xref"])
+def test_killed_and_restarted_equals_uninterrupted(pipeline: Run, tmp_path: Path, marker: str) -> None:
     locations = workspace(tmp_path, pipeline.demo.landing)
     command = [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(locations.landing), "--lake", str(locations.lake),
                "--warehouse", str(locations.warehouse), "--dagster-home", str(locations.dagster_home)]
-    victim = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(kill_after_seconds)
-    if victim.poll() is None:
-        os.killpg(victim.pid, signal.SIGKILL)
-    victim.wait()
-    assert victim.returncode != 0, "the run finished before it could be killed: kill it earlier"
+    returncode = kill_when_logged(command, marker)
+    assert returncode == -signal.SIGKILL, f"the run ended ({returncode}) before it logged {marker!r}"
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     expected, got = tables(pipeline.paths.lake), tables(locations.lake)
