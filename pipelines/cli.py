@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     from pipelines import paths as paths_module
-    from pipelines.runner import run_batch, summary
+    from pipelines.lake import exclusive
 
     paths = paths_module.resolve(
         landing=args.landing, lake=args.lake, warehouse=args.warehouse, dagster_home=args.dagster_home
@@ -81,8 +81,12 @@ def _run(args: argparse.Namespace) -> int:
     if not paths.landing.is_dir():
         print(f"error: landing zone {paths.landing} does not exist", file=sys.stderr)
         return EXIT_USAGE
-    batch = run_batch(paths, lock_wait_seconds=args.wait)
-    print(summary(paths, batch))
+    # Locked before Dagster is even imported, so that a second run is turned away in about a second.
+    with exclusive(paths.lake, args.wait):
+        from pipelines.runner import run_batch, summary
+
+        batch = run_batch(paths)
+        print(summary(paths, batch))
     return 0
 
 

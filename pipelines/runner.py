@@ -59,11 +59,12 @@ def prepare_instance(dagster_home: Path) -> dg.DagsterInstance:
 def run_batch(paths: Paths, lock_wait_seconds: float = 0.0, echo=print) -> BatchResult:
     """Load pending deliveries and consolidate. Raises RunFailed or LakeBusy with a one-line reason."""
     started = time.perf_counter()
-    paths.export_env()
-    instance = prepare_instance(paths.dagster_home)
-    defs = definitions.build(paths)
-    result = BatchResult(batch_id=uuid.uuid4().hex[:12])
+    # The lock comes first, so that a second run is turned away at once, before the instance set-up.
     with exclusive(paths.lake, lock_wait_seconds):
+        paths.export_env()
+        instance = prepare_instance(paths.dagster_home)
+        defs = definitions.build(paths)
+        result = BatchResult(batch_id=uuid.uuid4().hex[:12])
         lake = Lake(paths.lake)
         inventory = landing.scan(paths.landing, lake.read(INVENTORY_TABLE))
         todo = landing.pending(landing.deliveries(inventory), lake.read(LOAD_LOG_TABLE))

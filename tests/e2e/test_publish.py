@@ -77,3 +77,21 @@ def test_exit_codes_and_one_line_errors(tmp_path: Path) -> None:
     assert broken.returncode == 1
     errors = [line for line in broken.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in broken.stderr
+
+
+def test_a_busy_lake_turns_a_run_away_at_once_or_after_its_wait(tmp_path: Path) -> None:
+    from pipelines.lake import exclusive
+
+    (tmp_path / "landing").mkdir()
+    command = cli("run", "--landing", str(tmp_path / "landing"), "--lake", str(tmp_path / "lake"),
+                  "--warehouse", str(tmp_path / "w" / "c.duckdb"), "--dagster-home", str(tmp_path / "dh"))
+    with exclusive(tmp_path / "lake"):
+        at_once = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        started = time.monotonic()
+        patient = subprocess.run([*command, "--wait", "3"], capture_output=True, text=True, timeout=120)
+        waited = time.monotonic() - started
+    for busy in (at_once, patient):
+        assert busy.returncode == 75, busy.stderr[-2000:]
+        assert busy.stderr.strip().startswith(f"error: the lake {tmp_path / 'lake'} is being written by pid")
+    assert waited >= 3  # --wait waited before giving up
+    assert not (tmp_path / "dh").exists()  # turned away before any instance set-up
