@@ -56,11 +56,12 @@ def prepare_instance(dagster_home: Path) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(dagster_home))
 
 
-def run_batch(paths: Paths, lock_wait_seconds: float = 0.0, echo=print) -> BatchResult:
+def run_batch(paths: Paths, echo=print) -> BatchResult:
     """Load pending deliveries and consolidate. Raises RunFailed or LakeBusy with a one-line reason."""
     started = time.perf_counter()
-    # The lock comes first, so that a second run is turned away at once, before the instance set-up.
-    with exclusive(paths.lake, lock_wait_seconds):
+    # The lock comes first, so that a second run is turned away at once, before the instance set-up
+    # (the CLI takes it earlier still, honouring --wait; the lock is re-entrant).
+    with exclusive(paths.lake):
         paths.export_env()
         instance = prepare_instance(paths.dagster_home)
         defs = definitions.build(paths)
