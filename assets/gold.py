@@ -5,18 +5,31 @@ import polars as pl
 
 from assets.metadata import markdown_table
 from pipelines.domain import alerts, corrections, survivorship
+from pipelines.domain.contract import ENTITY_SOURCES
 from pipelines.domain.resolution.entity_ids import id_number
 from pipelines.domain.resolution.records import SILVER_COLUMNS
 from pipelines.domain.resolution.resolve import resolve_entities
+from pipelines.lake import Lake
 from pipelines.resources import LakehouseResource
 
-SILVER_KEYS = [dg.AssetKey(["silver", s]) for s in ("registration", "licensing", "district")]
+SILVER_KEYS = [dg.AssetKey(["silver", s]) for s in ENTITY_SOURCES]
 XREF = "gold/entity_xref"
 ID_REGISTRY = "gold/entity_id_registry"
 MATCH_PAIRS = "gold/match_pairs"
 MATCH_WEIGHTS = "gold/match_weights"
 GOLDEN = "gold/golden_entity"
 CHANGES = "gold/entity_changes"
+
+
+def resolved_silver(lake: Lake, columns: dict[str, list[str]], xref: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
+    """Each named source's silver records, only the given columns, with the entity_id they resolved to."""
+    xref = lake.read(XREF) if xref is None else xref
+    return {
+        source: lake.read(f"silver/{source}", wanted).join(
+            xref.filter(pl.col("source") == source).select("record_key", "entity_id"), on="record_key"
+        )
+        for source, wanted in columns.items()
+    }
 
 
 def _highest_issued(*frames: pl.DataFrame | None) -> int:
@@ -37,7 +50,7 @@ def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource)
     previous = lake.read(XREF)
     registry = lake.read(ID_REGISTRY)
     resolution = resolve_entities(
-        *[lake.read(f"silver/{source}", SILVER_COLUMNS[source]) for source in ("registration", "licensing", "district")],
+        *[lake.read(f"silver/{source}", SILVER_COLUMNS[source]) for source in ENTITY_SOURCES],
         corrections.judgements(lake.read("silver/corrections")),
         previous,
         _highest_issued(previous, registry),
@@ -85,10 +98,7 @@ def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource)
 def golden_entity(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
     xref = lake.read(XREF)
-    sources = {}
-    for source in ("registration", "licensing", "district"):
-        keys = xref.filter(pl.col("source") == source).select("record_key", "entity_id")
-        sources[source] = lake.read(f"silver/{source}", survivorship.SILVER_COLUMNS[source]).join(keys, on="record_key")
+    sources = resolved_silver(lake, survivorship.SILVER_COLUMNS, xref)
     as_of = lakehouse.as_of(lake)
     table = survivorship.golden(xref, sources["registration"], sources["licensing"], sources["district"], as_of)
     table = survivorship.apply_overrides(table, corrections.overrides(lake.read("silver/corrections")))

@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from assets.gold import resolved_silver
 from pipelines.domain import alerts, issue_lifecycle
 from pipelines.domain.corrections import CORRECTABLE_FIELDS
 from pipelines.domain.flags import SILVER_COLUMNS, Sources, detect
@@ -15,16 +16,6 @@ TASKS = "gold/supervision_task"
 GOLD_DEPS = [dg.AssetKey(["gold", "golden_entity"]), dg.AssetKey(["gold", "entity_xref"]), dg.AssetKey(["silver", "corrections"])]
 
 
-def resolved_sources(lake: Lake, names: tuple[str, ...] = ("registration", "licensing", "district")) -> dict[str, pl.DataFrame]:
-    """Each entity source's silver records (the columns the flag rules and tasks read) with their entity_id."""
-    xref = lake.read("gold/entity_xref")
-    out = {}
-    for source in names:
-        keys = xref.filter(pl.col("source") == source).select("record_key", "entity_id")
-        out[source] = lake.read(f"silver/{source}", SILVER_COLUMNS[source]).join(keys, on="record_key")
-    return out
-
-
 @dg.asset(
     key=["gold", "entity_issue"],
     group_name="gold",
@@ -35,7 +26,7 @@ def resolved_sources(lake: Lake, names: tuple[str, ...] = ("registration", "lice
 )
 def entity_issue(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
-    sources = resolved_sources(lake)
+    sources = resolved_silver(lake, SILVER_COLUMNS)
     as_of = lakehouse.as_of(lake)
     golden = lake.read("gold/golden_entity", ["entity_id", "registration_record_key"])
     detected = detect(Sources(**sources, golden=golden, as_of=as_of, settings=lakehouse.settings().rules))
@@ -105,7 +96,7 @@ def _after_values(valid: pl.DataFrame, lake: Lake) -> pl.DataFrame:
 def supervision_task(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
     as_of = lakehouse.as_of(lake)
-    licensing = resolved_sources(lake, ("licensing",))["licensing"]
+    licensing = resolved_silver(lake, {"licensing": SILVER_COLUMNS["licensing"]})["licensing"]
     changes = lake.read("gold/entity_changes") if lake.exists("gold/entity_changes") else pl.DataFrame(schema=alerts.CHANGE_SCHEMA)
     golden = lake.read("gold/golden_entity", ["entity_id", "district_code", "active_licence_count"])
     raised = alerts.tasks(

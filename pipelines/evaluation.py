@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from pipelines.domain.contract import ENTITY_SOURCES
+
 
 def _pairs(n: pl.Expr) -> pl.Expr:
     return (n * (n - 1) / 2).cast(pl.Float64)
@@ -74,7 +76,7 @@ def resolution_table(truth_records: pl.DataFrame, xref: pl.DataFrame) -> pl.Data
     """One row per slice: pairwise P/R/F1 and (overall) B-cubed F1."""
     frame = labelled(truth_records, xref)
     slices: list[tuple[str, pl.Expr | None]] = [("all records", None), ("records without a valid USCC", ~pl.col("valid"))]
-    slices += [(f"records from {s}", pl.col("source") == s) for s in ("registration", "licensing", "district")]
+    slices += [(f"records from {s}", pl.col("source") == s) for s in ENTITY_SOURCES]
     rows = []
     for name, involving in slices:
         p = pairwise(frame, involving)

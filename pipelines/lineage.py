@@ -26,7 +26,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.lineage import lineage as sqlglot_lineage
 
-from pipelines.domain.contract import SOURCES, SPECS
+from pipelines.domain.contract import ENTITY_SOURCES, SOURCES, SPECS
 from pipelines.domain.corrections import CORRECTABLE_FIELDS
 from pipelines.domain.ingest import raw_schema
 from pipelines.domain.survivorship import SURVIVING_FIELDS
@@ -121,7 +121,6 @@ _ADDRESS = ("address", "address_clean", "address_key", "address_district_code")
 _PREMISES = ("premises_address", "premises_address_clean", "premises_address_key", "premises_address_district_code")
 _PHONE = ("phone_raw", "phone", "phone_is_valid")
 _DISTRICT = ("district_code", "district_code_source")  # standardise._district: first of several candidates
-ENTITY_SOURCES = ("registration", "licensing", "district")
 SOURCE_NAME = {"registration": "name", "licensing": "holder_name", "district": "name"}
 
 
