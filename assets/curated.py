@@ -98,9 +98,7 @@ def connect_with_lake(database: Path | str, lake_dir: Path, sql: str) -> duckdb.
     for layer, table in referenced_tables(sql):
         if layer not in LAKE_LAYERS:
             continue
-        register_delta(connection, lake_dir / layer / table, f"{layer}__{table}")
-        connection.sql(f"attach if not exists ':memory:' as {layer}")
-        connection.sql(f"create or replace view {layer}.{table} as select * from {layer}__{table}")
+        register_delta(connection, lake_dir / layer / table, layer, table)
     return connection
 
 

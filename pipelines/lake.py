@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 # Values that may appear in a Delta predicate: dates and fixed identifiers (sources, layers), never
 # delivered text. deltalake takes predicates as SQL strings, so anything else is refused.
 _SAFE_PREDICATE_VALUE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 class LakeBusy(Exception):
@@ -160,20 +161,41 @@ def diff(target: pl.DataFrame, current: pl.DataFrame | None, key: list[str]) -> 
     return target.join(changed, on=key, how="semi"), old.join(new, on=key, how="anti").select(key)
 
 
-def register_delta(connection: "duckdb.DuckDBPyConnection", path: Path, name: str) -> None:
-    """Make the current snapshot of a Delta table queryable in DuckDB as view `name`.
+def register_delta(connection: "duckdb.DuckDBPyConnection", path: Path, layer: str, table: str) -> None:
+    """Make the current snapshot of a Delta table queryable in DuckDB as `<layer>.<table>`.
 
-    deltalake lists the snapshot's parquet files and DuckDB reads them with its own parquet reader (no
-    extension download). Not through a pyarrow dataset: deltalake's merge writes string_view files next
-    to large_string ones, and pyarrow cannot push a filter into such a mixed dataset.
+    The name lives in an in-memory catalog `<layer>`, so nothing about the lake is stored in the database
+    file the connection writes (a published warehouse must not hold views of lake files that maintenance
+    later removes). deltalake lists the snapshot's parquet files and DuckDB reads them with its own reader
+    (its delta extension needs a download). An empty table (no files) becomes an empty typed table: DuckDB
+    cannot keep a view over an in-process Arrow object, and a table with no rows must read like any other.
     """
-    table = DeltaTable(str(path))
-    files = table.file_uris()
+    connection.execute(f"attach if not exists ':memory:' as {_identifier(layer)}")
+    name = f"{_identifier(layer)}.{_identifier(table)}"
+    delta = DeltaTable(str(path))
+    files = delta.file_uris()
     if files:
-        relation = connection.read_parquet(files, union_by_name=True, hive_partitioning=bool(table.metadata().partition_columns))
-    else:
-        relation = connection.from_arrow(pa.schema(table.schema().to_arrow()).empty_table())
-    relation.create_view(name)
+        listed = ", ".join(_sql_string(f) for f in files)
+        hive = "true" if delta.metadata().partition_columns else "false"
+        connection.execute(
+            f"create or replace view {name} as select * from "
+            f"read_parquet([{listed}], union_by_name = true, hive_partitioning = {hive})"
+        )
+        return
+    connection.register("_empty_delta_table", pa.schema(delta.schema().to_arrow()).empty_table())
+    connection.execute(f"create or replace table {name} as select * from _empty_delta_table")
+    connection.unregister("_empty_delta_table")
+
+
+def _identifier(text: str) -> str:
+    """A lake layer or table name as a DuckDB identifier (they are fixed names of ours, checked anyway)."""
+    if not _IDENTIFIER.match(text):
+        raise ValueError(f"not a lake table name: {text!r}")
+    return f'"{text}"'
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _arrow(frame: pl.DataFrame, chunk_rows: int = 250_000) -> pa.RecordBatchReader:
