@@ -9,20 +9,19 @@
 
 
 import datetime as dt
-import warnings
 
 import dagster as dg
 import polars as pl
 
+from assets.retry import on_transient_errors
 from assets.metadata import markdown_table
-from assets.quality import check_specs, report, validate_and_store
+from assets.quality import METRICS_TABLE, QUALITY_TABLE, check_specs, report, validate_and_store
 from pipelines.domain import current_state, landing
 from pipelines.domain.contract import SOURCES, SPECS
+from pipelines.quality.suites import METRICS_SCHEMA, QUALITY_SCHEMA
 from pipelines.domain.ingest import LOAD_LOG_SCHEMA, QUARANTINE_SCHEMA, load_delivery, raw_schema
+from pipelines.lake import Lake
 from pipelines.resources import INVENTORY_TABLE, LakehouseResource
-
-# BackfillPolicy.single_run is marked beta; it is what lets one run load a range of deliveries.
-warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 
 QUARANTINE_TABLE = "bronze/quarantine"
 LOAD_LOG_TABLE = "bronze/load_log"
@@ -41,6 +40,18 @@ def delivery_table(source: str) -> str:
     return f"bronze/{source}_deliveries"
 
 
+def shared_schemas() -> dict[str, dict[str, pl.DataType]]:
+    """Tables that exist from a lake's first run, empty until something arrives: a source that never
+    delivered, or a delivery of header-only files, still leaves every downstream reader a typed table."""
+    return {
+        LOAD_LOG_TABLE: LOAD_LOG_SCHEMA,
+        QUARANTINE_TABLE: QUARANTINE_SCHEMA,
+        QUALITY_TABLE: QUALITY_SCHEMA,
+        METRICS_TABLE: METRICS_SCHEMA,
+        **{delivery_table(s): raw_schema(SPECS[s]) for s in SOURCES},
+    }
+
+
 class DeliveryLoadConfig(dg.Config):
     """reload_unchanged: also reload deliveries whose files did not change (after a reader fix)."""
 
@@ -52,56 +63,56 @@ def _delivery_asset(source: str) -> dg.AssetsDefinition:
     checked = source != "corrections"  # corrections are validated by silver/corrections, row by row
 
     @dg.asset(
-        check_specs=check_specs(key, "bronze", source) if checked else None,
+        check_specs=check_specs(key, "bronze", source, DELIVERY_PARTITIONS[source]) if checked else None,
         key=key,
         group_name="bronze",
         partitions_def=DELIVERY_PARTITIONS[source],
-        backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"polars", "delta"},
         description=f"Every delivered {source} row as text, one partition per delivery folder, with "
         "file, sha256 and row lineage. Unreadable files and rows go to bronze/quarantine with a reason. "
-        "A run over a range of partitions loads those whose files changed since they were last loaded.",
+        "A delivery whose files did not change since it was loaded is not loaded again.",
     )
+    @on_transient_errors
     def deliveries(context: dg.AssetExecutionContext, config: DeliveryLoadConfig, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+        # One run per delivery, so that its counts and check results are that partition's own.
         lake = lakehouse.lake(context)
         inventory = lakehouse.inventory(lake)
-        current = landing.deliveries(inventory).filter(pl.col("source") == source)
-        todo = current if config.reload_unchanged else landing.pending(current, lake.read(LOAD_LOG_TABLE))
-        wanted = {dt.date.fromisoformat(k) for k in context.partition_keys}
-        as_of = landing.as_of(inventory)
-        frames, logs, runs = {}, [], []
-        for delivery_date, manifest in todo.filter(pl.col("delivery_date").is_in(wanted)).select("delivery_date", "manifest").iter_rows():
+        delivery_date = dt.date.fromisoformat(context.partition_key)
+        mine = landing.deliveries(inventory).filter(pl.col("source") == source, pl.col("delivery_date") == delivery_date)
+        todo = mine if config.reload_unchanged else landing.pending(mine, lake.read(LOAD_LOG_TABLE))
+        runs = []
+        for manifest in todo["manifest"]:
             files = inventory.filter(pl.col("source") == source, pl.col("delivery_date") == delivery_date, pl.col("problem").is_null())
             load = load_delivery(lakehouse.landing, files, manifest, context.run_id)
             slice_of = {"source": source, "delivery_date": delivery_date}
             lake.replace_slice(delivery_table(source), load.rows, {"delivery_date": delivery_date})
             lake.replace_slice(QUARANTINE_TABLE, load.quarantine, slice_of)
             if checked:
-                runs += validate_and_store(lake, {delivery_date: load.rows}, "bronze", source, as_of, context.run_id)
+                runs = validate_and_store(lake, {delivery_date: load.rows}, "bronze", source, landing.as_of(inventory), context.run_id)
             lake.replace_slice(LOAD_LOG_TABLE, load.log, slice_of)  # last: marks the delivery loaded
             for line in load.log.iter_rows(named=True):
                 context.log.info(_progress_line(line))
-            frames[delivery_date] = load.rows
-            logs.append(load.log)
-        skipped = sorted(wanted - set(frames))
-        if skipped:
-            context.log.info(f"{source}: unchanged or no longer in the landing zone, not reloaded: {', '.join(map(str, skipped))}")
-        checks = report(lake, lakehouse.reports, runs, list(frames), "bronze", source) if checked else None
-        log = pl.concat(logs) if logs else pl.DataFrame(schema=LOAD_LOG_SCHEMA)
-        return dg.MaterializeResult(
-            check_results=checks,
-            metadata={
-                "deliveries_loaded": len(frames),
-                "files": log.height,
-                "rows_read": int(log["rows_read"].sum()),
-                "rows_loaded": int(log["rows_loaded"].sum()),
-                "rows_quarantined": int(log["rows_quarantined"].sum()),
-                "delta_version": lake.version(delivery_table(source)),
-                "load_log": markdown_table(log.drop("manifest", "run_id")),
-            },
-        )
+        if todo.is_empty():
+            context.log.info(f"{source}/{delivery_date}: unchanged or no longer in the landing zone, not reloaded")
+        checks = report(lake, lakehouse.reports, runs, [delivery_date], "bronze", source) if checked else None
+        return dg.MaterializeResult(check_results=checks, metadata=_delivery_metadata(lake, source, delivery_date, reloaded=not todo.is_empty()))
 
     return deliveries
+
+
+def _delivery_metadata(lake: Lake, source: str, delivery_date: dt.date, reloaded: bool) -> dict:
+    """This delivery's own figures, from its rows of the load log (also when it was not reloaded)."""
+    log = lake.scan(LOAD_LOG_TABLE).filter(pl.col("source") == source, pl.col("delivery_date") == delivery_date).collect()
+    return {
+        "delivery": f"{source}/{delivery_date}",
+        "loaded_in_this_run": reloaded,
+        "files": log.height,
+        "rows_read": int(log["rows_read"].sum()),
+        "rows_loaded": int(log["rows_loaded"].sum()),
+        "rows_quarantined": int(log["rows_quarantined"].sum()),
+        "delta_version": lake.version(delivery_table(source)),
+        "load_log": markdown_table(log.drop("manifest", "run_id")),
+    }
 
 
 def _current_state_asset(source: str) -> dg.AssetsDefinition:
@@ -114,6 +125,7 @@ def _current_state_asset(source: str) -> dg.AssetsDefinition:
         description=f"Current state of {source}: the latest delivered version of every record "
         "(latest delivery date wins, last row within a delivery), merged by record_key.",
     )
+    @on_transient_errors
     def current(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
         lake = lakehouse.lake(context)
         table = f"bronze/{source}"
@@ -143,11 +155,13 @@ def _current_state_asset(source: str) -> dg.AssetsDefinition:
     description="Every file in the landing zone with its sha256; files outside a <source>/<YYYY-MM-DD>/ "
     "folder are quarantined whole.",
 )
+@on_transient_errors
 def landing_inventory(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
     inventory = lakehouse.inventory(lake)
     lake.overwrite(INVENTORY_TABLE, inventory)
-    lake.ensure(LOAD_LOG_TABLE, LOAD_LOG_SCHEMA)
+    for table, schema in shared_schemas().items():
+        lake.ensure(table, schema)
     problems = inventory.filter(pl.col("problem").is_not_null())
     quarantine = problems.select(
         source=pl.lit("landing"),

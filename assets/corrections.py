@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from assets.retry import on_transient_errors
 from pipelines.domain import corrections
 from pipelines.domain.corrections import CORRECTABLE_FIELDS, Published
 from pipelines.lake import Lake
@@ -36,6 +37,7 @@ def silver_records(lake: Lake) -> pl.DataFrame:
     description="Every steward decision delivered in corrections/, validated once against the published "
     "warehouse (reason is null when valid), with the evidence and the value it was taken on.",
 )
+@on_transient_errors
 def corrections_validated(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
     bronze = lake.read("bronze/corrections")

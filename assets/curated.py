@@ -26,6 +26,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from assets.retry import on_transient_errors
 from assets.bronze import SHARED_TABLES
 from assets.metadata import markdown_table
 from pipelines import lineage
@@ -189,6 +190,7 @@ def _model_asset(name: str) -> dg.AssetsDefinition:
         description=description,
         metadata={"sql": dg.MetadataValue.md(f"```sql\n{sql}\n```"), "sql_file": f"sql/curated/{name}.sql"},
     )
+    @on_transient_errors
     def model(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
         staging = _staging(lakehouse.warehouse, context.run_id)
         with connect_with_lake(staging, Path(lakehouse.lake_dir), sql) as connection:
@@ -226,6 +228,7 @@ model_assets = [_model_asset(n) for n in model_names]
     kinds={"duckdb"},
     description="Publishes the night's curated DuckDB file in one rename: readers see all of it or none.",
 )
+@on_transient_errors
 def warehouse(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     staging = _staging(lakehouse.warehouse, context.run_id)
     with duckdb.connect(str(staging)) as connection:

@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from assets.retry import on_transient_errors
 from assets.metadata import markdown_table
 from pipelines.domain import alerts, corrections, survivorship
 from pipelines.domain.contract import ENTITY_SOURCES
@@ -45,6 +46,7 @@ def _highest_issued(*frames: pl.DataFrame | None) -> int:
     description="Every accepted source record and the entity it resolved to (match_method, match_score). "
     "Also writes gold/match_pairs (each fuzzy decision explained) and gold/match_weights.",
 )
+@on_transient_errors
 def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
     previous = lake.read(XREF)
@@ -95,6 +97,7 @@ def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource)
     "per-field provenance (<source>:<record_key> or steward:<name>), licence and inspection counts. "
     "Status and district changes are appended to gold/entity_changes.",
 )
+@on_transient_errors
 def golden_entity(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
     xref = lake.read(XREF)

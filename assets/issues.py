@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from assets.retry import on_transient_errors
 from assets.gold import resolved_silver
 from pipelines.domain import alerts, issue_lifecycle
 from pipelines.domain.corrections import CORRECTABLE_FIELDS
@@ -24,6 +25,7 @@ GOLD_DEPS = [dg.AssetKey(["gold", "golden_entity"]), dg.AssetKey(["gold", "entit
     description="Zombie and inconsistency flags (the warehouse contract's issue types) with Chinese detail "
     "and JSON evidence; ids stable for the same issue; statuses from steward decisions and detections.",
 )
+@on_transient_errors
 def entity_issue(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
     sources = resolved_silver(lake, SILVER_COLUMNS)
@@ -52,6 +54,7 @@ def entity_issue(context: dg.AssetExecutionContext, lakehouse: LakehouseResource
     kinds={"polars", "delta"},
     description="Append-only audit log: every applied steward decision once — who, when, what, before and after.",
 )
+@on_transient_errors
 def correction_log(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
     valid = lake.read("silver/corrections").filter(pl.col("reason").is_null())
@@ -93,6 +96,7 @@ def _after_values(valid: pl.DataFrame, lake: Lake) -> pl.DataFrame:
     description="Supervision tasks for the responsible district, raised once per change: deregistered or "
     "revoked while licensed, licence expiring soon, moved district, new high-severity issue.",
 )
+@on_transient_errors
 def supervision_task(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
     as_of = lakehouse.as_of(lake)

@@ -1,12 +1,14 @@
 """Great Expectations suites as Dagster asset checks, rows of quality_result and Data Docs.
 
-Each asset with a suite declares one check per expectation (ERROR for severe, WARN for tolerable ones).
+Each asset with a suite declares one check per expectation (ERROR for severe, WARN for tolerable ones);
+only the invariants of our own loader block downstream assets (see DeclaredCheck).
 It validates every delivery it processed in the run; a check passes when every such delivery passed,
 and its metadata holds the observed value per delivery. When a run processed no new delivery, the checks
 report the stored result of the latest delivery, so the UI always shows the current quality.
 """
 
 import datetime as dt
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -17,13 +19,26 @@ from pipelines.quality.data_docs import build_data_docs
 from pipelines.quality.gx_runner import ValidationRun
 from pipelines.quality.suites import QUALITY_SCHEMA, check_name, declared_checks, quality_rows, validate_delivery
 
+# Partitioned checks are a preview feature in Dagster 1.13; they are what ties a delivery's check results
+# to its partition in the UI (a check of a partitioned asset otherwise shows "Partition —").
+warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*")
+
 QUALITY_TABLE = "quality/quality_result"
 METRICS_TABLE = "quality/delivery_metrics"
 SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.WARN}
 
 
-def check_specs(key: dg.AssetKey, layer: str, source: str) -> list[dg.AssetCheckSpec]:
-    return [dg.AssetCheckSpec(name, asset=key, description=f"[{severity}] {description}") for name, severity, description in declared_checks(layer, source)]
+def check_specs(
+    key: dg.AssetKey, layer: str, source: str, partitions_def: dg.PartitionsDefinition | None = None
+) -> list[dg.AssetCheckSpec]:
+    """One check per expectation; a partitioned asset's checks judge each partition (delivery) alone."""
+    return [
+        dg.AssetCheckSpec(
+            c.name, asset=key, blocking=c.blocking, partitions_def=partitions_def,
+            description=f"[{c.severity}{', blocking' if c.blocking else ''}] {c.description}",
+        )
+        for c in declared_checks(layer, source)
+    ]
 
 
 def data_docs_dir(reports: Path) -> Path:
@@ -61,7 +76,7 @@ def report(
 def _check_results(rows: pl.DataFrame, layer: str, source: str, index: Path) -> list[dg.AssetCheckResult]:
     by_check = rows.with_columns(check=pl.col("expectation").map_elements(check_name, return_dtype=pl.String))
     results = []
-    for name, severity, description in declared_checks(layer, source):
+    for name, severity, description, _ in declared_checks(layer, source):
         mine = by_check.filter(pl.col("check") == name).sort("delivery_date")
         passed = bool(mine["success"].all()) if mine.height else True
         metadata = {

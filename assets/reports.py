@@ -7,6 +7,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 
+from assets.retry import on_transient_errors
 from assets.quality import METRICS_TABLE, QUALITY_TABLE, data_docs_dir
 from pipelines import html_report
 from pipelines.domain import divisions, worksheets
@@ -24,6 +25,7 @@ PAIRS_TO_REVIEW = 5_000  # most likely near-miss pairs per worksheet
     "laid out as a corrections delivery (fill action/steward/decided_on, drop into landing/corrections/<date>/), "
     "and the district's supervision tasks.",
 )
+@on_transient_errors
 def steward_worksheets(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
     as_of = lakehouse.as_of(lake)
@@ -68,6 +70,7 @@ def _pairs_to_review(lake) -> pl.DataFrame:  # noqa: ANN001 - the run's Lake
     "mapped to a district and of unknown vocabulary values, their trend (PNG), failed expectations, and a link "
     "to the Great Expectations Data Docs.",
 )
+@on_transient_errors
 def quality_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
     metrics = lake.read(METRICS_TABLE).sort("source", "delivery_date")
@@ -108,6 +111,7 @@ def quality_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResour
     description="The run at a glance (reports/index.html, and one page per run): table counts, deliveries and "
     "quarantine, quality, new issues, supervision tasks, plots and links to Data Docs, worksheets and open data.",
 )
+@on_transient_errors
 def run_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     reports = lakehouse.reports
     with duckdb.connect(str(lakehouse.warehouse), read_only=True) as db:

@@ -12,6 +12,7 @@ nothing new. Files are rewritten on every run, each under a temporary name and t
 
 import dagster as dg
 
+from assets.retry import on_transient_errors
 from pipelines import data_dictionary, index_report
 from pipelines.resources import LakehouseResource
 
@@ -31,6 +32,7 @@ def _source_models(audience: str) -> list[dg.AssetKey]:
     "sharing (<warehouse dir>/sharing/: shared_entity, entity_tag) as Parquet with a data dictionary (CSV and "
     "Markdown, Chinese and English), from the published warehouse; allow-listed columns only, personal data masked.",
 )
+@on_transient_errors
 def open_data_export(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     folders = {}
     rows = {}
@@ -57,6 +59,7 @@ def open_data_export(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
     description="景气指数 and 信用指数 per district and month as charts (last 36 months, with the city) and an HTML page "
     "in reports/indices/, from the published district_monthly_index.",
 )
+@on_transient_errors
 def district_indices(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     index = index_report.read_index(lakehouse.warehouse)
     written = index_report.write(index, lakehouse.reports / "indices")

@@ -7,6 +7,7 @@ A nightly delivery recomputes only the records whose bronze version changed; a c
 import dagster as dg
 import polars as pl
 
+from assets.retry import on_transient_errors
 from assets.quality import METRICS_TABLE, check_specs, report, validate_and_store
 from pipelines.domain import incremental, standardise
 from pipelines.quality.suites import delivery_metrics
@@ -27,6 +28,7 @@ def _silver_asset(source: str) -> dg.AssetsDefinition:
         description=f"{source} records standardised: typed dates, normalised names and matching keys, USCC "
         "validity and parts, district codes with their source, phones and vocabularies; lineage to bronze.",
     )
+    @on_transient_errors
     def silver(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
         lake = lakehouse.lake(context)
         table = f"silver/{source}"

@@ -78,8 +78,9 @@ def _run(args: argparse.Namespace) -> int:
     paths = paths_module.resolve(
         landing=args.landing, lake=args.lake, warehouse=args.warehouse, dagster_home=args.dagster_home
     )
-    if not paths.landing.is_dir():
-        print(f"error: landing zone {paths.landing} does not exist", file=sys.stderr)
+    problem = _landing_problem(paths.landing)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return EXIT_USAGE
     # Locked before Dagster is even imported, so that a second run is turned away in about a second.
     with exclusive(paths.lake, args.wait):
@@ -88,6 +89,16 @@ def _run(args: argparse.Namespace) -> int:
         batch = run_batch(paths)
         print(summary(paths, batch))
     return 0
+
+
+def _landing_problem(landing: Path) -> str | None:
+    """Why this landing zone cannot be run at all (nothing delivered), or None."""
+    layout = "expected <landing>/<source>/<YYYY-MM-DD>/<file>.csv|xlsx, source one of registration, licensing, district, corrections"
+    if not landing.is_dir():
+        return f"landing zone {landing} does not exist ({layout})"
+    if not any(p.is_file() for p in landing.rglob("*")):
+        return f"landing zone {landing} is empty ({layout})"
+    return None
 
 
 def _ui(args: argparse.Namespace) -> int:

@@ -1,4 +1,7 @@
-"""Jobs are asset selections: one ingest job per source (a run per delivery partition), one for the rest."""
+"""Jobs are asset selections: one ingest job per source (a run per delivery partition), one for the rest.
+
+No job-wide retry policy: a step retries only on a transient error (assets/retry.py).
+"""
 
 from __future__ import annotations
 
@@ -12,16 +15,12 @@ def ingest_job_name(source: str) -> str:
     return f"ingest_{source}_job"
 
 
-# Transient failures (the lake busy with another run, a file still being copied in) retry with backoff.
-RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)
-
 ingest_jobs = [
     dg.define_asset_job(
         ingest_job_name(source),
         selection=dg.AssetSelection.assets(dg.AssetKey(["bronze", f"{source}_deliveries"])),
         partitions_def=DELIVERY_PARTITIONS[source],
         description=f"Load one {source} delivery folder into bronze (a partition per delivery date).",
-        op_retry_policy=RETRY,
         tags={"entity_lakehouse/source": source},
     )
     for source in SOURCES
@@ -31,5 +30,4 @@ consolidate_job = dg.define_asset_job(
     "consolidate_job",
     selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*DELIVERY_KEYS),
     description="Everything after the deliveries are loaded: current state, silver, gold, curated warehouse.",
-    op_retry_policy=RETRY,
 )

@@ -36,6 +36,10 @@ class LakeBusy(Exception):
     """Another process is writing to this lake."""
 
 
+class LakeTableUnreadable(Exception):
+    """A lake table's files cannot be read: restore it (Delta history) or rebuild it from bronze."""
+
+
 @dataclass(frozen=True)
 class Lake:
     root: Path
@@ -58,7 +62,13 @@ class Lake:
         if not self.exists(table):
             return None
         frame = self.scan(table)
-        return (frame.select(columns) if columns else frame).collect()
+        try:
+            return (frame.select(columns) if columns else frame).collect()
+        except BaseException as error:  # the Rust readers panic (a BaseException) on a damaged file
+            if not isinstance(error, Exception) and type(error).__name__ != "PanicException":
+                raise
+            cause = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise LakeTableUnreadable(f"cannot read lake table {table} ({self.path(table)}): a file is damaged or missing; reader said: {cause}") from error
 
     def _commit(self, operation: str) -> CommitProperties:
         return CommitProperties(custom_metadata={"dagster_run_id": self.run_id, "entity_lakehouse.op": operation})

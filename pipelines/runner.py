@@ -7,6 +7,7 @@ runs go to the persistent instance in DAGSTER_HOME, so `make ui` shows them, tag
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sys
 import time
 import uuid
@@ -15,7 +16,6 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from assets.bronze import LOAD_LOG_TABLE, QUARANTINE_TABLE
 from pipelines import definitions, jobs
@@ -31,6 +31,7 @@ telemetry:
 run_retries:
   enabled: true
   max_retries: 2
+  retry_on_asset_or_op_failure: false
 """
 QUIET_RUN_CONFIG = {"loggers": {"progress": {}}}
 
@@ -71,17 +72,15 @@ def run_batch(paths: Paths, echo=print) -> BatchResult:
         todo = landing.pending(landing.deliveries(inventory), lake.read(LOAD_LOG_TABLE))
         _register_partitions(instance, inventory)
         echo(f"landing {paths.landing}: {inventory.height} files, {todo.height} deliveries to load")
-        for source, dates in todo.group_by("source", maintain_order=True).agg("delivery_date").iter_rows():
-            keys = instance.get_dynamic_partitions(f"{source}_deliveries")
-            wanted = [k for k in keys if dt.date.fromisoformat(k) in set(dates)]
-            echo(f"{source}: {len(wanted)} deliveries ({', '.join(wanted)})")
+        for source, delivery_date in todo.sort("source", "delivery_date").select("source", "delivery_date").iter_rows():
+            # One run per delivery: each partition carries its own counts and check results.
+            key = delivery_date.isoformat()
+            echo(f"{source}: delivery {key}")
             job = defs.resolve_job_def(jobs.ingest_job_name(source))
-            # One run over the range of partitions; unchanged ones inside the range are skipped.
-            tags = {ASSET_PARTITION_RANGE_START_TAG: wanted[0], ASSET_PARTITION_RANGE_END_TAG: wanted[-1]}
-            _execute(job, instance, result, tags=tags, deliveries=",".join(f"{source}/{k}" for k in wanted))
-            result.deliveries_loaded += [f"{source}/{k}" for k in wanted]
+            _execute(job, instance, result, deliveries=f"{source}/{key}", partition_key=key)
+            result.deliveries_loaded.append(f"{source}/{key}")
         echo("consolidate")
-        _execute(defs.resolve_job_def("consolidate_job"), instance, result, tags={}, deliveries="")
+        _execute(defs.resolve_job_def("consolidate_job"), instance, result)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -96,24 +95,51 @@ def _register_partitions(instance: dg.DagsterInstance, inventory: pl.DataFrame) 
             instance.add_dynamic_partitions(name, new)
 
 
-def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, batch: BatchResult, tags: dict[str, str], deliveries: str) -> None:
-    tags = {**tags, "entity_lakehouse/batch": batch.batch_id}
+def _execute(
+    job: dg.JobDefinition, instance: dg.DagsterInstance, batch: BatchResult, deliveries: str = "", partition_key: str | None = None
+) -> None:
+    tags = {"entity_lakehouse/batch": batch.batch_id}
     if deliveries:
         tags["entity_lakehouse/deliveries"] = deliveries
-    outcome = job.execute_in_process(run_config=QUIET_RUN_CONFIG, instance=instance, tags=tags, raise_on_error=False)
+    outcome = job.execute_in_process(
+        run_config=QUIET_RUN_CONFIG, instance=instance, tags=tags, partition_key=partition_key, raise_on_error=False
+    )
     batch.run_ids.append(outcome.run_id)
+    log = batch_log(instance, batch.batch_id)
+    _append_log(log, instance, job.name, outcome)
     if not outcome.success:
-        raise RunFailed(f"{job.name} run {outcome.run_id} failed: {_first_failure(outcome)}")
+        raise RunFailed(f"{_first_failure(outcome)} (job {job.name}, Dagster run {outcome.run_id}; full log: {log})")
+
+
+def batch_log(instance: dg.DagsterInstance, batch_id: str) -> Path:
+    """One plain-text log per batch under DAGSTER_HOME/logs, with each failed step's whole traceback."""
+    return Path(instance.root_directory) / "logs" / f"batch-{batch_id}.log"
+
+
+def _append_log(path: Path, instance: dg.DagsterInstance, job_name: str, outcome: dg.ExecuteInProcessResult) -> None:
+    """The run's whole event log (our progress lines included), each failure with its traceback."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as log:
+        log.write(f"== {job_name} run {outcome.run_id}: {'success' if outcome.success else 'FAILED'}\n")
+        for entry in instance.all_logs(outcome.run_id):
+            stamp = dt.datetime.fromtimestamp(entry.timestamp).isoformat(timespec="seconds")
+            level = logging.getLevelName(entry.level)
+            log.write(f"{stamp} {level:<7} {entry.step_key or '-'}: {entry.message}\n")
+            event = entry.dagster_event
+            if event is not None and event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+                log.write(event.step_failure_data.error.to_string() + "\n")
 
 
 def _first_failure(outcome: dg.ExecuteInProcessResult) -> str:
+    """The failed step and its exception's own first line, under Dagster's wrapping errors."""
     for event in outcome.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
-            while error.cause is not None and error.cls_name == "DagsterExecutionStepExecutionError":
+            while error.cause is not None and (error.cls_name.startswith("Dagster") or error.cls_name == "RetryRequested"):
                 error = error.cause
-            return f"step {event.step_key}: {error.message.strip().splitlines()[0]}"
-    return "see the run in the Dagster UI"
+            message = (error.message.strip().splitlines() or [""])[0]
+            return f"step {event.step_key} failed: {message}"
+    return "the run failed before any step ran"
 
 
 def summary(paths: Paths, batch: BatchResult) -> str:

@@ -41,10 +41,10 @@ class Run:
             return connection.sql(query, params=params or []).pl()
 
 
-def generate_demo(folder: Path, entities: int = DEMO_ENTITIES, days: int = DEMO_DAYS) -> Demo:
+def generate_demo(folder: Path, entities: int = DEMO_ENTITIES, days: int = DEMO_DAYS, seed: int = 7) -> Demo:
     from pipelines.demo import generate
 
-    generate(folder / "landing", folder / "ground_truth", entities=entities, seed=7, days=days)
+    generate(folder / "landing", folder / "ground_truth", entities=entities, seed=seed, days=days)
     return Demo(folder / "landing", folder / "ground_truth")
 
 

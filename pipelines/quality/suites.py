@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 
@@ -44,12 +45,26 @@ def check_name(label: str) -> str:
     return re.sub(r"_+$", "", re.sub(r"[^A-Za-z0-9]+", "_", label.replace("(", "__")))
 
 
-def declared_checks(layer: str, source: str) -> list[tuple[str, str, str]]:
-    """(check name, severity, description) of every expectation of a suite, in suite order."""
+class DeclaredCheck(NamedTuple):
+    """One expectation of a suite as a Dagster check. `blocking` (meta.blocking in the suite) is for the
+    invariants our own loader guarantees: when one fails, the code is wrong and nothing downstream may run.
+    What measures a source's data (ERROR or WARN) never stops the city's night; stewards see it."""
+
+    name: str
+    severity: str
+    description: str
+    blocking: bool
+
+
+def declared_checks(layer: str, source: str) -> list[DeclaredCheck]:
+    """Every expectation of a suite, in suite order."""
     suite = load_suite(suite_path(layer, source))
     labels = expectation_labels(suite)
     return [
-        (check_name(label), e.get("meta", {}).get("severity", "error"), e.get("meta", {}).get("description", label))
+        DeclaredCheck(
+            check_name(label), e.get("meta", {}).get("severity", "error"),
+            e.get("meta", {}).get("description", label), bool(e.get("meta", {}).get("blocking", False)),
+        )
         for label, e in zip(labels, suite["expectations"], strict=True)
     ]
 
