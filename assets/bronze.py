@@ -13,42 +13,30 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
+from assets.keys import key
+from pipelines import catalog
 from assets.retry import on_transient_errors
 from assets.metadata import markdown_table
-from assets.quality import METRICS_TABLE, QUALITY_TABLE, check_specs, report, validate_and_store
+from assets.quality import check_specs, report, validate_and_store
 from pipelines.domain import current_state, landing
 from pipelines.domain.contract import SOURCES, SPECS
 from pipelines.quality.suites import METRICS_SCHEMA, QUALITY_SCHEMA
 from pipelines.domain.ingest import LOAD_LOG_SCHEMA, QUARANTINE_SCHEMA, load_delivery, raw_schema
 from pipelines.lake import Lake
-from pipelines.resources import INVENTORY_TABLE, LakehouseResource
+from pipelines.resources import LakehouseResource
 
-QUARANTINE_TABLE = "bronze/quarantine"
-LOAD_LOG_TABLE = "bronze/load_log"
-DELIVERY_PARTITIONS = {s: dg.DynamicPartitionsDefinition(name=f"{s}_deliveries") for s in SOURCES}
-DELIVERY_KEYS = [dg.AssetKey(["bronze", f"{s}_deliveries"]) for s in SOURCES]
-# Lake tables that several assets write, each its own slice: whoever reads one depends on all writers.
-SHARED_TABLES: dict[str, list[dg.AssetKey]] = {
-    QUARANTINE_TABLE: [*DELIVERY_KEYS, dg.AssetKey(["bronze", "landing_inventory"])],
-    LOAD_LOG_TABLE: DELIVERY_KEYS,
-    "quality/quality_result": [*DELIVERY_KEYS[:3], *[dg.AssetKey(["silver", s]) for s in SOURCES[:3]]],
-    "quality/delivery_metrics": [dg.AssetKey(["silver", s]) for s in SOURCES[:3]],
-}
-
-
-def delivery_table(source: str) -> str:
-    return f"bronze/{source}_deliveries"
+DELIVERY_PARTITIONS = {s: dg.DynamicPartitionsDefinition(name=catalog.delivery_partitions(s)) for s in SOURCES}
 
 
 def shared_schemas() -> dict[str, dict[str, pl.DataType]]:
     """Tables that exist from a lake's first run, empty until something arrives: a source that never
     delivered, or a delivery of header-only files, still leaves every downstream reader a typed table."""
     return {
-        LOAD_LOG_TABLE: LOAD_LOG_SCHEMA,
-        QUARANTINE_TABLE: QUARANTINE_SCHEMA,
-        QUALITY_TABLE: QUALITY_SCHEMA,
-        METRICS_TABLE: METRICS_SCHEMA,
-        **{delivery_table(s): raw_schema(SPECS[s]) for s in SOURCES},
+        catalog.LOAD_LOG: LOAD_LOG_SCHEMA,
+        catalog.QUARANTINE: QUARANTINE_SCHEMA,
+        catalog.QUALITY_RESULT: QUALITY_SCHEMA,
+        catalog.DELIVERY_METRICS: METRICS_SCHEMA,
+        **{catalog.deliveries(s): raw_schema(SPECS[s]) for s in SOURCES},
     }
 
 
@@ -59,12 +47,12 @@ class DeliveryLoadConfig(dg.Config):
 
 
 def _delivery_asset(source: str) -> dg.AssetsDefinition:
-    key = dg.AssetKey(["bronze", f"{source}_deliveries"])
+    asset = key(catalog.deliveries(source))
     checked = source != "corrections"  # corrections are validated by silver/corrections, row by row
 
     @dg.asset(
-        check_specs=check_specs(key, "bronze", source, DELIVERY_PARTITIONS[source]) if checked else None,
-        key=key,
+        check_specs=check_specs(asset, "bronze", source, DELIVERY_PARTITIONS[source]) if checked else None,
+        key=asset,
         group_name="bronze",
         partitions_def=DELIVERY_PARTITIONS[source],
         kinds={"polars", "delta"},
@@ -79,17 +67,17 @@ def _delivery_asset(source: str) -> dg.AssetsDefinition:
         inventory = lakehouse.inventory(lake)
         delivery_date = dt.date.fromisoformat(context.partition_key)
         mine = landing.deliveries(inventory).filter(pl.col("source") == source, pl.col("delivery_date") == delivery_date)
-        todo = mine if config.reload_unchanged else landing.pending(mine, lake.read(LOAD_LOG_TABLE))
+        todo = mine if config.reload_unchanged else landing.pending(mine, lake.read(catalog.LOAD_LOG))
         runs = []
         for manifest in todo["manifest"]:
             files = inventory.filter(pl.col("source") == source, pl.col("delivery_date") == delivery_date, pl.col("problem").is_null())
             load = load_delivery(lakehouse.landing, files, manifest, context.run_id)
             slice_of = {"source": source, "delivery_date": delivery_date}
-            lake.replace_slice(delivery_table(source), load.rows, {"delivery_date": delivery_date})
-            lake.replace_slice(QUARANTINE_TABLE, load.quarantine, slice_of)
+            lake.replace_slice(catalog.deliveries(source), load.rows, {"delivery_date": delivery_date})
+            lake.replace_slice(catalog.QUARANTINE, load.quarantine, slice_of)
             if checked:
                 runs = validate_and_store(lake, {delivery_date: load.rows}, "bronze", source, landing.as_of(inventory), context.run_id)
-            lake.replace_slice(LOAD_LOG_TABLE, load.log, slice_of)  # last: marks the delivery loaded
+            lake.replace_slice(catalog.LOAD_LOG, load.log, slice_of)  # last: marks the delivery loaded
             for line in load.log.iter_rows(named=True):
                 context.log.info(_progress_line(line))
         if todo.is_empty():
@@ -102,7 +90,7 @@ def _delivery_asset(source: str) -> dg.AssetsDefinition:
 
 def _delivery_metadata(lake: Lake, source: str, delivery_date: dt.date, reloaded: bool) -> dict:
     """This delivery's own figures, from its rows of the load log (also when it was not reloaded)."""
-    log = lake.scan(LOAD_LOG_TABLE).filter(pl.col("source") == source, pl.col("delivery_date") == delivery_date).collect()
+    log = lake.scan(catalog.LOAD_LOG).filter(pl.col("source") == source, pl.col("delivery_date") == delivery_date).collect()
     return {
         "delivery": f"{source}/{delivery_date}",
         "loaded_in_this_run": reloaded,
@@ -110,7 +98,7 @@ def _delivery_metadata(lake: Lake, source: str, delivery_date: dt.date, reloaded
         "rows_read": int(log["rows_read"].sum()),
         "rows_loaded": int(log["rows_loaded"].sum()),
         "rows_quarantined": int(log["rows_quarantined"].sum()),
-        "delta_version": lake.version(delivery_table(source)),
+        "delta_version": lake.version(catalog.deliveries(source)),
         "load_log": markdown_table(log.drop("manifest", "run_id")),
     }
 
@@ -120,7 +108,7 @@ def _current_state_asset(source: str) -> dg.AssetsDefinition:
         name=source,
         key_prefix="bronze",
         group_name="bronze",
-        deps=[dg.AssetKey(["bronze", f"{source}_deliveries"])],
+        deps=[key(catalog.deliveries(source))],
         kinds={"polars", "delta"},
         description=f"Current state of {source}: the latest delivered version of every record "
         "(latest delivery date wins, last row within a delivery), merged by record_key.",
@@ -128,12 +116,12 @@ def _current_state_asset(source: str) -> dg.AssetsDefinition:
     @on_transient_errors
     def current(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
         lake = lakehouse.lake(context)
-        table = f"bronze/{source}"
-        if not lake.exists(delivery_table(source)):
+        table = catalog.current(source)
+        if not lake.exists(catalog.deliveries(source)):
             context.log.warning(f"no {source} delivery has been loaded yet")
             lake.ensure(table, raw_schema(SPECS[source]))
             return dg.MaterializeResult(metadata={"rows": 0})
-        upserts, deletes, records = current_state.changes(lake.scan(delivery_table(source)), lake.read(table, current_state.VERSION))
+        upserts, deletes, records = current_state.changes(lake.scan(catalog.deliveries(source)), lake.read(table, current_state.VERSION))
         lake.upsert(table, upserts, key=["record_key"], deleted=deletes)
         context.log.info(f"{table}: {records:,} records, {upserts.height:,} new or changed, {deletes.height:,} gone")
         return dg.MaterializeResult(
@@ -159,7 +147,7 @@ def _current_state_asset(source: str) -> dg.AssetsDefinition:
 def landing_inventory(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
     inventory = lakehouse.inventory(lake)
-    lake.overwrite(INVENTORY_TABLE, inventory)
+    lake.overwrite(catalog.LANDING_INVENTORY, inventory)
     for table, schema in shared_schemas().items():
         lake.ensure(table, schema)
     problems = inventory.filter(pl.col("problem").is_not_null())
@@ -173,7 +161,7 @@ def landing_inventory(context: dg.AssetExecutionContext, lakehouse: LakehouseRes
         raw_text=pl.lit(None, pl.String),
         run_id=pl.lit(context.run_id),
     ).cast(QUARANTINE_SCHEMA)
-    lake.replace_slice(QUARANTINE_TABLE, quarantine, {"source": "landing"})
+    lake.replace_slice(catalog.QUARANTINE, quarantine, {"source": "landing"})
     for row in problems.iter_rows(named=True):
         context.log.warning(f"quarantined {row['path']}: {row['problem']}")
     return dg.MaterializeResult(

@@ -3,36 +3,38 @@
 import dagster as dg
 import polars as pl
 
+from pipelines.domain.contract import ENTITY_SOURCES
+from assets.keys import key
+from pipelines import catalog
 from assets.retry import on_transient_errors
 from pipelines.domain import corrections
 from pipelines.domain.corrections import CORRECTABLE_FIELDS, Published
 from pipelines.lake import Lake
 from pipelines.resources import LakehouseResource
 
-TABLE = "silver/corrections"
 LINEAGE = ["record_key", "delivery_date", "source_file", "source_row"]
 ENTITY_SOURCES = ("registration", "licensing", "district")
 EMPTY = {
-    "gold/entity_xref": {"source": pl.String, "record_key": pl.String, "entity_id": pl.String},
-    "gold/entity_issue": {"issue_id": pl.String, "evidence_hash": pl.String, "status": pl.String},
-    "gold/golden_entity": {"entity_id": pl.String, **{f: pl.String for f in CORRECTABLE_FIELDS}},
+    catalog.ENTITY_XREF: {"source": pl.String, "record_key": pl.String, "entity_id": pl.String},
+    catalog.ENTITY_ISSUE: {"issue_id": pl.String, "evidence_hash": pl.String, "status": pl.String},
+    catalog.GOLDEN_ENTITY: {"entity_id": pl.String, **{f: pl.String for f in CORRECTABLE_FIELDS}},
 }
 
 
 def published_state(lake: Lake) -> Published:
     """The last published xref, issues and golden record (empty before the first run)."""
     tables = {t: lake.read(t) if lake.exists(t) else pl.DataFrame(schema=schema) for t, schema in EMPTY.items()}
-    return Published(xref=tables["gold/entity_xref"], issues=tables["gold/entity_issue"], golden=tables["gold/golden_entity"])
+    return Published(xref=tables[catalog.ENTITY_XREF], issues=tables[catalog.ENTITY_ISSUE], golden=tables[catalog.GOLDEN_ENTITY])
 
 
 def silver_records(lake: Lake) -> pl.DataFrame:
-    return pl.concat([lake.read(f"silver/{s}", ["record_key"]).with_columns(source=pl.lit(s)) for s in ENTITY_SOURCES])
+    return pl.concat([lake.read(catalog.silver(s), ["record_key"]).with_columns(source=pl.lit(s)) for s in ENTITY_SOURCES])
 
 
 @dg.asset(
     key=["silver", "corrections"],
     group_name="silver",
-    deps=[dg.AssetKey(["bronze", "corrections"]), *[dg.AssetKey(["silver", s]) for s in ENTITY_SOURCES]],
+    deps=[key(catalog.current("corrections")), *[key(catalog.silver(s)) for s in ENTITY_SOURCES]],
     kinds={"polars", "delta"},
     description="Every steward decision delivered in corrections/, validated once against the published "
     "warehouse (reason is null when valid), with the evidence and the value it was taken on.",
@@ -40,14 +42,14 @@ def silver_records(lake: Lake) -> pl.DataFrame:
 @on_transient_errors
 def corrections_validated(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
-    bronze = lake.read("bronze/corrections")
-    done = lake.read(TABLE)
+    bronze = lake.read(catalog.current("corrections"))
+    done = lake.read(catalog.CORRECTIONS)
     todo = bronze if done is None else bronze.join(done.select(LINEAGE), on=LINEAGE, how="anti")
     validated = corrections.validate(todo, silver_records(lake), published_state(lake))
-    lake.upsert(TABLE, validated.drop("run_id").with_columns(run_id=pl.lit(context.run_id)), key=["record_key"])
+    lake.upsert(catalog.CORRECTIONS, validated.drop("run_id").with_columns(run_id=pl.lit(context.run_id)), key=["record_key"])
     for row in validated.filter(pl.col("reason").is_not_null()).iter_rows(named=True):
         context.log.warning(f"correction {row['record_key']} rejected: {row['reason']}")
-    table = lake.read(TABLE)
+    table = lake.read(catalog.CORRECTIONS)
     rejected = table.filter(pl.col("reason").is_not_null()).height
     return dg.MaterializeResult(
         metadata={"rows": table.height, "valid": table.height - rejected, "rejected": rejected, "validated_now": validated.height}

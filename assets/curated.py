@@ -27,14 +27,13 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from assets.retry import on_transient_errors
-from assets.bronze import SHARED_TABLES
+from assets.keys import writer_keys
 from assets.metadata import markdown_table
-from pipelines import lineage
+from pipelines import catalog, lineage
 from pipelines.lake import register_delta
 from pipelines.resources import LakehouseResource
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "curated"
-LAKE_LAYERS = ("bronze", "silver", "gold", "quality")
 
 
 def model_sql(name: str) -> str:
@@ -46,15 +45,10 @@ def referenced_tables(sql: str) -> list[tuple[str, str]]:
     tables = set()
     for table in sqlglot.parse_one(sql, read="duckdb").find_all(exp.Table):
         layer = table.db or "curated"
-        if layer in (*LAKE_LAYERS, "curated", "main"):
+        if layer in (*catalog.LAKE_LAYERS, "curated", "main"):
             tables.add(("curated" if layer == "main" else layer, table.name))
     ctes = {c.alias for c in sqlglot.parse_one(sql, read="duckdb").find_all(exp.CTE)}
     return sorted(t for t in tables if not (t[0] == "curated" and t[1] in ctes))
-
-
-def writer_keys(table: str) -> list[dg.AssetKey]:
-    """The assets that write lake table `layer/table` (several for a shared table), or the model's asset."""
-    return SHARED_TABLES.get(table, [dg.AssetKey(table.split("/"))])
 
 
 def upstream_keys(sql: str) -> list[dg.AssetKey]:
@@ -97,7 +91,7 @@ def connect_with_lake(database: Path | str, lake_dir: Path, sql: str) -> duckdb.
     """A DuckDB connection where `<layer>.<table>` names the lake's Delta tables a model reads."""
     connection = duckdb.connect(str(database))
     for layer, table in referenced_tables(sql):
-        if layer not in LAKE_LAYERS:
+        if layer not in catalog.LAKE_LAYERS:
             continue
         register_delta(connection, lake_dir / layer / table, layer, table)
     return connection

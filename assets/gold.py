@@ -3,6 +3,8 @@
 import dagster as dg
 import polars as pl
 
+from assets.keys import key
+from pipelines import catalog
 from assets.retry import on_transient_errors
 from assets.metadata import markdown_table
 from pipelines.domain import alerts, corrections, survivorship
@@ -13,20 +15,14 @@ from pipelines.domain.resolution.resolve import resolve_entities
 from pipelines.lake import Lake
 from pipelines.resources import LakehouseResource
 
-SILVER_KEYS = [dg.AssetKey(["silver", s]) for s in ENTITY_SOURCES]
-XREF = "gold/entity_xref"
-ID_REGISTRY = "gold/entity_id_registry"
-MATCH_PAIRS = "gold/match_pairs"
-MATCH_WEIGHTS = "gold/match_weights"
-GOLDEN = "gold/golden_entity"
-CHANGES = "gold/entity_changes"
+SILVER_KEYS = [key(catalog.silver(s)) for s in ENTITY_SOURCES]
 
 
 def resolved_silver(lake: Lake, columns: dict[str, list[str]], xref: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
     """Each named source's silver records, only the given columns, with the entity_id they resolved to."""
-    xref = lake.read(XREF) if xref is None else xref
+    xref = lake.read(catalog.ENTITY_XREF) if xref is None else xref
     return {
-        source: lake.read(f"silver/{source}", wanted).join(
+        source: lake.read(catalog.silver(source), wanted).join(
             xref.filter(pl.col("source") == source).select("record_key", "entity_id"), on="record_key"
         )
         for source, wanted in columns.items()
@@ -41,7 +37,7 @@ def _highest_issued(*frames: pl.DataFrame | None) -> int:
 @dg.asset(
     key=["gold", "entity_xref"],
     group_name="gold",
-    deps=[*SILVER_KEYS, dg.AssetKey(["silver", "corrections"])],
+    deps=[*SILVER_KEYS, key(catalog.CORRECTIONS)],
     kinds={"polars", "rapidfuzz", "delta"},
     description="Every accepted source record and the entity it resolved to (match_method, match_score). "
     "Also writes gold/match_pairs (each fuzzy decision explained) and gold/match_weights.",
@@ -49,23 +45,23 @@ def _highest_issued(*frames: pl.DataFrame | None) -> int:
 @on_transient_errors
 def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
-    previous = lake.read(XREF)
-    registry = lake.read(ID_REGISTRY)
+    previous = lake.read(catalog.ENTITY_XREF)
+    registry = lake.read(catalog.ENTITY_ID_REGISTRY)
     resolution = resolve_entities(
-        *[lake.read(f"silver/{source}", SILVER_COLUMNS[source]) for source in ENTITY_SOURCES],
-        corrections.judgements(lake.read("silver/corrections")),
+        *[lake.read(catalog.silver(source), SILVER_COLUMNS[source]) for source in ENTITY_SOURCES],
+        corrections.judgements(lake.read(catalog.CORRECTIONS)),
         previous,
         _highest_issued(previous, registry),
         lakehouse.settings().matching,
     )
     xref = resolution.xref.with_columns(run_id=pl.lit(context.run_id))
-    upserted, deleted = lake.sync(XREF, xref, key=["source", "record_key"])
+    upserted, deleted = lake.sync(catalog.ENTITY_XREF, xref, key=["source", "record_key"])
     # Issued ids are recorded after the xref that uses them: a run killed in between re-derives the same ids.
     issued = xref.select("entity_id").unique().with_columns(first_run_id=pl.lit(context.run_id))
     known = registry.select("entity_id") if registry is not None else issued.clear().select("entity_id")
-    lake.upsert(ID_REGISTRY, issued.join(known, on="entity_id", how="anti").sort("entity_id"), key=["entity_id"])
-    lake.overwrite(MATCH_PAIRS, resolution.pairs)
-    lake.overwrite(MATCH_WEIGHTS, resolution.model.as_frame())
+    lake.upsert(catalog.ENTITY_ID_REGISTRY, issued.join(known, on="entity_id", how="anti").sort("entity_id"), key=["entity_id"])
+    lake.overwrite(catalog.MATCH_PAIRS, resolution.pairs)
+    lake.overwrite(catalog.MATCH_WEIGHTS, resolution.model.as_frame())
     stats = resolution.stats
     context.log.info(
         f"{stats['records']:,} records -> {stats['entities']:,} entities; {stats['candidate_pairs']:,} candidate pairs, "
@@ -91,7 +87,7 @@ def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource)
 @dg.asset(
     key=["gold", "golden_entity"],
     group_name="gold",
-    deps=[dg.AssetKey(["gold", "entity_xref"]), *SILVER_KEYS, dg.AssetKey(["silver", "corrections"])],
+    deps=[key(catalog.ENTITY_XREF), *SILVER_KEYS, key(catalog.CORRECTIONS)],
     kinds={"polars", "delta"},
     description="One trusted row per entity: survivorship by source trust, steward corrections on top, "
     "per-field provenance (<source>:<record_key> or steward:<name>), licence and inspection counts. "
@@ -100,16 +96,16 @@ def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource)
 @on_transient_errors
 def golden_entity(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
-    xref = lake.read(XREF)
+    xref = lake.read(catalog.ENTITY_XREF)
     sources = resolved_silver(lake, survivorship.SILVER_COLUMNS, xref)
     as_of = lakehouse.as_of(lake)
     table = survivorship.golden(xref, sources["registration"], sources["licensing"], sources["district"], as_of)
-    table = survivorship.apply_overrides(table, corrections.overrides(lake.read("silver/corrections")))
+    table = survivorship.apply_overrides(table, corrections.overrides(lake.read(catalog.CORRECTIONS)))
     # Changes are recorded before the table they compare against moves on: a rerun finds them again.
-    changes = alerts.entity_changes(lake.read(GOLDEN), table, as_of)
-    lake.insert_new(CHANGES, changes, key=["entity_id", "field", "changed_on"])
-    upserted, deleted = lake.sync(GOLDEN, table.with_columns(run_id=pl.lit(context.run_id)), key=["entity_id"])
-    context.log.info(f"{GOLDEN}: {table.height:,} entities, {upserted:,} changed, {deleted:,} gone, {changes.height:,} status/district changes")
+    changes = alerts.entity_changes(lake.read(catalog.GOLDEN_ENTITY), table, as_of)
+    lake.insert_new(catalog.ENTITY_CHANGES, changes, key=["entity_id", "field", "changed_on"])
+    upserted, deleted = lake.sync(catalog.GOLDEN_ENTITY, table.with_columns(run_id=pl.lit(context.run_id)), key=["entity_id"])
+    context.log.info(f"{catalog.GOLDEN_ENTITY}: {table.height:,} entities, {upserted:,} changed, {deleted:,} gone, {changes.height:,} status/district changes")
     return dg.MaterializeResult(metadata={"entities": table.height, "changed": upserted, "removed": deleted, "status_or_district_changes": changes.height})
 
 

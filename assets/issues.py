@@ -3,6 +3,8 @@
 import dagster as dg
 import polars as pl
 
+from assets.keys import key
+from pipelines import catalog
 from assets.retry import on_transient_errors
 from assets.gold import resolved_silver
 from pipelines.domain import alerts, issue_lifecycle
@@ -11,10 +13,7 @@ from pipelines.domain.flags import SILVER_COLUMNS, Sources, detect
 from pipelines.lake import Lake
 from pipelines.resources import LakehouseResource
 
-ISSUES = "gold/entity_issue"
-LOG = "gold/correction_log"
-TASKS = "gold/supervision_task"
-GOLD_DEPS = [dg.AssetKey(["gold", "golden_entity"]), dg.AssetKey(["gold", "entity_xref"]), dg.AssetKey(["silver", "corrections"])]
+GOLD_DEPS = [key(catalog.GOLDEN_ENTITY), key(catalog.ENTITY_XREF), key(catalog.CORRECTIONS)]
 
 
 @dg.asset(
@@ -30,13 +29,13 @@ def entity_issue(context: dg.AssetExecutionContext, lakehouse: LakehouseResource
     lake = lakehouse.lake(context)
     sources = resolved_silver(lake, SILVER_COLUMNS)
     as_of = lakehouse.as_of(lake)
-    golden = lake.read("gold/golden_entity", ["entity_id", "registration_record_key"])
+    golden = lake.read(catalog.GOLDEN_ENTITY, ["entity_id", "registration_record_key"])
     detected = detect(Sources(**sources, golden=golden, as_of=as_of, settings=lakehouse.settings().rules))
-    decisions = lake.read("silver/corrections").filter(pl.col("reason").is_null())
-    table = issue_lifecycle.update(detected, lake.read(ISSUES), decisions, as_of)
-    upserted, deleted = lake.sync(ISSUES, table.with_columns(run_id=pl.lit(context.run_id)), key=["issue_id"])
+    decisions = lake.read(catalog.CORRECTIONS).filter(pl.col("reason").is_null())
+    table = issue_lifecycle.update(detected, lake.read(catalog.ENTITY_ISSUE), decisions, as_of)
+    upserted, deleted = lake.sync(catalog.ENTITY_ISSUE, table.with_columns(run_id=pl.lit(context.run_id)), key=["issue_id"])
     counts = table.group_by("issue_type", "status").len().sort("issue_type", "status")
-    context.log.info(f"{ISSUES}: {detected.height:,} detected, {upserted:,} changed")
+    context.log.info(f"{catalog.ENTITY_ISSUE}: {detected.height:,} detected, {upserted:,} changed")
     return dg.MaterializeResult(
         metadata={
             "detected": detected.height,
@@ -50,30 +49,30 @@ def entity_issue(context: dg.AssetExecutionContext, lakehouse: LakehouseResource
 @dg.asset(
     key=["gold", "correction_log"],
     group_name="gold",
-    deps=[dg.AssetKey(["gold", "entity_issue"]), *GOLD_DEPS],
+    deps=[key(catalog.ENTITY_ISSUE), *GOLD_DEPS],
     kinds={"polars", "delta"},
     description="Append-only audit log: every applied steward decision once — who, when, what, before and after.",
 )
 @on_transient_errors
 def correction_log(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
-    valid = lake.read("silver/corrections").filter(pl.col("reason").is_null())
+    valid = lake.read(catalog.CORRECTIONS).filter(pl.col("reason").is_null())
     after = _after_values(valid, lake)
     log = after.select(
         "correction_id", "steward", "decided_on", "action", "issue_id", "entity_id", "field",
         "left_source", "left_key", "right_source", "right_key", "before", "after", "comment",
         "source_file", "source_row", applied_on=pl.lit(lakehouse.as_of(lake)), run_id=pl.lit(context.run_id),
     ).unique("correction_id", keep="first", maintain_order=True)
-    added = lake.insert_new(LOG, log, key=["correction_id"])
-    context.log.info(f"{LOG}: {added} decisions logged")
-    return dg.MaterializeResult(metadata={"logged_now": added, "rows": lake.read(LOG, ["correction_id"]).height})
+    added = lake.insert_new(catalog.CORRECTION_LOG, log, key=["correction_id"])
+    context.log.info(f"{catalog.CORRECTION_LOG}: {added} decisions logged")
+    return dg.MaterializeResult(metadata={"logged_now": added, "rows": lake.read(catalog.CORRECTION_LOG, ["correction_id"]).height})
 
 
 def _after_values(valid: pl.DataFrame, lake: Lake) -> pl.DataFrame:
-    issues = lake.read(ISSUES).select("issue_id", issue_after="status")
-    golden = lake.read("gold/golden_entity").select("entity_id", *CORRECTABLE_FIELDS).cast({f: pl.String for f in CORRECTABLE_FIELDS})
+    issues = lake.read(catalog.ENTITY_ISSUE).select("issue_id", issue_after="status")
+    golden = lake.read(catalog.GOLDEN_ENTITY).select("entity_id", *CORRECTABLE_FIELDS).cast({f: pl.String for f in CORRECTABLE_FIELDS})
     golden_long = golden.unpivot(index="entity_id", variable_name="field", value_name="field_after")
-    ids = lake.read("gold/entity_xref").select("source", "record_key", "entity_id")
+    ids = lake.read(catalog.ENTITY_XREF).select("source", "record_key", "entity_id")
     joined = (
         valid.join(issues, on="issue_id", how="left")
         .join(golden_long, on=["entity_id", "field"], how="left")
@@ -91,7 +90,7 @@ def _after_values(valid: pl.DataFrame, lake: Lake) -> pl.DataFrame:
 @dg.asset(
     key=["gold", "supervision_task"],
     group_name="gold",
-    deps=[dg.AssetKey(["gold", "entity_issue"]), *GOLD_DEPS],
+    deps=[key(catalog.ENTITY_ISSUE), *GOLD_DEPS],
     kinds={"polars", "delta"},
     description="Supervision tasks for the responsible district, raised once per change: deregistered or "
     "revoked while licensed, licence expiring soon, moved district, new high-severity issue.",
@@ -101,14 +100,14 @@ def supervision_task(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
     lake = lakehouse.lake(context)
     as_of = lakehouse.as_of(lake)
     licensing = resolved_silver(lake, {"licensing": SILVER_COLUMNS["licensing"]})["licensing"]
-    changes = lake.read("gold/entity_changes") if lake.exists("gold/entity_changes") else pl.DataFrame(schema=alerts.CHANGE_SCHEMA)
-    golden = lake.read("gold/golden_entity", ["entity_id", "district_code", "active_licence_count"])
+    changes = lake.read(catalog.ENTITY_CHANGES) if lake.exists(catalog.ENTITY_CHANGES) else pl.DataFrame(schema=alerts.CHANGE_SCHEMA)
+    golden = lake.read(catalog.GOLDEN_ENTITY, ["entity_id", "district_code", "active_licence_count"])
     raised = alerts.tasks(
-        changes, golden, licensing, lake.read(ISSUES), as_of, lakehouse.settings().rules.licence_expiry_warning_days
+        changes, golden, licensing, lake.read(catalog.ENTITY_ISSUE), as_of, lakehouse.settings().rules.licence_expiry_warning_days
     )
-    added = lake.insert_new(TASKS, raised.with_columns(run_id=pl.lit(context.run_id)), key=["task_id"])
+    added = lake.insert_new(catalog.SUPERVISION_TASK, raised.with_columns(run_id=pl.lit(context.run_id)), key=["task_id"])
     by_reason = raised.group_by("reason").len().sort("reason")
-    context.log.info(f"{TASKS}: {added} new tasks")
+    context.log.info(f"{catalog.SUPERVISION_TASK}: {added} new tasks")
     return dg.MaterializeResult(metadata={"new_tasks": added, "raised_this_as_of": dict(by_reason.iter_rows())})
 
 

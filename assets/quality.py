@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from pipelines import catalog
 from pipelines.lake import Lake
 from pipelines.quality.data_docs import build_data_docs
 from pipelines.quality.gx_runner import ValidationRun
@@ -23,8 +24,6 @@ from pipelines.quality.suites import QUALITY_SCHEMA, check_name, declared_checks
 # to its partition in the UI (a check of a partitioned asset otherwise shows "Partition —").
 warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*")
 
-QUALITY_TABLE = "quality/quality_result"
-METRICS_TABLE = "quality/delivery_metrics"
 SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.WARN}
 
 
@@ -54,7 +53,7 @@ def validate_and_store(
     for delivery_date, frame in sorted(frames.items()):
         run = validate_delivery(frame, layer, source, delivery_date, as_of)
         rows = quality_rows(run, layer, source, delivery_date, run_id)
-        lake.replace_slice(QUALITY_TABLE, rows, {"source": source, "delivery_date": delivery_date, "layer": layer})
+        lake.replace_slice(catalog.QUALITY_RESULT, rows, {"source": source, "delivery_date": delivery_date, "layer": layer})
         runs.append(run)
     return runs
 
@@ -65,7 +64,7 @@ def report(
     """Data Docs for the runs of this step, and one check result per expectation: the deliveries validated
     in this step, or the latest stored delivery when none was."""
     index = build_data_docs(runs, data_docs_dir(reports)) if runs else data_docs_dir(reports) / "index.html"
-    stored = lake.scan(QUALITY_TABLE).filter((pl.col("layer") == layer) & (pl.col("source") == source)).collect() if lake.exists(QUALITY_TABLE) else pl.DataFrame(schema=QUALITY_SCHEMA)
+    stored = lake.scan(catalog.QUALITY_RESULT).filter((pl.col("layer") == layer) & (pl.col("source") == source)).collect() if lake.exists(catalog.QUALITY_RESULT) else pl.DataFrame(schema=QUALITY_SCHEMA)
     if validated:
         rows = stored.filter(pl.col("delivery_date").is_in(validated))
     else:

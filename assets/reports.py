@@ -7,8 +7,11 @@ import dagster as dg
 import duckdb
 import polars as pl
 
+from pipelines.domain.contract import ENTITY_SOURCES
+from assets.keys import key
+from pipelines import catalog
 from assets.retry import on_transient_errors
-from assets.quality import METRICS_TABLE, QUALITY_TABLE, data_docs_dir
+from assets.quality import data_docs_dir
 from pipelines import html_report
 from pipelines.domain import divisions, worksheets
 from pipelines.resources import LakehouseResource
@@ -19,7 +22,7 @@ PAIRS_TO_REVIEW = 5_000  # most likely near-miss pairs per worksheet
 @dg.asset(
     key=["reports", "steward_worksheets"],
     group_name="reports",
-    deps=[dg.AssetKey(["gold", "entity_issue"]), dg.AssetKey(["gold", "supervision_task"]), dg.AssetKey(["gold", "entity_xref"])],
+    deps=[key(catalog.ENTITY_ISSUE), key(catalog.SUPERVISION_TASK), key(catalog.ENTITY_XREF)],
     kinds={"excel"},
     description="One xlsx per district and one for the city: open issues and possible duplicates to decide, "
     "laid out as a corrections delivery (fill action/steward/decided_on, drop into landing/corrections/<date>/), "
@@ -29,12 +32,12 @@ PAIRS_TO_REVIEW = 5_000  # most likely near-miss pairs per worksheet
 def steward_worksheets(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
     as_of = lakehouse.as_of(lake)
-    golden = lake.read("gold/golden_entity", ["entity_id", "district_code", "name"])
-    issues = lake.read("gold/entity_issue").filter(pl.col("status") == "open").join(
+    golden = lake.read(catalog.GOLDEN_ENTITY, ["entity_id", "district_code", "name"])
+    issues = lake.read(catalog.ENTITY_ISSUE).filter(pl.col("status") == "open").join(
         golden.rename({"name": "entity_name"}), on="entity_id", how="left"
     ).sort("district_code", "severity", "issue_type", "issue_id", nulls_last=True)
     pairs = _pairs_to_review(lake)
-    tasks = lake.read("gold/supervision_task").filter(pl.col("created_on") == as_of)
+    tasks = lake.read(catalog.SUPERVISION_TASK).filter(pl.col("created_on") == as_of)
     folder = lakehouse.reports / "worksheets" / as_of.isoformat()
     written = {}
     for division in divisions.DIVISIONS:
@@ -54,9 +57,9 @@ def steward_worksheets(context: dg.AssetExecutionContext, lakehouse: LakehouseRe
 
 
 def _pairs_to_review(lake) -> pl.DataFrame:  # noqa: ANN001 - the run's Lake
-    pairs = lake.read("gold/match_pairs").filter(~pl.col("linked") & (pl.col("refused_because") == "below the match threshold"))
+    pairs = lake.read(catalog.MATCH_PAIRS).filter(~pl.col("linked") & (pl.col("refused_because") == "below the match threshold"))
     district = pl.concat(
-        [lake.read(f"silver/{s}", ["record_key", "district_code"]).with_columns(source_l=pl.lit(s)) for s in ("registration", "licensing", "district")]
+        [lake.read(catalog.silver(s), ["record_key", "district_code"]).with_columns(source_l=pl.lit(s)) for s in ENTITY_SOURCES]
     ).rename({"record_key": "record_key_l"})
     return pairs.join(district, on=["source_l", "record_key_l"], how="left").sort("match_probability", descending=True)
 
@@ -64,7 +67,7 @@ def _pairs_to_review(lake) -> pl.DataFrame:  # noqa: ANN001 - the run's Lake
 @dg.asset(
     key=["reports", "quality_report"],
     group_name="reports",
-    deps=[dg.AssetKey(["silver", s]) for s in ("registration", "licensing", "district")],
+    deps=[key(catalog.silver(s)) for s in ENTITY_SOURCES],
     kinds={"html"},
     description="Quality at a glance for stewards: per source and delivery, the share of valid USCC, of rows "
     "mapped to a district and of unknown vocabulary values, their trend (PNG), failed expectations, and a link "
@@ -73,8 +76,8 @@ def _pairs_to_review(lake) -> pl.DataFrame:  # noqa: ANN001 - the run's Lake
 @on_transient_errors
 def quality_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
-    metrics = lake.read(METRICS_TABLE).sort("source", "delivery_date")
-    results = lake.read(QUALITY_TABLE)
+    metrics = lake.read(catalog.DELIVERY_METRICS).sort("source", "delivery_date")
+    results = lake.read(catalog.QUALITY_RESULT)
     folder = lakehouse.reports / "quality"
     plot = html_report.line_plot(
         metrics, "delivery_date", ["valid_uscc_share", "district_mapped_share", "unknown_vocabulary_share"], "source",

@@ -7,8 +7,10 @@ A nightly delivery recomputes only the records whose bronze version changed; a c
 import dagster as dg
 import polars as pl
 
+from assets.keys import key
+from pipelines import catalog
 from assets.retry import on_transient_errors
-from assets.quality import METRICS_TABLE, check_specs, report, validate_and_store
+from assets.quality import check_specs, report, validate_and_store
 from pipelines.domain import incremental, standardise
 from pipelines.quality.suites import delivery_metrics
 from pipelines.resources import LakehouseResource
@@ -17,13 +19,13 @@ SILVER_SOURCES = tuple(standardise.STANDARDISERS)
 
 
 def _silver_asset(source: str) -> dg.AssetsDefinition:
-    key = dg.AssetKey(["silver", source])
+    asset = key(catalog.silver(source))
 
     @dg.asset(
-        key=key,
-        check_specs=check_specs(key, "silver", source),
+        key=asset,
+        check_specs=check_specs(asset, "silver", source),
         group_name="silver",
-        deps=[dg.AssetKey(["bronze", source]), dg.AssetKey(["bronze", "landing_inventory"])],
+        deps=[key(catalog.current(source)), key(catalog.LANDING_INVENTORY)],
         kinds={"polars", "delta"},
         description=f"{source} records standardised: typed dates, normalised names and matching keys, USCC "
         "validity and parts, district codes with their source, phones and vocabularies; lineage to bronze.",
@@ -31,16 +33,16 @@ def _silver_asset(source: str) -> dg.AssetsDefinition:
     @on_transient_errors
     def silver(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
         lake = lakehouse.lake(context)
-        table = f"silver/{source}"
+        table = catalog.silver(source)
         upserts, deletes = standardise.changed(
-            source, lake.scan(f"bronze/{source}"), lake.read(table, [*standardise.VERSION, incremental.VERSION_COLUMN])
+            source, lake.scan(catalog.current(source)), lake.read(table, [*standardise.VERSION, incremental.VERSION_COLUMN])
         )
         # Quality is measured per delivery on the rows this run standardised, before the upsert that marks
         # them done (a run killed in between measures them again).
         upserts, frames = incremental.by_delivery(upserts)
         for delivery_date, frame in frames.items():
             metrics = delivery_metrics(frame, source, delivery_date)
-            lake.replace_slice(METRICS_TABLE, metrics, {"source": source, "delivery_date": delivery_date})
+            lake.replace_slice(catalog.DELIVERY_METRICS, metrics, {"source": source, "delivery_date": delivery_date})
         runs = validate_and_store(lake, frames, "silver", source, lakehouse.as_of(lake), context.run_id)
         lake.upsert(table, upserts, key=["record_key"], deleted=deletes)
         checks = report(lake, lakehouse.reports, runs, list(frames), "silver", source)

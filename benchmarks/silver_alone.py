@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines import catalog
 from pipelines.domain import incremental, standardise
 from pipelines.lake import Lake
 from pipelines.quality.suites import validate_delivery
@@ -22,7 +23,7 @@ from pipelines.quality.suites import validate_delivery
 def main(lake_root: Path, source: str, out: Path) -> None:
     lake = Lake(lake_root, run_id="bench")
     started = time.perf_counter()
-    upserts, _ = standardise.changed(source, lake.scan(f"bronze/{source}"), None)
+    upserts, _ = standardise.changed(source, lake.scan(catalog.current(source)), None)
     upserts, deliveries = incremental.by_delivery(upserts)
     standardised = time.perf_counter()
     for delivery_date, frame in deliveries.items():

@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from pipelines import catalog
 from pipelines.domain.contract import SPECS
 
 STEP = pl.col("step")
@@ -93,15 +94,15 @@ def _stage_rows(work: Path) -> dict[str, int]:
     def count(table: str) -> int:
         return pl.scan_delta(str(lake / table)).select(pl.len()).collect().item()
 
-    delivered = sum(count(f"bronze/{s}_deliveries") for s in ("registration", "licensing", "district"))
-    records = sum(count(f"bronze/{s}") for s in ("registration", "licensing", "district"))
+    delivered = sum(count(catalog.deliveries(s)) for s in ("registration", "licensing", "district"))
+    records = sum(count(catalog.current(s)) for s in ("registration", "licensing", "district"))
     return {
         "ingest (bronze deliveries)": delivered,
         "current state (bronze merge)": delivered,
         "standardise + quality (silver)": records,
         "resolution + golden record": records,
-        "flags, corrections, tasks": count("gold/golden_entity"),
-        "publish (curated DuckDB, reports)": count("gold/golden_entity"),
+        "flags, corrections, tasks": count(catalog.GOLDEN_ENTITY),
+        "publish (curated DuckDB, reports)": count(catalog.GOLDEN_ENTITY),
     }
 
 

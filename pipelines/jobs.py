@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.bronze import DELIVERY_KEYS, DELIVERY_PARTITIONS
+from pipelines import catalog
 from pipelines.domain.contract import SOURCES
 
 
@@ -18,8 +18,8 @@ def ingest_job_name(source: str) -> str:
 ingest_jobs = [
     dg.define_asset_job(
         ingest_job_name(source),
-        selection=dg.AssetSelection.assets(dg.AssetKey(["bronze", f"{source}_deliveries"])),
-        partitions_def=DELIVERY_PARTITIONS[source],
+        selection=dg.AssetSelection.assets(dg.AssetKey(catalog.asset_path(catalog.deliveries(source)))),
+        partitions_def=dg.DynamicPartitionsDefinition(name=catalog.delivery_partitions(source)),
         description=f"Load one {source} delivery folder into bronze (a partition per delivery date).",
         tags={"entity_lakehouse/source": source},
     )
@@ -28,6 +28,6 @@ ingest_jobs = [
 
 consolidate_job = dg.define_asset_job(
     "consolidate_job",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*DELIVERY_KEYS),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*[catalog.asset_path(catalog.deliveries(s)) for s in SOURCES]),
     description="Everything after the deliveries are loaded: current state, silver, gold, curated warehouse.",
 )

@@ -26,13 +26,13 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.lineage import lineage as sqlglot_lineage
 
+from pipelines import catalog
 from pipelines.domain.contract import ENTITY_SOURCES, SOURCES, SPECS
 from pipelines.domain.corrections import CORRECTABLE_FIELDS
 from pipelines.domain.ingest import raw_schema
 from pipelines.domain.survivorship import SURVIVING_FIELDS
 
 Column = tuple[str, str]  # (lake table "layer/table", or "curated/<model>" for another model; column)
-LAKE_LAYERS = ("bronze", "silver", "gold", "quality")
 CURATED = "curated"
 _CURATED_DB = "main"  # curated models live in the warehouse's `main` schema; unqualified tables are models
 
@@ -50,7 +50,7 @@ def referenced_tables(sql: str) -> list[str]:
     ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
     tables = set()
     for table in tree.find_all(exp.Table):
-        if table.db in LAKE_LAYERS:
+        if table.db in catalog.LAKE_LAYERS:
             tables.add(f"{table.db}/{table.name}")
         elif table.db in (CURATED, _CURATED_DB) or (not table.db and table.name not in ctes):
             tables.add(f"{CURATED}/{table.name}")
@@ -125,10 +125,10 @@ SOURCE_NAME = {"registration": "name", "licensing": "holder_name", "district": "
 
 
 def _silver() -> dict[Column, Derivation]:
-    """silver/<source> <- bronze/<source> (current state): pipelines.domain.standardise.<source>."""
-    b = {s: f"bronze/{s}" for s in SOURCES}
+    """Each silver table <- its source's bronze current state: pipelines.domain.standardise.<source>."""
+    b = {s: catalog.current(s) for s in SOURCES}
     out: dict[Column, Derivation] = {}
-    out |= _rules("silver/registration", "pipelines.domain.standardise.registration", {
+    out |= _rules(catalog.silver("registration"), "pipelines.domain.standardise.registration", {
         **_same(b["registration"], (*RECORD, "registered_capital_wan", "established_on", "approved_on", "deregistered_on",
                                     "revoked_on", "entity_type", "business_scope", "last_annual_report_year",
                                     "in_abnormal_list", "abnormal_reason")),
@@ -143,7 +143,7 @@ def _silver() -> dict[Column, Derivation]:
         _from(b["registration"], "address", "registration_authority", "uscc"): _DISTRICT,
         _from(b["registration"], "phone"): _PHONE,
     })  # fmt: skip
-    out |= _rules("silver/licensing", "pipelines.domain.standardise.licensing", {
+    out |= _rules(catalog.silver("licensing"), "pipelines.domain.standardise.licensing", {
         **_same(b["licensing"], (*RECORD, "business_form", "issued_on", "valid_until", "supervising_unit")),
         _from(b["licensing"], "holder_name"): ("holder_name", *_NAME),
         _from(b["licensing"], "uscc"): _USCC,
@@ -155,7 +155,7 @@ def _silver() -> dict[Column, Derivation]:
         _from(b["licensing"], "issuer"): ("issuer", "issuer_district_code"),
         _from(b["licensing"], "licence_status"): ("licence_status_raw", "licence_status"),
     })  # fmt: skip
-    out |= _rules("silver/district", "pipelines.domain.standardise.district", {
+    out |= _rules(catalog.silver("district"), "pipelines.domain.standardise.district", {
         **_same(b["district"], (*RECORD, "record_no", "district_file_code", "district", "inspected_on", "penalty_doc_no", "penalty_amount")),
         _from(b["district"], "name"): ("name", *_NAME),
         _from(b["district"], "uscc"): _USCC,
@@ -168,25 +168,25 @@ def _silver() -> dict[Column, Derivation]:
     })  # fmt: skip
     decision = ("action", "issue_id", "entity_id", "field", "new_value", "left_source", "left_key", "right_source", "right_key", "steward", "decided_on")
     delivered = [c for c in raw_schema(SPECS["corrections"]) if c != "run_id"]  # run_id is this run's
-    out |= _rules("silver/corrections", "pipelines.domain.corrections.validate", {
+    out |= _rules(catalog.CORRECTIONS, "pipelines.domain.corrections.validate", {
         **_same(b["corrections"], delivered),
         _from(b["corrections"], *decision): ("reason", "correction_id"),
-        _from("gold/entity_issue", "evidence_hash"): ("evidence_hash",),
-        (*_from("gold/entity_issue", "status"), *_from("gold/golden_entity", *CORRECTABLE_FIELDS),
-         *_from("gold/entity_xref", "entity_id")): ("before",),
+        _from(catalog.ENTITY_ISSUE, "evidence_hash"): ("evidence_hash",),
+        (*_from(catalog.ENTITY_ISSUE, "status"), *_from(catalog.GOLDEN_ENTITY, *CORRECTABLE_FIELDS),
+         *_from(catalog.ENTITY_XREF, "entity_id")): ("before",),
     })  # fmt: skip
     return out
 
 
 def _gold() -> dict[Column, Derivation]:
-    silver = {s: f"silver/{s}" for s in (*ENTITY_SOURCES, "corrections")}
+    silver = {s: catalog.silver(s) for s in (*ENTITY_SOURCES, "corrections")}
     keys = tuple((silver[s], "record_key") for s in ENTITY_SOURCES)
     steward = (silver["corrections"], "steward")
     new_value = (silver["corrections"], "new_value")  # a steward's `correct` (survivorship.apply_overrides)
     out: dict[Column, Derivation] = {}
     golden = "pipelines.domain.survivorship.golden"
-    out |= _rules("gold/golden_entity", golden, {
-        _from("gold/entity_xref", "entity_id"): ("entity_id",),
+    out |= _rules(catalog.GOLDEN_ENTITY, golden, {
+        _from(catalog.ENTITY_XREF, "entity_id"): ("entity_id",),
         _from(silver["registration"], "record_key"): ("registration_record_key", "registration_count"),
         tuple((silver[s], "uscc") for s in ENTITY_SOURCES): ("uscc",),  # primary registration, else the majority
         _from(silver["registration"], "entity_kind"): ("entity_kind",),
@@ -202,25 +202,25 @@ def _gold() -> dict[Column, Derivation]:
     })  # fmt: skip
     for field in SURVIVING_FIELDS:  # the most trusted record that has a value; provenance names it
         values = tuple((silver[s], SOURCE_NAME[s] if field == "name" else field) for s in ENTITY_SOURCES)
-        out |= _rules("gold/golden_entity", golden, {(*values, new_value): (field,), (*keys, steward): (f"{field}_source",)})
-    out |= _rules("gold/entity_xref", "pipelines.domain.resolution.resolve.resolve_entities", {keys: ("record_key",)})
-    out |= _rules("gold/entity_issue", "pipelines.domain.flags.detect", {
-        _from("gold/entity_xref", "entity_id"): ("entity_id",),
+        out |= _rules(catalog.GOLDEN_ENTITY, golden, {(*values, new_value): (field,), (*keys, steward): (f"{field}_source",)})
+    out |= _rules(catalog.ENTITY_XREF, "pipelines.domain.resolution.resolve.resolve_entities", {keys: ("record_key",)})
+    out |= _rules(catalog.ENTITY_ISSUE, "pipelines.domain.flags.detect", {
+        _from(catalog.ENTITY_XREF, "entity_id"): ("entity_id",),
         keys: ("record_key",),
     })  # fmt: skip
-    out |= _rules("gold/entity_issue", "pipelines.domain.issue_lifecycle.update", {_from(silver["corrections"], "action"): ("status",)})
+    out |= _rules(catalog.ENTITY_ISSUE, "pipelines.domain.issue_lifecycle.update", {_from(silver["corrections"], "action"): ("status",)})
     logged = ("correction_id", "steward", "decided_on", "action", "issue_id", "entity_id", "field", "left_source",
               "left_key", "right_source", "right_key", "before", "comment", "source_file", "source_row")  # fmt: skip
-    out |= _rules("gold/correction_log", "assets.issues.correction_log", {
+    out |= _rules(catalog.CORRECTION_LOG, "assets.issues.correction_log", {
         **_same(silver["corrections"], logged),
-        (*_from("gold/entity_issue", "status"), *_from("gold/golden_entity", *CORRECTABLE_FIELDS),
-         *_from("gold/entity_xref", "entity_id")): ("after",),
+        (*_from(catalog.ENTITY_ISSUE, "status"), *_from(catalog.GOLDEN_ENTITY, *CORRECTABLE_FIELDS),
+         *_from(catalog.ENTITY_XREF, "entity_id")): ("after",),
     })  # fmt: skip
-    out |= _rules("gold/supervision_task", "pipelines.domain.alerts.tasks", {
-        _from("gold/golden_entity", "entity_id"): ("entity_id",),
-        _from("gold/golden_entity", "district_code"): ("district_code",),
+    out |= _rules(catalog.SUPERVISION_TASK, "pipelines.domain.alerts.tasks", {
+        _from(catalog.GOLDEN_ENTITY, "entity_id"): ("entity_id",),
+        _from(catalog.GOLDEN_ENTITY, "district_code"): ("district_code",),
     })  # fmt: skip
-    out |= _rules("quality/delivery_metrics", "pipelines.quality.suites.delivery_metrics", {
+    out |= _rules(catalog.DELIVERY_METRICS, "pipelines.quality.suites.delivery_metrics", {
         tuple((silver[s], "delivery_date") for s in ENTITY_SOURCES): ("delivery_date",),
         tuple((silver[s], "uscc_is_valid") for s in ENTITY_SOURCES): ("valid_uscc_share",),
         tuple((silver[s], "district_code") for s in ENTITY_SOURCES): ("district_mapped_share",),
@@ -229,9 +229,9 @@ def _gold() -> dict[Column, Derivation]:
 
 
 def _bronze_current_state() -> dict[Column, Derivation]:
-    """bronze/<source>: the latest delivered row of each record, copied whole from bronze/<source>_deliveries."""
+    """Each bronze current-state table: the latest delivered row of each record, copied whole from bronze/<source>_deliveries."""
     return {
-        (f"bronze/{s}", c): Derivation(((f"bronze/{s}_deliveries", c),), "pipelines.domain.current_state.latest_versions")
+        (catalog.current(s), c): Derivation(((catalog.deliveries(s), c),), "pipelines.domain.current_state.latest_versions")
         for s in SOURCES
         for c in raw_schema(SPECS[s])
     }
@@ -241,15 +241,15 @@ LAKE_LINEAGE: dict[Column, Derivation] = {**_bronze_current_state(), **_silver()
 
 # The asset that writes each Python-built table: its unlisted columns are computed there (or in what it calls).
 WRITERS: dict[str, str] = {
-    **{f"silver/{s}": "pipelines.domain.incremental.changed" for s in ENTITY_SOURCES},  # normaliser_version
-    "silver/corrections": "assets.corrections.corrections_validated",
-    "gold/entity_xref": "assets.gold.entity_xref",
-    "gold/golden_entity": "assets.gold.golden_entity",
-    "gold/entity_issue": "assets.issues.entity_issue",
-    "gold/correction_log": "assets.issues.correction_log",
-    "gold/supervision_task": "assets.issues.supervision_task",
-    "quality/quality_result": "pipelines.quality.suites.quality_rows",
-    "quality/delivery_metrics": "pipelines.quality.suites.delivery_metrics",
+    **{catalog.silver(s): "pipelines.domain.incremental.changed" for s in ENTITY_SOURCES},  # normaliser_version
+    catalog.CORRECTIONS: "assets.corrections.corrections_validated",
+    catalog.ENTITY_XREF: "assets.gold.entity_xref",
+    catalog.GOLDEN_ENTITY: "assets.gold.golden_entity",
+    catalog.ENTITY_ISSUE: "assets.issues.entity_issue",
+    catalog.CORRECTION_LOG: "assets.issues.correction_log",
+    catalog.SUPERVISION_TASK: "assets.issues.supervision_task",
+    catalog.QUALITY_RESULT: "pipelines.quality.suites.quality_rows",
+    catalog.DELIVERY_METRICS: "pipelines.quality.suites.delivery_metrics",
 }
 
 
@@ -337,7 +337,7 @@ def summary(rows: list[LineageRow], columns: Iterable[str]) -> list[tuple[str, s
             levels.setdefault(row.depth, []).append(text)
         first = [t for t in levels.pop(1, []) if not t.startswith("(")]
         deeper = " ← ".join(", ".join(levels[d]) for d in sorted(levels))
-        if not deeper and first and all(t.startswith("bronze/") for t in first):
+        if not deeper and first and all(t.split("/")[0] == "bronze" for t in first):
             deeper = "(bronze)"
         out.append((column, ", ".join(first) or "(no column: literal or count)", deeper))
     return out

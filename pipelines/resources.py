@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from pipelines import catalog
 from pipelines.domain import landing
 from pipelines.domain import settings as settings_module
 from pipelines.lake import Lake, exclusive
@@ -49,14 +50,14 @@ class LakehouseResource(dg.ConfigurableResource):
 
     def inventory(self, lake: Lake) -> pl.DataFrame:
         """The landing zone now, hashing only files the last inventory has not seen."""
-        return landing.scan(self.landing, digest_cache=lake.read(INVENTORY_TABLE))
+        return landing.scan(self.landing, digest_cache=lake.read(catalog.LANDING_INVENTORY))
 
     def settings(self) -> settings_module.Settings:
         return settings_module.load(Path(self.settings_file))
 
     def as_of(self, lake: Lake) -> dt.date:
         """The rules' "today": the latest delivery date in the landing zone, never the wall clock."""
-        return landing.as_of(lake.read(INVENTORY_TABLE))
+        return landing.as_of(lake.read(catalog.LANDING_INVENTORY))
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Generator[LakehouseResource, None, None]:
@@ -69,4 +70,3 @@ class LakehouseResource(dg.ConfigurableResource):
             yield self
 
 
-INVENTORY_TABLE = "bronze/landing_inventory"

@@ -17,13 +17,12 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.bronze import LOAD_LOG_TABLE, QUARANTINE_TABLE
+from pipelines import catalog
 from pipelines import definitions, jobs
 from pipelines.domain import landing
 from pipelines.domain.contract import SOURCES
 from pipelines.lake import Lake, exclusive
 from pipelines.paths import Paths
-from pipelines.resources import INVENTORY_TABLE
 
 INSTANCE_YAML = """\
 telemetry:
@@ -68,8 +67,8 @@ def run_batch(paths: Paths, echo=print) -> BatchResult:
         defs = definitions.build(paths)
         result = BatchResult(batch_id=uuid.uuid4().hex[:12])
         lake = Lake(paths.lake)
-        inventory = landing.scan(paths.landing, lake.read(INVENTORY_TABLE))
-        todo = landing.pending(landing.deliveries(inventory), lake.read(LOAD_LOG_TABLE))
+        inventory = landing.scan(paths.landing, lake.read(catalog.LANDING_INVENTORY))
+        todo = landing.pending(landing.deliveries(inventory), lake.read(catalog.LOAD_LOG))
         _register_partitions(instance, inventory)
         echo(f"landing {paths.landing}: {inventory.height} files, {todo.height} deliveries to load")
         for source, delivery_date in todo.sort("source", "delivery_date").select("source", "delivery_date").iter_rows():
@@ -89,7 +88,7 @@ def _register_partitions(instance: dg.DagsterInstance, inventory: pl.DataFrame) 
     for source in SOURCES:
         dates = inventory.filter(pl.col("source") == source, pl.col("problem").is_null())["delivery_date"]
         keys = sorted({d.isoformat() for d in dates})
-        name = f"{source}_deliveries"
+        name = catalog.delivery_partitions(source)
         new = [k for k in keys if not instance.has_dynamic_partition(name, k)]
         if new:
             instance.add_dynamic_partitions(name, new)
@@ -149,7 +148,7 @@ def summary(paths: Paths, batch: BatchResult) -> str:
     for table in sorted(_tables(paths.lake)):
         rows = pl.scan_delta(str(paths.lake / table)).select(pl.len()).collect().item()
         lines.append(f"  {table:<36} {rows:>12,} rows  (version {lake.version(table)})")
-    quarantine = lake.read(QUARANTINE_TABLE)
+    quarantine = lake.read(catalog.QUARANTINE)
     if quarantine is not None:
         whole = quarantine.filter(pl.col("row").is_null()).height
         lines += ["", f"quarantined: {whole} whole files, {quarantine.height - whole} rows (table quarantine)"]

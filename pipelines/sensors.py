@@ -7,12 +7,12 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.bronze import LOAD_LOG_TABLE
+from pipelines import catalog
 from pipelines import jobs
 from pipelines.domain import landing
 from pipelines.domain.contract import SOURCES
 from pipelines.lake import Lake
-from pipelines.resources import INVENTORY_TABLE, LakehouseResource
+from pipelines.resources import LakehouseResource
 
 
 def _digest(text: str) -> str:
@@ -28,15 +28,15 @@ def _digest(text: str) -> str:
 )
 def landing_sensor(context: dg.SensorEvaluationContext, lakehouse: LakehouseResource) -> dg.SensorResult | dg.SkipReason:
     lake = Lake(Path(lakehouse.lake_dir))
-    inventory = landing.scan(lakehouse.landing, digest_cache=lake.read(INVENTORY_TABLE))
+    inventory = landing.scan(lakehouse.landing, digest_cache=lake.read(catalog.LANDING_INVENTORY))
     current = landing.deliveries(inventory)
-    pending = landing.pending(current, lake.read(LOAD_LOG_TABLE))
+    pending = landing.pending(current, lake.read(catalog.LOAD_LOG))
     partitions = [
-        dg.AddDynamicPartitionsRequest(f"{source}_deliveries", new)
+        dg.AddDynamicPartitionsRequest(catalog.delivery_partitions(source), new)
         for source in SOURCES
         if (new := sorted(
             {d.isoformat() for d in current.filter(pl.col("source") == source)["delivery_date"]}
-            - set(context.instance.get_dynamic_partitions(f"{source}_deliveries"))
+            - set(context.instance.get_dynamic_partitions(catalog.delivery_partitions(source)))
         ))
     ]
     requests = [

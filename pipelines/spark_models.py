@@ -23,8 +23,9 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
+from pipelines import catalog
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "curated"
-LAKE_LAYERS = ("bronze", "silver", "gold", "quality")
 CURATED_SCHEMAS = ("curated", "main")  # how a model may name another model (the DuckDB file's catalog/schema)
 
 LOCAL_CONF = {
@@ -95,7 +96,7 @@ def referenced_tables(sql: str) -> list[tuple[str, str]]:
     tables = set()
     for table in tree.find_all(exp.Table):
         layer = table.db or "curated"
-        if layer in LAKE_LAYERS:
+        if layer in catalog.LAKE_LAYERS:
             tables.add((layer, table.name))
         elif layer in CURATED_SCHEMAS and not (not table.db and table.name in ctes):
             tables.add(("curated", table.name))
@@ -272,7 +273,7 @@ def _flatten_layers(tree: exp.Expression) -> None:
     ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
     targets = []
     for table in tree.find_all(exp.Table):
-        if table.db in LAKE_LAYERS:
+        if table.db in catalog.LAKE_LAYERS:
             targets.append((table, view_name(table.db, table.name)))
         elif table.db in CURATED_SCHEMAS and table.name not in ctes:
             targets.append((table, table.name))
@@ -286,7 +287,7 @@ def _flatten_layers(tree: exp.Expression) -> None:
             flat.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
         table.replace(flat)
     for column in tree.find_all(exp.Column):  # gold.golden_entity.col -> golden_entity.col
-        if column.args.get("db") is not None and column.text("db") in (*LAKE_LAYERS, *CURATED_SCHEMAS):
+        if column.args.get("db") is not None and column.text("db") in (*catalog.LAKE_LAYERS, *CURATED_SCHEMAS):
             column.set("db", None)
             column.set("catalog", None)
 
@@ -330,7 +331,7 @@ def register_lake_tables(spark, lake_dir: Path | str, tables: Iterable[tuple[str
     """
     names = []
     for layer, table in sorted(set(tables)):
-        if layer not in LAKE_LAYERS:
+        if layer not in catalog.LAKE_LAYERS:
             continue
         path = f"{str(lake_dir).rstrip('/')}/{layer}/{table}"
         if native_delta:
@@ -359,7 +360,7 @@ def run_model(spark, name: str, lake_dir: Path | str, native_delta: bool = False
     for layer, table in tables:
         if layer == "curated" and table in models and table not in done:
             run_model(spark, table, lake_dir, native_delta, done).createOrReplaceTempView(table)
-    register_lake_tables(spark, lake_dir, [t for t in tables if t[0] in LAKE_LAYERS], native_delta)
+    register_lake_tables(spark, lake_dir, [t for t in tables if t[0] in catalog.LAKE_LAYERS], native_delta)
     done.add(name)
     return spark.sql(transpile(sql))
 

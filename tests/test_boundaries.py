@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 DOMAIN = Path(__file__).resolve().parents[1] / "pipelines" / "domain"
@@ -23,3 +24,30 @@ def test_domain_modules_do_not_import_dagster() -> None:
     offenders = [p.name for p in DOMAIN.rglob("*.py") if "dagster" in imported_modules(p) or "dagster_webserver" in imported_modules(p)]
     assert offenders == []
     assert len(list(DOMAIN.rglob("*.py"))) > 15
+
+
+ROOT = Path(__file__).resolve().parents[1]
+DAGSTER_LAYER = {"pipelines/definitions.py", "pipelines/jobs.py", "pipelines/sensors.py", "pipelines/schedules.py",
+                 "pipelines/resources.py", "pipelines/runner.py", "pipelines/progress.py"}  # fmt: skip
+
+
+def production_modules() -> list[Path]:
+    return [p for d in ("pipelines", "assets", "benchmarks") for p in (ROOT / d).rglob("*.py")]
+
+
+def test_a_lake_table_is_named_only_in_the_catalog() -> None:
+    literal = re.compile(r"""f?["'](bronze|silver|gold|quality)/""")
+    offenders = [f"{p.relative_to(ROOT)}:{n}" for p in production_modules() if p.name != "catalog.py"
+                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if literal.search(line)]  # fmt: skip
+    assert offenders == []
+
+
+def test_imports_run_one_way_and_only_the_dagster_layer_imports_dagster() -> None:
+    """cli/runner -> definitions -> assets -> services (lake, lineage, quality, catalog) -> domain."""
+    for path in production_modules():
+        name = path.relative_to(ROOT).as_posix()
+        imported = imported_modules(path)
+        if name.startswith("pipelines/") and name != "pipelines/definitions.py":
+            assert "assets" not in imported, name
+        if not name.startswith("assets/") and name not in DAGSTER_LAYER and not name.startswith("benchmarks/"):
+            assert "dagster" not in imported, name
