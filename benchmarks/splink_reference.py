@@ -469,17 +469,22 @@ def compare(lake: Path, truth_dir: Path, folder: Path, thresholds: tuple[float, 
         outcome["processes"][variant] = {"seconds": round(process.seconds, 1),
                                          "peak_rss_mb": round(process.peak_rss_mb)}  # fmt: skip
     table = best(rows)
-    print("\nentity resolution, ours vs Splink 5 (DuckDB, EM-trained) on the same records, equal scope:")
-    print(table.drop("time_includes"))
-    for matcher, includes in TIME_INCLUDES.items():
-        print(f"  {matcher}: {includes}")
-    print("  peak RSS: the matcher's process high-water mark (its input and imports included; "
-          "rss_at_start_mb is what it held when the timed scope began)")
-    print("Splink threshold sweep (the best F1 per variant is reported above):")
-    print(pl.DataFrame(rows).filter(pl.col("matcher") != OURS).drop("time_includes", "rss_at_start_mb"))
-    splink = outcome["splink"]
-    print(f"Splink phases (seconds): {splink['seconds']}; pairs scored {splink['pairs_scored']:,}")
+    _print(table, pl.DataFrame(rows), outcome["splink"])
     return {**outcome, "best": table.to_dicts(), "sweep": rows}
+
+
+def _print(table: pl.DataFrame, sweep: pl.DataFrame, splink: dict) -> None:
+    layout = {"tbl_rows": 40, "tbl_cols": -1, "tbl_width_chars": 170, "fmt_str_lengths": 30}
+    with pl.Config(**layout, tbl_hide_dataframe_shape=True):
+        print("\nentity resolution, ours vs Splink 5 (DuckDB, EM-trained) on the same records, equal scope:")
+        print(table.drop("time_includes"))
+        for matcher, includes in TIME_INCLUDES.items():
+            print(f"  {matcher}: {includes}")
+        print("  peak RSS: the matcher's process high-water mark (its input and imports included; "
+              "rss_at_start_mb is what it held when the timed scope began)")
+        print("Splink threshold sweep (the best F1 per variant is reported above):")
+        print(sweep.filter(pl.col("matcher") != OURS).drop("time_includes", "rss_at_start_mb"))
+        print(f"Splink phases (seconds): {splink['seconds']}; pairs scored {splink['pairs_scored']:,}")
 
 
 def _thresholds(text: str) -> tuple[float, ...]:
