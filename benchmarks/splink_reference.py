@@ -246,7 +246,6 @@ def _xref(records: pl.DataFrame, assignment: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-
 def import_splink() -> None:
     """Import what Splink needs before anything is timed (imports are outside every matcher's scope)."""
     import duckdb  # noqa: F401
