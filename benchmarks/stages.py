@@ -106,11 +106,6 @@ def _stage_rows(work: Path) -> dict[str, int]:
     }
 
 
-def resolution_seconds(work: Path) -> float:
-    steps = _step_seconds(work, latest_batch_only=False)
-    return round(steps.filter(pl.col("step").is_in(["gold__entity_xref", "gold__golden_entity"]))["seconds"].sum(), 1)
-
-
 def _incremental_folder(landing: Path, truth: Path) -> Path:
     """The day after the demo's last delivery."""
     as_of = dt.date.fromisoformat(json.loads((truth / "deliveries.json").read_text(encoding="utf-8"))["as_of"])

@@ -70,7 +70,7 @@ def resolve_entities(
     ) if candidates.height else weights.score(compare.levels(compare.with_attributes(candidates, records)), model)
     lap("scoring")
     accepted = scored.filter(pl.col("match_probability") >= settings.match_probability)
-    same, different = _judged_pairs(judgements, records)
+    same, different = judged_pairs(judgements, records)
     assignment, decided = clusters.resolve(records, accepted, same, different, settings.registration_pair_probability)
     lap("clustering")
     keyed = assignment.join(records.select("rid", "source", "record_key"), on="rid")
@@ -99,7 +99,7 @@ def resolve_entities(
     return Resolution(xref.sort("source", "record_key"), explained.select(EXPLAINED_COLUMNS), model, stats)
 
 
-def _judged_pairs(judgements: pl.DataFrame, records: pl.DataFrame) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+def judged_pairs(judgements: pl.DataFrame, records: pl.DataFrame) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """(same, different) judgements as rid pairs; judgements naming unknown records are ignored here
     (the corrections import quarantines them)."""
     keys = records.select("rid", "source", "record_key")
