@@ -70,6 +70,7 @@ import polars as pl
 
 from benchmarks import measure
 from benchmarks.meter import Meter, Metered
+from pipelines import catalog
 from pipelines.domain.contract import ENTITY_SOURCES
 from pipelines.domain.corrections import judgements
 from pipelines.domain.resolution import clusters
@@ -356,8 +357,8 @@ class Silver:
 def load_silver(lake_root: Path) -> Silver:
     """What the resolution step reads from the lake (the same columns), read before anything is timed."""
     lake = Lake(lake_root, run_id="bench")
-    frames = {source: lake.read(f"silver/{source}", SILVER_COLUMNS[source]) for source in ENTITY_SOURCES}
-    corrections = lake.read("silver/corrections")
+    frames = {source: lake.read(catalog.silver(source), SILVER_COLUMNS[source]) for source in ENTITY_SOURCES}
+    corrections = lake.read(catalog.CORRECTIONS)
     judged = pl.DataFrame(schema=JUDGEMENT_SCHEMA) if corrections is None else judgements(corrections)
     return Silver(**frames, judgements=judged)
 
