@@ -3,7 +3,6 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 DEMO_ENTITIES ?= 20000
-export DAGSTER_HOME := $(abspath data/dagster_home)
 export UV_LINK_MODE := copy
 # Bytecode compiled once at install: with PYTHONDONTWRITEBYTECODE set (as here and in CI) every process
 # would otherwise compile every imported module again (about 9 s per `entity-lakehouse run`).

@@ -12,13 +12,12 @@ from typing import TypeVar
 
 import dagster as dg
 
+from pipelines.domain import settings
 from pipelines.lake import LakeBusy
 
 # Errors that say "not now" rather than "not ever". PermissionError, FileNotFoundError and parse errors
 # are deterministic: retrying them only delays the message.
 TRANSIENT = (TimeoutError, BlockingIOError, InterruptedError, ConnectionError, LakeBusy)
-MAX_RETRIES = 2
-SECONDS_TO_WAIT = 10
 
 F = TypeVar("F", bound=Callable)
 
@@ -31,6 +30,7 @@ def on_transient_errors(compute: F) -> F:
         try:
             return compute(*args, **kwargs)
         except TRANSIENT as error:
-            raise dg.RetryRequested(max_retries=MAX_RETRIES, seconds_to_wait=SECONDS_TO_WAIT) from error
+            run = settings.load().run
+            raise dg.RetryRequested(max_retries=run.transient_retries, seconds_to_wait=run.transient_retry_seconds) from error
 
     return wrapped  # type: ignore[return-value]

@@ -42,21 +42,30 @@ def _quiet_library_warnings() -> None:
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 
 
+def _path_help() -> dict[str, str]:
+    """`--landing` etc. with their environment variable and default, from pipelines/paths.py (one home)."""
+    from pipelines.paths import DEFAULTS
+
+    what = {"landing": "landing zone", "lake": "Delta lake directory", "warehouse": "curated DuckDB file", "dagster_home": "Dagster instance"}
+    return {f"--{f.replace('_', '-')}": f"{what[f]} (env {env}, default {default})" for f, (env, default) in DEFAULTS.items()}
+
+
+PATH_OPTIONS = _path_help()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="entity-lakehouse", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(required=True, metavar="command")
 
     run = commands.add_parser("run", help="load new deliveries and rebuild the warehouse")
-    run.add_argument("--landing", help="landing zone (env ENTITY_LANDING_DIR, default data/landing)")
-    run.add_argument("--lake", help="Delta lake directory (env ENTITY_LAKE_DIR, default data/lake)")
-    run.add_argument("--warehouse", help="curated DuckDB file (env ENTITY_WAREHOUSE, default data/warehouse/curated.duckdb)")
-    run.add_argument("--dagster-home", help="Dagster instance (env DAGSTER_HOME, default data/dagster_home)")
+    for option, help_text in PATH_OPTIONS.items():
+        run.add_argument(option, help=help_text)
     run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for another run to finish")
     run.set_defaults(handler=_run)
 
     ui = commands.add_parser("ui", help="open the Dagster UI over the instance that runs record into")
-    ui.add_argument("--dagster-home", help="Dagster instance (env DAGSTER_HOME, default data/dagster_home)")
+    ui.add_argument("--dagster-home", help=PATH_OPTIONS["--dagster-home"])
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(handler=_ui)
 

@@ -6,12 +6,9 @@ import dagster as dg
 
 from assets import bronze, corrections, curated, gold, issues, reports, sharing, silver
 from pipelines import jobs, paths, schedules, sensors
+from pipelines.domain import settings
 from pipelines.progress import progress_logger
 from pipelines.resources import LakehouseResource
-
-
-# Runs launched by the schedule, the sensor or the UI wait this long for a run that holds the lake.
-DAEMON_LOCK_WAIT_SECONDS = 900
 
 
 def build(locations: paths.Paths) -> dg.Definitions:
@@ -34,7 +31,7 @@ def build(locations: paths.Paths) -> dg.Definitions:
         jobs=[*jobs.ingest_jobs, jobs.consolidate_job],
         schedules=[schedules.nightly_consolidation],
         sensors=[sensors.landing_sensor],
-        resources={"lakehouse": LakehouseResource.from_paths(locations, lock_wait_seconds=DAEMON_LOCK_WAIT_SECONDS)},
+        resources={"lakehouse": LakehouseResource.from_paths(locations, lock_wait_seconds=settings.load().run.daemon_lock_wait_seconds)},
         executor=dg.in_process_executor,
         loggers={"progress": progress_logger},
     )

@@ -23,11 +23,11 @@ class LakehouseResource(dg.ConfigurableResource):
     landing_dir: str
     lake_dir: str
     warehouse_path: str
-    lock_wait_seconds: float = 0.0
+    lock_wait_seconds: float
     settings_file: str = str(settings_module.DEFAULT_FILE)
 
     @classmethod
-    def from_paths(cls, paths: Paths, lock_wait_seconds: float = 0.0) -> LakehouseResource:
+    def from_paths(cls, paths: Paths, lock_wait_seconds: float) -> LakehouseResource:
         return cls(
             landing_dir=str(paths.landing), lake_dir=str(paths.lake), warehouse_path=str(paths.warehouse),
             lock_wait_seconds=lock_wait_seconds,

@@ -34,3 +34,36 @@ def test_curated_models_depend_on_the_tables_their_sql_reads(tmp_path: Path) -> 
     assert parents == {"gold/golden_entity", "gold/entity_issue"}
     quarantine = {p.to_user_string() for p in graph.get(dg.AssetKey(["curated", "quarantine"])).parent_keys}
     assert {"bronze/registration_deliveries", "bronze/landing_inventory", "silver/corrections"} <= quarantine
+
+
+SNAPSHOT = Path(__file__).resolve().parent / "snapshots" / "definitions.txt"
+
+
+def describe(defs: dg.Definitions) -> str:
+    """Every asset (with its partitioning and its upstream assets), check (blocking or not), job, schedule and
+    sensor, one per line, sorted: a change to the graph shows as a diff of this text."""
+    graph = defs.resolve_asset_graph()
+    lines = []
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        partitions = f" partitioned:{node.partitions_def.name}" if node.partitions_def is not None else ""
+        parents = ", ".join(sorted(p.to_user_string() for p in node.parent_keys))
+        lines.append(f"asset {key.to_user_string()}{partitions} <- {parents}")
+    for check in sorted(graph.asset_check_keys, key=lambda c: (c.asset_key.to_user_string(), c.name)):
+        blocking = " blocking" if graph.get_check_spec(check).blocking else ""
+        lines.append(f"check {check.asset_key.to_user_string()}:{check.name}{blocking}")
+    lines += [f"job {j.name}" for j in sorted(defs.resolve_all_job_defs(), key=lambda j: j.name) if not j.name.startswith("__")]
+    lines += [f"schedule {s.name} {s.cron_schedule} {s.execution_timezone}" for s in defs.schedules or []]
+    lines += [f"sensor {s.name}" for s in defs.sensors or []]
+    return "\n".join(lines) + "\n"
+
+
+def test_the_definitions_match_their_snapshot(tmp_path: Path) -> None:
+    """Regenerate after an intended change with `UPDATE_SNAPSHOTS=1 pytest tests/test_definitions.py`."""
+    import os
+
+    text = describe(build(tmp_path))
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(text, encoding="utf-8")
+    assert text == SNAPSHOT.read_text(encoding="utf-8")

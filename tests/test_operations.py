@@ -32,7 +32,7 @@ def test_the_nightly_schedule_rebuilds_the_warehouse_at_two_beijing_time() -> No
 def test_the_landing_sensor_loads_new_deliveries_then_consolidates_once(tmp_path: Path) -> None:
     demo = generate_demo(tmp_path / "demo", entities=600, days=2)
     locations = paths.resolve(landing=demo.landing, lake=tmp_path / "lake", warehouse=tmp_path / "wh" / "c.duckdb", dagster_home=tmp_path / "dh")
-    resource = LakehouseResource.from_paths(locations)
+    resource = LakehouseResource.from_paths(locations, lock_wait_seconds=0)
     instance = dg.DagsterInstance.ephemeral()
 
     def tick(cursor: str | None = None) -> dg.SensorResult | dg.SkipReason:

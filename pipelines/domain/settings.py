@@ -35,13 +35,23 @@ class RuleSettings:
 
 
 @dataclass(frozen=True)
+class RunSettings:
+    daemon_lock_wait_seconds: float
+    transient_retries: int
+    transient_retry_seconds: float
+
+
+@dataclass(frozen=True)
 class Settings:
     matching: MatchingSettings
     rules: RuleSettings
+    run: RunSettings
 
 
 def load(path: Path = DEFAULT_FILE) -> Settings:
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     matching = dict(raw["matching"])
     blocking = tuple(BlockingRule(r["name"], tuple(r["columns"])) for r in matching.pop("blocking"))
-    return Settings(matching=MatchingSettings(**matching, blocking=blocking), rules=RuleSettings(**raw["rules"]))
+    return Settings(
+        matching=MatchingSettings(**matching, blocking=blocking), rules=RuleSettings(**raw["rules"]), run=RunSettings(**raw["run"])
+    )

@@ -3,12 +3,14 @@ deterministic failure is not retried; only a transient error (the filesystem, th
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from assets import retry
+from pipelines.domain import settings
 from pipelines.runner import RunFailed
 from tests.conftest import Demo, run_pipeline
 
@@ -36,7 +38,8 @@ def test_an_unreadable_lake_file_fails_its_step_once_with_its_cause(tmp_path: Pa
 
 @pytest.mark.parametrize(("error", "succeeds"), [(TimeoutError, True), (ValueError, False)])
 def test_only_a_transient_error_is_retried(monkeypatch: pytest.MonkeyPatch, error: type[Exception], succeeds: bool) -> None:
-    monkeypatch.setattr(retry, "SECONDS_TO_WAIT", 0)
+    fast = dataclasses.replace(settings.load(), run=dataclasses.replace(settings.load().run, transient_retry_seconds=0))
+    monkeypatch.setattr(settings, "load", lambda *_: fast)
     attempts = []
 
     @dg.asset

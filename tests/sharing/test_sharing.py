@@ -60,7 +60,7 @@ class Built:
 def materialise_sharing(locations: paths_module.Paths) -> None:
     result = dg.materialize(
         sharing.sharing_assets,
-        resources={"lakehouse": LakehouseResource.from_paths(locations)},
+        resources={"lakehouse": LakehouseResource.from_paths(locations, lock_wait_seconds=0)},
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=True,
     )
