@@ -13,7 +13,9 @@ import random
 import polars as pl
 import pytest
 
-pytest.importorskip("splink")
+from tests.extras import require
+
+require("splink")
 
 from benchmarks.splink_reference import (  # noqa: E402
     CONSTRAINED,

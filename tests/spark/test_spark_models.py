@@ -20,7 +20,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-pytest.importorskip("pyspark")
+from tests.extras import require
+
+require("pyspark")
 
 from pipelines import spark_models  # noqa: E402
 
@@ -273,7 +275,6 @@ def test_transpile_refuses_what_spark_would_answer_differently(sql: str, reason:
 
 def test_spark_reads_the_tables_duckdb_reads() -> None:
     """The Spark side registers exactly the lake tables (and models) assets/curated.py gives DuckDB."""
-    pytest.importorskip("dagster")
     from assets.curated import model_names, referenced_tables
 
     assert spark_models.model_names() == model_names
