@@ -19,6 +19,7 @@ No Dagster here: assets/curated.py turns the result into asset metadata and the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -63,6 +64,18 @@ def column_lineage(sql: str, schema: Mapping[str, Iterable[str]]) -> dict[str, l
     `schema`: `layer/table` -> its column names, for every table the SQL reads (needed to expand
     `select *` and to place unqualified columns). A column computed from literals alone maps to [].
     """
+    frozen = tuple(sorted((table, tuple(columns)) for table, columns in schema.items()))
+    return {column: list(inputs) for column, inputs in _column_lineage(sql, frozen).items()}
+
+
+@functools.lru_cache(maxsize=256)
+def _column_lineage(sql: str, schema: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, tuple[Column, ...]]:
+    # sqlglot's lineage takes seconds per night for every model; the answer only changes with the SQL or
+    # the schemas it reads, which nightly runs in one process (the sensor, tests) mostly repeat.
+    return {column: tuple(inputs) for column, inputs in _parse_lineage(sql, dict(schema)).items()}
+
+
+def _parse_lineage(sql: str, schema: Mapping[str, Iterable[str]]) -> dict[str, list[Column]]:
     missing = sorted(set(referenced_tables(sql)) - set(schema))
     if missing:
         raise LineageError(f"no schema for {', '.join(missing)}")
