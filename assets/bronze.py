@@ -14,7 +14,7 @@ import dagster as dg
 import polars as pl
 
 from assets.keys import key
-from pipelines import catalog
+from pipelines.storage import catalog
 from assets.retry import on_transient_errors
 from assets.metadata import markdown_table
 from assets.quality import check_specs, report, validate_and_store
@@ -22,8 +22,8 @@ from pipelines.domain import current_state, landing
 from pipelines.domain.contract import SOURCES, SPECS
 from pipelines.quality.suites import METRICS_SCHEMA, QUALITY_SCHEMA
 from pipelines.domain.ingest import LOAD_LOG_SCHEMA, QUARANTINE_SCHEMA, load_delivery, raw_schema
-from pipelines.lake import Lake
-from pipelines.resources import LakehouseResource
+from pipelines.storage.lake import Lake
+from pipelines.orchestration.resources import LakehouseResource
 
 DELIVERY_PARTITIONS = {s: dg.DynamicPartitionsDefinition(name=catalog.delivery_partitions(s)) for s in SOURCES}
 

@@ -5,12 +5,12 @@ import polars as pl
 
 from pipelines.domain.contract import ENTITY_SOURCES
 from assets.keys import key
-from pipelines import catalog
+from pipelines.storage import catalog
 from assets.retry import on_transient_errors
 from pipelines.domain import corrections
 from pipelines.domain.corrections import CORRECTABLE_FIELDS, Published
-from pipelines.lake import Lake
-from pipelines.resources import LakehouseResource
+from pipelines.storage.lake import Lake
+from pipelines.orchestration.resources import LakehouseResource
 
 LINEAGE = ["record_key", "delivery_date", "source_file", "source_row"]
 ENTITY_SOURCES = ("registration", "licensing", "district")

@@ -7,7 +7,7 @@ did not rebuild (a partial run from the UI), then swaps the file into place with
 never sees half a night.
 
 Column lineage is computed when a model is built, from its SQL and the schemas of the tables it reads as
-they are then (pipelines/lineage.py): the models read lake tables through `select *`, and the gold
+they are then (pipelines/publishing/lineage.py): the models read lake tables through `select *`, and the gold
 tables' columns exist only in their Delta logs, which a fresh machine loading the definitions may not have
 yet. Each materialisation carries `dagster/column_lineage` (stored; only Dagster+ draws it), the column
 schema with each column's inputs, and a readable lineage table down to bronze; the same rows go to the
@@ -29,9 +29,10 @@ from sqlglot.errors import SqlglotError
 from assets.retry import on_transient_errors
 from assets.keys import writer_keys
 from assets.metadata import markdown_table
-from pipelines import catalog, lineage
-from pipelines.lake import register_delta
-from pipelines.resources import LakehouseResource
+from pipelines.storage import catalog
+from pipelines.publishing import lineage
+from pipelines.storage.lake import register_delta
+from pipelines.orchestration.resources import LakehouseResource
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "curated"
 

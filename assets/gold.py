@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 
 from assets.keys import key
-from pipelines import catalog
+from pipelines.storage import catalog
 from assets.retry import on_transient_errors
 from assets.metadata import markdown_table
 from pipelines.domain import alerts, corrections, survivorship
@@ -12,8 +12,8 @@ from pipelines.domain.contract import ENTITY_SOURCES
 from pipelines.domain.resolution.entity_ids import id_number
 from pipelines.domain.resolution.records import SILVER_COLUMNS
 from pipelines.domain.resolution.resolve import resolve_entities
-from pipelines.lake import Lake
-from pipelines.resources import LakehouseResource
+from pipelines.storage.lake import Lake
+from pipelines.orchestration.resources import LakehouseResource
 
 SILVER_KEYS = [key(catalog.silver(s)) for s in ENTITY_SOURCES]
 

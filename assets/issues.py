@@ -4,14 +4,14 @@ import dagster as dg
 import polars as pl
 
 from assets.keys import key
-from pipelines import catalog
+from pipelines.storage import catalog
 from assets.retry import on_transient_errors
 from assets.gold import resolved_silver
 from pipelines.domain import alerts, issue_lifecycle
 from pipelines.domain.corrections import CORRECTABLE_FIELDS
 from pipelines.domain.flags import SILVER_COLUMNS, Sources, detect
-from pipelines.lake import Lake
-from pipelines.resources import LakehouseResource
+from pipelines.storage.lake import Lake
+from pipelines.orchestration.resources import LakehouseResource
 
 GOLD_DEPS = [key(catalog.GOLDEN_ENTITY), key(catalog.ENTITY_XREF), key(catalog.CORRECTIONS)]
 

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines import catalog
+from pipelines.storage import catalog
 
 
 def key(table: str) -> dg.AssetKey:

@@ -14,8 +14,8 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from pipelines import catalog
-from pipelines.lake import Lake
+from pipelines.storage import catalog
+from pipelines.storage.lake import Lake
 from pipelines.quality.data_docs import build_data_docs
 from pipelines.quality.gx_runner import ValidationRun
 from pipelines.quality.suites import QUALITY_SCHEMA, check_name, declared_checks, quality_rows, validate_delivery

@@ -9,12 +9,12 @@ import polars as pl
 
 from pipelines.domain.contract import ENTITY_SOURCES
 from assets.keys import key
-from pipelines import catalog
+from pipelines.storage import catalog
 from assets.retry import on_transient_errors
 from assets.quality import data_docs_dir
-from pipelines import html_report
+from pipelines.publishing import html_report
 from pipelines.domain import divisions, worksheets
-from pipelines.resources import LakehouseResource
+from pipelines.orchestration.resources import LakehouseResource
 
 PAIRS_TO_REVIEW = 5_000  # most likely near-miss pairs per worksheet
 

@@ -13,7 +13,7 @@ from typing import TypeVar
 import dagster as dg
 
 from pipelines.domain import settings
-from pipelines.lake import LakeBusy
+from pipelines.storage.lake import LakeBusy
 
 # Errors that say "not now" rather than "not ever". PermissionError, FileNotFoundError and parse errors
 # are deterministic: retrying them only delays the message.

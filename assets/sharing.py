@@ -13,8 +13,9 @@ nothing new. Files are rewritten on every run, each under a temporary name and t
 import dagster as dg
 
 from assets.retry import on_transient_errors
-from pipelines import data_dictionary, index_report
-from pipelines.resources import LakehouseResource
+from pipelines.publishing import data_dictionary
+from pipelines.publishing import index_report
+from pipelines.orchestration.resources import LakehouseResource
 
 WAREHOUSE_KEY = dg.AssetKey(["curated", "warehouse"])
 

@@ -8,12 +8,12 @@ import dagster as dg
 import polars as pl
 
 from assets.keys import key
-from pipelines import catalog
+from pipelines.storage import catalog
 from assets.retry import on_transient_errors
 from assets.quality import check_specs, report, validate_and_store
 from pipelines.domain import incremental, standardise
 from pipelines.quality.suites import delivery_metrics
-from pipelines.resources import LakehouseResource
+from pipelines.orchestration.resources import LakehouseResource
 
 SILVER_SOURCES = tuple(standardise.STANDARDISERS)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from benchmarks import measure, splink_reference, stages
-from pipelines import evaluation
+from pipelines.demo import evaluation
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines import catalog
+from pipelines.storage import catalog
 from pipelines.domain import incremental, standardise
-from pipelines.lake import Lake
+from pipelines.storage.lake import Lake
 from pipelines.quality.suites import validate_delivery
 
 

@@ -70,15 +70,15 @@ import polars as pl
 
 from benchmarks import measure
 from benchmarks.meter import Meter, Metered
-from pipelines import catalog
+from pipelines.storage import catalog
 from pipelines.domain.contract import ENTITY_SOURCES
 from pipelines.domain.corrections import judgements
 from pipelines.domain.resolution import clusters
 from pipelines.domain.resolution.records import SILVER_COLUMNS, entity_records
 from pipelines.domain.resolution.resolve import JUDGEMENT_SCHEMA, judged_pairs, resolve_entities
 from pipelines.domain.settings import MatchingSettings, load
-from pipelines.evaluation import resolution_table
-from pipelines.lake import Lake
+from pipelines.demo.evaluation import resolution_table
+from pipelines.storage.lake import Lake
 
 # Swept for both Splink variants, wide enough that neither best lies on an edge (seed 11). Low ones matter
 # with our clustering, whose constraints refuse the wrong links a low threshold lets through (its F1 rose

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from pipelines import catalog
+from pipelines.storage import catalog
 from pipelines.domain.contract import SPECS
 
 STEP = pl.col("step")

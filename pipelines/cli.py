@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: the next run resumes from the last committed table versions", file=sys.stderr)
         return EXIT_FAILED
     except Exception as error:  # noqa: BLE001 - the user gets one line, the trace only on --debug
-        from pipelines.lake import LakeBusy
+        from pipelines.storage.lake import LakeBusy
 
         if args.debug:
             traceback.print_exc()
@@ -43,8 +43,8 @@ def _quiet_library_warnings() -> None:
 
 
 def _path_help() -> dict[str, str]:
-    """`--landing` etc. with their environment variable and default, from pipelines/paths.py (one home)."""
-    from pipelines.paths import DEFAULTS
+    """`--landing` etc. with their environment variable and default, from pipelines/storage/paths.py (one home)."""
+    from pipelines.storage.paths import DEFAULTS
 
     what = {"landing": "landing zone", "lake": "Delta lake directory", "warehouse": "curated DuckDB file", "dagster_home": "Dagster instance"}
     return {f"--{f.replace('_', '-')}": f"{what[f]} (env {env}, default {default})" for f, (env, default) in DEFAULTS.items()}
@@ -81,8 +81,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipelines import paths as paths_module
-    from pipelines.lake import exclusive
+    from pipelines.storage import paths as paths_module
+    from pipelines.storage.lake import exclusive
 
     paths = paths_module.resolve(
         landing=args.landing, lake=args.lake, warehouse=args.warehouse, dagster_home=args.dagster_home
@@ -93,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     # Locked before Dagster is even imported, so that a second run is turned away in about a second.
     with exclusive(paths.lake, args.wait):
-        from pipelines.runner import run_batch, summary
+        from pipelines.orchestration.runner import run_batch, summary
 
         batch = run_batch(paths)
         print(summary(paths, batch))
@@ -113,8 +113,8 @@ def _landing_problem(landing: Path) -> str | None:
 def _ui(args: argparse.Namespace) -> int:
     import os
 
-    from pipelines import paths as paths_module
-    from pipelines.runner import prepare_instance
+    from pipelines.storage import paths as paths_module
+    from pipelines.orchestration.runner import prepare_instance
 
     paths = paths_module.resolve(dagster_home=args.dagster_home)
     paths.export_env()

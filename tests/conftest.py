@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 from _pytest.nodeid import coerce_node_id
 
-from pipelines import paths as paths_module
-from pipelines.runner import BatchResult, run_batch
+from pipelines.storage import paths as paths_module
+from pipelines.orchestration.runner import BatchResult, run_batch
 
 DEMO_ENTITIES = 1500
 DEMO_DAYS = 3

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines import definitions, paths
+from pipelines.orchestration import definitions
+from pipelines.storage import paths
 
 
 def build(tmp_path: Path) -> dg.Definitions:

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from pipelines import paths
-from pipelines.resources import LakehouseResource
-from pipelines.runner import run_batch
-from pipelines.schedules import nightly_consolidation
-from pipelines.sensors import landing_sensor
+from pipelines.storage import paths
+from pipelines.orchestration.resources import LakehouseResource
+from pipelines.orchestration.runner import run_batch
+from pipelines.orchestration.schedules import nightly_consolidation
+from pipelines.orchestration.sensors import landing_sensor
 from tests.conftest import generate_demo
 
 pytestmark = pytest.mark.xdist_group("operations")

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from pipelines.domain.worksheets import DECISION_COLUMNS, HEADERS
-from pipelines.runner import run_batch
+from pipelines.orchestration.runner import run_batch
 from tests.conftest import generate_demo, run_pipeline
 
 pytestmark = pytest.mark.xdist_group("loop")

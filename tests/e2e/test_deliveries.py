@@ -12,7 +12,7 @@ import pytest
 from deltalake import DeltaTable
 
 from tests.conftest import Demo, copy_landing, run_pipeline, workspace
-from pipelines.runner import run_batch
+from pipelines.orchestration.runner import run_batch
 
 pytestmark = pytest.mark.xdist_group("deliveries")
 DATA_TABLES = ["bronze/registration_deliveries", "bronze/licensing_deliveries", "bronze/district_deliveries",

@@ -11,7 +11,7 @@ import pytest
 
 from assets import retry
 from pipelines.domain import settings
-from pipelines.runner import RunFailed
+from pipelines.orchestration.runner import RunFailed
 from tests.conftest import Demo, run_pipeline
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "handwritten" / "landing"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipelines import evaluation
+from pipelines.demo import evaluation
 from tests.conftest import generate_demo, run_pipeline
 
 PARAMETERS = {  # seed -> (entities, days)

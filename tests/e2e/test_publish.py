@@ -80,7 +80,7 @@ def test_exit_codes_and_one_line_errors(tmp_path: Path) -> None:
 
 
 def test_a_busy_lake_turns_a_run_away_at_once_or_after_its_wait(tmp_path: Path) -> None:
-    from pipelines.lake import exclusive
+    from pipelines.storage.lake import exclusive
 
     (tmp_path / "landing" / "registration" / "2026-11-20").mkdir(parents=True)
     (tmp_path / "landing" / "registration" / "2026-11-20" / "r.csv").write_text("主体身份代码\nK1\n", encoding="utf-8")

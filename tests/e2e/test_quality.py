@@ -11,7 +11,7 @@ import pytest
 
 from pipelines.quality.gx_runner import expectation_labels, load_suite
 from pipelines.quality.suites import check_name, suite_path
-from pipelines.runner import prepare_instance
+from pipelines.orchestration.runner import prepare_instance
 from tests.conftest import Run, generate_demo, run_pipeline
 
 pytestmark = pytest.mark.xdist_group("pipeline")

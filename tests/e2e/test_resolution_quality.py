@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipelines import evaluation
+from pipelines.demo import evaluation
 from tests.conftest import Run
 
 pytestmark = pytest.mark.xdist_group("pipeline")

@@ -14,10 +14,10 @@ import pytest
 from deltalake import DeltaTable
 
 from assets.curated import model_names
-from pipelines import lineage
+from pipelines.publishing import lineage
 from pipelines.domain.contract import SPECS
 from pipelines.domain.readers import read_file
-from pipelines.runner import run_batch
+from pipelines.orchestration.runner import run_batch
 from tests.conftest import generate_demo, workspace
 
 pytestmark = pytest.mark.xdist_group("lineage")
@@ -139,7 +139,7 @@ def test_the_lake_map_names_columns_that_exist(built: Built) -> None:
         schemas[f"{table.parent.name}/{table.name}"] = {f.name for f in DeltaTable(str(table)).schema().fields}
     for (table, column), derivation in lineage.LAKE_LINEAGE.items():
         for name, col in [(table, column), *derivation.upstream]:
-            assert col in schemas[name], f"pipelines/lineage.py names {name}.{col}, which the lake does not have"
+            assert col in schemas[name], f"pipelines/publishing/lineage.py names {name}.{col}, which the lake does not have"
     assert set(lineage.WRITERS) <= set(schemas)
 
 

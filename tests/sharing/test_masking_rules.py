@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from assets.curated import model_sql
-from pipelines import data_dictionary
+from pipelines.publishing import data_dictionary
 
 SHARED_COLUMNS = {
     "entity_id": pl.String, "uscc": pl.String, "reg_no": pl.String, "name": pl.String, "entity_type": pl.String,

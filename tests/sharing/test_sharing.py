@@ -18,11 +18,12 @@ import polars as pl
 import pytest
 
 from assets import sharing
-from pipelines import data_dictionary, definitions
-from pipelines import paths as paths_module
+from pipelines.publishing import data_dictionary
+from pipelines.orchestration import definitions
+from pipelines.storage import paths as paths_module
 from pipelines.domain import divisions
-from pipelines.resources import LakehouseResource
-from pipelines.runner import run_batch
+from pipelines.orchestration.resources import LakehouseResource
+from pipelines.orchestration.runner import run_batch
 
 pytestmark = pytest.mark.xdist_group("sharing")
 

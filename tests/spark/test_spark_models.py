@@ -24,7 +24,7 @@ from tests.extras import require
 
 require("pyspark")
 
-from pipelines import spark_models  # noqa: E402
+from pipelines.publishing import spark_models  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("spark")
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import paths as paths_module
+from pipelines.storage import paths as paths_module
 from pipelines.demo import generate
-from pipelines.runner import BatchResult, prepare_instance, run_batch
+from pipelines.orchestration.runner import BatchResult, prepare_instance, run_batch
 
 pytestmark = pytest.mark.xdist_group("ui")
 PROJECT = Path(__file__).resolve().parents[2]

@@ -10,11 +10,11 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from pipelines import catalog
+from pipelines.storage import catalog
 from pipelines.domain import landing
 from pipelines.domain import settings as settings_module
-from pipelines.lake import Lake, exclusive
-from pipelines.paths import Paths
+from pipelines.storage.lake import Lake, exclusive
+from pipelines.storage.paths import Paths
 
 
 class LakehouseResource(dg.ConfigurableResource):

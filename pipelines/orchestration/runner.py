@@ -17,12 +17,13 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from pipelines import catalog
-from pipelines import definitions, jobs
+from pipelines.storage import catalog
+from pipelines.orchestration import definitions
+from pipelines.orchestration import jobs
 from pipelines.domain import landing
 from pipelines.domain.contract import SOURCES
-from pipelines.lake import Lake, exclusive
-from pipelines.paths import Paths
+from pipelines.storage.lake import Lake, exclusive
+from pipelines.storage.paths import Paths
 
 INSTANCE_YAML = """\
 telemetry:

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines import jobs
+from pipelines.orchestration import jobs
 
 nightly_consolidation = dg.ScheduleDefinition(
     name="nightly_consolidation",

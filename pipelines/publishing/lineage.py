@@ -27,7 +27,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.lineage import lineage as sqlglot_lineage
 
-from pipelines import catalog
+from pipelines.storage import catalog
 from pipelines.domain.contract import ENTITY_SOURCES, SOURCES, SPECS
 from pipelines.domain.corrections import CORRECTABLE_FIELDS
 from pipelines.domain.ingest import raw_schema

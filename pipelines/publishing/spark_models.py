@@ -8,7 +8,7 @@ names work in both modes and need no metastore: Spark SQL reads `gold.golden_ent
 database.table, and a temporary view cannot be qualified by a database (global temp views are all
 in the one `global_temp` database).
 
-    python -m pipelines.spark_models --lake data/lake [--out data/warehouse/spark] [model ...]
+    python -m pipelines.publishing.spark_models --lake data/lake [--out data/warehouse/spark] [model ...]
 
 No Dagster imports: this runs on a cluster driver that only has pyspark, sqlglot, deltalake and polars.
 """
@@ -23,9 +23,9 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
-from pipelines import catalog
+from pipelines.storage import catalog
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "curated"
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql" / "curated"
 CURATED_SCHEMAS = ("curated", "main")  # how a model may name another model (the DuckDB file's catalog/schema)
 
 LOCAL_CONF = {
@@ -379,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import time
 
-    parser = argparse.ArgumentParser(prog="python -m pipelines.spark_models", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m pipelines.publishing.spark_models", description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", help="models to run (default: all in sql/curated)")
     parser.add_argument("--lake", default=os.environ.get("ENTITY_LAKE_DIR", "data/lake"))
     parser.add_argument("--master", default="local[2]", help='Spark master ("" keeps the one spark-submit set)')

@@ -5,10 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 from assets import bronze, corrections, curated, gold, issues, reports, sharing, silver
-from pipelines import jobs, paths, schedules, sensors
+from pipelines.orchestration import jobs
+from pipelines.storage import paths
+from pipelines.orchestration import schedules
+from pipelines.orchestration import sensors
 from pipelines.domain import settings
-from pipelines.progress import progress_logger
-from pipelines.resources import LakehouseResource
+from pipelines.orchestration.progress import progress_logger
+from pipelines.orchestration.resources import LakehouseResource
 
 
 def build(locations: paths.Paths) -> dg.Definitions:

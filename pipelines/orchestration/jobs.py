@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines import catalog
+from pipelines.storage import catalog
 from pipelines.domain.contract import SOURCES
 
 

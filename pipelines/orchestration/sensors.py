@@ -7,12 +7,12 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from pipelines import catalog
-from pipelines import jobs
+from pipelines.storage import catalog
+from pipelines.orchestration import jobs
 from pipelines.domain import landing
 from pipelines.domain.contract import SOURCES
-from pipelines.lake import Lake
-from pipelines.resources import LakehouseResource
+from pipelines.storage.lake import Lake
+from pipelines.orchestration.resources import LakehouseResource
 
 
 def _digest(text: str) -> str:
