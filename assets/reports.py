@@ -39,9 +39,8 @@ def steward_worksheets(context: dg.AssetExecutionContext, lakehouse: LakehouseRe
     pairs = _pairs_to_review(lake)
     tasks = lake.read(catalog.SUPERVISION_TASK).filter(pl.col("created_on") == as_of)
     folder = lakehouse.reports / "worksheets" / as_of.isoformat()
-    written = {}
+    sheets = {}
     for division in divisions.DIVISIONS:
-        path = folder / f"{division.code}_{division.name}.xlsx"
         rows = pl.concat(
             [
                 worksheets.issue_rows(issues.filter(pl.col("district_code") == division.code), mask_personal=False),
@@ -49,11 +48,15 @@ def steward_worksheets(context: dg.AssetExecutionContext, lakehouse: LakehouseRe
             ],
             how="diagonal_relaxed",
         )
-        written[division.code] = worksheets.write(path, rows, tasks.filter(pl.col("district_code") == division.code))
-    city_rows = worksheets.issue_rows(issues, mask_personal=True)
-    written["city"] = worksheets.write(folder / "city.xlsx", city_rows, tasks)
-    context.log.info(f"worksheets in {folder}: {sum(written.values()):,} rows")
-    return dg.MaterializeResult(metadata={"folder": dg.MetadataValue.path(str(folder)), "rows_per_sheet": written})
+        sheets[f"{division.code}_{division.name}.xlsx"] = (rows, tasks.filter(pl.col("district_code") == division.code))
+    sheets["city.xlsx"] = (worksheets.issue_rows(issues, mask_personal=True), tasks)
+    outcome = worksheets.publish(folder, sheets)
+    written = {name: min(rows.height, worksheets.MAX_ROWS) for name, (rows, _) in sheets.items()}
+    rendered = sum(1 for how in outcome.values() if how == "written")
+    context.log.info(f"worksheets in {folder}: {sum(written.values()):,} rows; {rendered} of {len(sheets)} rendered, the rest unchanged")
+    return dg.MaterializeResult(
+        metadata={"folder": dg.MetadataValue.path(str(folder)), "rows_per_sheet": written, "sheets": outcome}
+    )
 
 
 def _pairs_to_review(lake) -> pl.DataFrame:  # noqa: ANN001 - the run's Lake

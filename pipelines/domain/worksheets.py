@@ -9,8 +9,11 @@ representatives, phones) appears only in the worksheet of the district that supe
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable
+import os
+import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import polars as pl
@@ -74,6 +77,62 @@ def pair_rows(pairs: pl.DataFrame) -> pl.DataFrame:
 
 # Every string is written as a string: no formulas, numbers or links are read into delivered text.
 LITERAL = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False, "constant_memory": True}
+
+
+def fingerprint(rows: pl.DataFrame, tasks: pl.DataFrame) -> str:
+    """What a worksheet would hold: equal fingerprints write equal sheets, so a night that did not change a
+    district's issues, pairs or tasks need not render its workbook again."""
+    digest = hashlib.sha256()
+    for frame in (rows, tasks):
+        digest.update(",".join(f"{c}:{t}" for c, t in frame.schema.items()).encode())
+        digest.update(frame.hash_rows(seed=0).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+MANIFEST = "fingerprints.json"
+
+
+def publish(folder: Path, sheets: dict[str, tuple[pl.DataFrame, pl.DataFrame]]) -> dict[str, str]:
+    """Write each sheet (file name -> its rows and tasks) into `folder`, unless the same content is there
+    already ('unchanged') or in the latest earlier folder, which is then copied ('copied'); else 'written'.
+    Rendering is what costs (tens of seconds a night at city scale); most districts' sheets do not change."""
+    here, earlier = _manifest(folder), _latest_earlier(folder)
+    before = _manifest(earlier) if earlier else {}
+    outcome, prints = {}, {}
+    for name, (rows, tasks) in sheets.items():
+        prints[name] = fingerprint(rows, tasks)
+        target = folder / name
+        if here.get(name) == prints[name] and target.exists():
+            outcome[name] = "unchanged"
+        elif earlier and before.get(name) == prints[name] and (earlier / name).exists():
+            _replace(target, lambda tmp, source=earlier / name: shutil.copyfile(source, tmp))
+            outcome[name] = "copied"
+        else:
+            _replace(target, lambda tmp, rows=rows, tasks=tasks: write(tmp, rows, tasks))
+            outcome[name] = "written"
+    # Written last: a run killed before this line leaves whole files and an older manifest, which only
+    # makes the next run render again.
+    (folder / MANIFEST).write_text(json.dumps(prints, indent=1, sort_keys=True), encoding="utf-8")
+    return outcome
+
+
+def _replace(target: Path, make: Callable[[Path], object]) -> None:
+    """Make the file beside its target and rename it into place: a reader never opens half a workbook."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    make(tmp)
+    os.replace(tmp, target)
+
+
+def _manifest(folder: Path) -> dict[str, str]:
+    path = folder / MANIFEST
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _latest_earlier(folder: Path) -> Path | None:
+    """The previous night's folder (folders are named by as-of date, so names sort by date)."""
+    earlier = sorted(p for p in folder.parent.glob("*") if p.is_dir() and p.name < folder.name)
+    return earlier[-1] if earlier else None
 
 
 def write(path: Path, rows: pl.DataFrame, tasks: pl.DataFrame) -> int:
