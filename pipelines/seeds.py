@@ -18,7 +18,8 @@ import polars as pl
 
 from pipelines.domain.divisions import DIVISIONS
 
-SEED_DIR = Path(__file__).resolve().parent.parent / "sql" / "seeds"
+ROOT = Path(__file__).resolve().parent.parent
+SEED_DIR = ROOT / "sql" / "seeds"
 SCHEMA = "seed"  # models name a seed `seed.<name>`
 
 # CSV has no types: every column is text unless listed here (a district code must stay a string).
@@ -45,6 +46,11 @@ def seed_names() -> list[str]:
 
 def seed_path(name: str) -> Path:
     return SEED_DIR / f"{name}.csv"
+
+
+def seed_file(name: str) -> str:
+    """The seed's file relative to the repository, as lineage names it."""
+    return str(seed_path(name).relative_to(ROOT))
 
 
 def read_seed(name: str) -> pl.DataFrame:
