@@ -91,7 +91,8 @@ def view_name(layer: str, table: str) -> str:
 
 
 def referenced_tables(sql: str) -> list[tuple[str, str]]:
-    """(layer, table) a model reads: a lake layer, `seed`, or `curated` for another model (as assets/curated.py)."""
+    """(layer, table) a model reads: a lake layer, `seed`, or `curated` for another model (as
+    assets/curated.py)."""
     tree = sqlglot.parse_one(sql, read="duckdb")
     ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
     tables = set()
@@ -289,7 +290,8 @@ def _flatten_layers(tree: exp.Expression) -> None:
             flat.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
         table.replace(flat)
     for column in tree.find_all(exp.Column):  # gold.golden_entity.col -> golden_entity.col
-        if column.args.get("db") is not None and column.text("db") in (*catalog.LAKE_LAYERS, seeds.SCHEMA, *CURATED_SCHEMAS):
+        qualifiers = (*catalog.LAKE_LAYERS, seeds.SCHEMA, *CURATED_SCHEMAS)
+        if column.args.get("db") is not None and column.text("db") in qualifiers:
             column.set("db", None)
             column.set("catalog", None)
 

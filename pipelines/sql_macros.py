@@ -28,7 +28,8 @@ def macros() -> dict[str, tuple[tuple[str, ...], exp.Expression]]:
     for statement in sqlglot.parse(MACRO_FILE.read_text(encoding="utf-8"), read="duckdb"):
         if isinstance(statement, exp.Create) and statement.kind == "MACRO":
             signature = statement.this
-            found[signature.this.name.lower()] = (tuple(p.name for p in signature.expressions), statement.expression)
+            parameters = tuple(p.name for p in signature.expressions)
+            found[signature.this.name.lower()] = (parameters, statement.expression)
     return found
 
 

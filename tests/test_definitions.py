@@ -34,7 +34,8 @@ def test_curated_models_depend_on_the_tables_their_sql_reads(tmp_path: Path) -> 
     assert parents == {"gold/golden_entity", "gold/entity_issue"}
     quarantine = {p.to_user_string() for p in graph.get(dg.AssetKey(["curated", "quarantine"])).parent_keys}
     assert {"bronze/registration_deliveries", "bronze/landing_inventory", "silver/corrections"} <= quarantine
-    flows = {p.to_user_string() for p in graph.get(dg.AssetKey(["curated", "int_district_month_flow"])).parent_keys}
+    flow_model = graph.get(dg.AssetKey(["curated", "int_district_month_flow"]))
+    flows = {p.to_user_string() for p in flow_model.parent_keys}
     assert {"seed/district", "curated/int_as_of", "curated/int_entity_registration"} <= flows
 
 

@@ -93,14 +93,18 @@ running as (
         running_window as (
             partition by district_code order by month_no rows between unbounded preceding and current row
         ),
-        trailing_year as (partition by district_code order by month_no rows between 11 preceding and current row)
+        trailing_year as (
+            partition by district_code order by month_no rows between 11 preceding and current row
+        )
 ),
 
 final as (
     select
         running.district_code,
         running.district_name,
-        make_date(cast(floor(running.month_no / 12) as integer), cast(running.month_no % 12 as integer) + 1, 1) as month,
+        make_date(
+            cast(floor(running.month_no / 12) as integer), cast(running.month_no % 12 as integer) + 1, 1
+        ) as month,
         running.month_no = as_of.as_of_month_no as is_partial_month,
         -- 景气 flows
         running.new_registrations,
@@ -108,7 +112,8 @@ final as (
         running.new_registrations - running.deregistrations as net_growth,
         running.licences_issued,
         running.licences_expired,
-        running.entities_at_month_end - running.new_registrations + running.deregistrations as entities_at_month_start,
+        running.entities_at_month_end - running.new_registrations + running.deregistrations
+            as entities_at_month_start,
         running.entities_at_month_end,
         round(
             cast(running.new_registrations as double)
@@ -144,7 +149,8 @@ final as (
         running.high_issue_entities,
         running.entities_with_credit_events,
         round(
-            1.0 - cast(running.entities_with_credit_events as double) / nullif(running.entities_at_month_end, 0),
+            1.0
+            - cast(running.entities_with_credit_events as double) / nullif(running.entities_at_month_end, 0),
             6
         ) as credit_index
     from running

@@ -118,7 +118,9 @@ risk_scores as (
         entities.entity_id,
         coalesce(sum(risk_factors.points), 0) as points,
         string_agg(
-            risk_factors.factor || '=' || cast(risk_factors.points as varchar), ', ' order by risk_factors.factor
+            risk_factors.factor || '=' || cast(risk_factors.points as varchar),
+            ', '
+            order by risk_factors.factor
         ) as factors
     from entities
     left join risk_factors on entities.entity_id = risk_factors.entity_id
@@ -132,7 +134,8 @@ risk_level_tags as (
         risk_levels.level as tag,
         risk_levels.level_zh as tag_zh,
         'risk.score' as rule,
-        'points ' || cast(risk_scores.points as varchar) || coalesce(' (' || risk_scores.factors || ')', '') as evidence
+        'points ' || cast(risk_scores.points as varchar)
+        || coalesce(' (' || risk_scores.factors || ')', '') as evidence
     from risk_scores
     inner join risk_levels on risk_scores.points between risk_levels.min_points and risk_levels.max_points
 ),

@@ -33,7 +33,9 @@ licence_events as (
     select
         coalesce(golden.district_code, licences.district_code) as district_code,
         month_no(licences.issued_on) as issued_month_no,
-        case when licences.valid_until <= as_of.as_of_on then month_no(licences.valid_until) end as expired_month_no
+        case
+            when licences.valid_until <= as_of.as_of_on then month_no(licences.valid_until)
+        end as expired_month_no
     from licences
     cross join as_of
     left join golden on licences.entity_id = golden.entity_id
@@ -103,11 +105,14 @@ final as (
         on spine.district_code = registrations_by_month.district_code
         and spine.month_no = registrations_by_month.month_no
     left join exits_by_month
-        on spine.district_code = exits_by_month.district_code and spine.month_no = exits_by_month.month_no
+        on spine.district_code = exits_by_month.district_code
+        and spine.month_no = exits_by_month.month_no
     left join licences_by_month
-        on spine.district_code = licences_by_month.district_code and spine.month_no = licences_by_month.month_no
+        on spine.district_code = licences_by_month.district_code
+        and spine.month_no = licences_by_month.month_no
     left join expiries_by_month
-        on spine.district_code = expiries_by_month.district_code and spine.month_no = expiries_by_month.month_no
+        on spine.district_code = expiries_by_month.district_code
+        and spine.month_no = expiries_by_month.month_no
 )
 
 select * from final

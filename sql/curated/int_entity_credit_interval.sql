@@ -54,7 +54,8 @@ abnormal_intervals as (
             -- July of the year after the report year: month_no of (year + 1)-07
             when entities.abnormal_reason like '%年度报告%'
                 then least(
-                    (coalesce(entities.last_annual_report_year + 1, year(entities.established_on)) + 1) * 12 + 6,
+                    (coalesce(entities.last_annual_report_year + 1, year(entities.established_on)) + 1) * 12
+                    + 6,
                     as_of.as_of_month_no
                 )
             else as_of.as_of_month_no
@@ -82,7 +83,9 @@ issue_intervals as (
         as_of.as_of_month_no as to_month_no
     from issues
     cross join as_of
-    where issues.status in ('open', 'confirmed') and issues.severity = 'high' and issues.first_detected_on is not null
+    where issues.status in ('open', 'confirmed')
+        and issues.severity = 'high'
+        and issues.first_detected_on is not null
 ),
 
 flag_intervals as (
@@ -126,7 +129,9 @@ interval_reach as (
 interval_islands as (
     select
         interval_reach.*,
-        sum(case when reached_month_no is null or from_month_no > reached_month_no + 1 then 1 else 0 end) over (
+        sum(
+            case when reached_month_no is null or from_month_no > reached_month_no + 1 then 1 else 0 end
+        ) over (
             partition by entity_id, flag
             order by from_month_no, to_month_no
             rows between unbounded preceding and current row

@@ -5,7 +5,8 @@
 --   industry.scope_keyword  a keyword of the industry occurs in 经营范围, text in brackets removed first
 --                           (（不含…）, （依法须经批准…） are exclusions/conditions)
 --   industry.licence_type   the entity holds a licence or filing of a type of the industry
---                           (both rules for one industry: rule 'industry.scope_keyword+industry.licence_type')
+--                           (both rules for one industry: rule
+--                           'industry.scope_keyword+industry.licence_type')
 --   industry_rank           1 for the primary industry: the industry whose keyword occurs first in 经营范围
 --                           (the main business is listed first), ties: longer keyword, then code; an
 --                           industry only from licences ranks after every keyword match

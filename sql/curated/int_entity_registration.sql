@@ -34,7 +34,9 @@ entities as (
         golden.established_on,
         case
             when golden.status in ('deregistered', 'revoked', 'cancelled', 'moved_out')
-                then coalesce(least(registration.deregistered_on, registration.revoked_on), registration.approved_on)
+                then coalesce(
+                    least(registration.deregistered_on, registration.revoked_on), registration.approved_on
+                )
         end as exited_on,
         registration.business_scope,
         registration.registered_capital_wan,

@@ -66,7 +66,8 @@ risk_factors as (
         entity_id,
         'penalised' as factor,
         'risk.penalised' as rule,
-        '近12个月处罚 ' || cast(penalty_count as varchar) || ' 次, 最近 ' || cast(last_penalised_on as varchar) as evidence
+        '近12个月处罚 ' || cast(penalty_count as varchar)
+        || ' 次, 最近 ' || cast(last_penalised_on as varchar) as evidence
     from recent_penalties
     union all
     select
