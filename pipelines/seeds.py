@@ -13,10 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from pipelines.domain.divisions import DIVISIONS
+
+if TYPE_CHECKING:
+    import duckdb
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_DIR = ROOT / "sql" / "seeds"
@@ -58,7 +62,7 @@ def read_seed(name: str) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).cast(t) for c, t in COLUMN_TYPES.get(name, {}).items())
 
 
-def register_duckdb(connection, names: Iterable[str]) -> None:
+def register_duckdb(connection: duckdb.DuckDBPyConnection, names: Iterable[str]) -> None:
     """Make each seed queryable as `seed.<name>` in an in-memory catalog, so that nothing of it is stored
     in the database file the connection writes (as the lake tables: pipelines/lake.register_delta)."""
     connection.execute(f"attach if not exists ':memory:' as {SCHEMA}")

@@ -4,10 +4,9 @@ The SQL files stay the single source: `transpile` turns DuckDB SQL into Spark SQ
 rewrites every lake reference `<layer>.<table>` to one flat view name `<layer>__<table>` (a seed
 `seed.<name>` likewise: `register_seeds`). `register_lake_tables` creates those views, from the Delta
 tables read through deltalake/pyarrow (local mode, no extra jars) or natively with delta-spark
-(`native_delta=True`, a cluster). Flat view
-names work in both modes and need no metastore: Spark SQL reads `gold.golden_entity` as
-database.table, and a temporary view cannot be qualified by a database (global temp views are all
-in the one `global_temp` database).
+(`native_delta=True`, a cluster). Flat view names work in both modes and need no metastore: Spark SQL
+reads `gold.golden_entity` as database.table, and a temporary view cannot be qualified by a database
+(global temp views are all in the one `global_temp` database).
 
     python -m pipelines.spark_models --lake data/lake [--out data/warehouse/spark] [model ...]
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlglot
 from sqlglot import exp
 
+if TYPE_CHECKING:
+    import duckdb
+
 MACRO_FILE = Path(__file__).resolve().parent.parent / "sql" / "macros.sql"
 
 
-def define_duckdb(connection) -> None:
+def define_duckdb(connection: duckdb.DuckDBPyConnection) -> None:
     """Temporary macros: the connection may write a database file, which should not keep them."""
     connection.execute(MACRO_FILE.read_text(encoding="utf-8"))
 
