@@ -30,7 +30,7 @@ from assets.retry import on_transient_errors
 from assets.keys import writer_keys
 from assets.metadata import markdown_table
 from pipelines.storage import catalog
-from pipelines.publishing import lineage
+from pipelines.publishing import lineage, seeds, sql_macros
 from pipelines.storage.lake import register_delta
 from pipelines.orchestration.resources import LakehouseResource
 
@@ -42,11 +42,11 @@ def model_sql(name: str) -> str:
 
 
 def referenced_tables(sql: str) -> list[tuple[str, str]]:
-    """(layer, table) of every table a model reads: lake layers, or `curated` for another model."""
+    """(layer, table) of every table a model reads: lake layers, `seed`, or `curated` for another model."""
     tables = set()
     for table in sqlglot.parse_one(sql, read="duckdb").find_all(exp.Table):
         layer = table.db or "curated"
-        if layer in (*catalog.LAKE_LAYERS, "curated", "main"):
+        if layer in (*catalog.LAKE_LAYERS, seeds.SCHEMA, "curated", "main"):
             tables.add(("curated" if layer == "main" else layer, table.name))
     ctes = {c.alias for c in sqlglot.parse_one(sql, read="duckdb").find_all(exp.CTE)}
     return sorted(t for t in tables if not (t[0] == "curated" and t[1] in ctes))
@@ -89,12 +89,15 @@ def _carry_over(connection: duckdb.DuckDBPyConnection, published: Path) -> list[
 
 
 def connect_with_lake(database: Path | str, lake_dir: Path, sql: str) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection where `<layer>.<table>` names the lake's Delta tables a model reads."""
+    """A DuckDB connection where `<layer>.<table>` names the lake's Delta tables a model reads, `seed.<name>`
+    its seeds, and the macros of sql/macros.sql are defined."""
     connection = duckdb.connect(str(database))
-    for layer, table in referenced_tables(sql):
-        if layer not in catalog.LAKE_LAYERS:
-            continue
-        register_delta(connection, lake_dir / layer / table, layer, table)
+    tables = referenced_tables(sql)
+    for layer, table in tables:
+        if layer in catalog.LAKE_LAYERS:
+            register_delta(connection, lake_dir / layer / table, layer, table)
+    seeds.register_duckdb(connection, [table for layer, table in tables if layer == seeds.SCHEMA])
+    sql_macros.define_duckdb(connection)
     return connection
 
 

@@ -23,7 +23,7 @@ def test_every_job_resolves(tmp_path: Path) -> None:
 def test_asset_keys_by_layer(tmp_path: Path) -> None:
     keys = sorted(k.to_user_string() for k in build(tmp_path).resolve_all_asset_keys())
     layers = {k.split("/")[0] for k in keys}
-    assert layers == {"bronze", "silver", "gold", "curated", "reports"}
+    assert layers == {"bronze", "silver", "gold", "curated", "reports", "seed"}
     for required in ["bronze/registration_deliveries", "silver/registration", "gold/entity_xref", "gold/golden_entity",
                      "gold/entity_issue", "curated/golden_entity", "curated/quarantine", "curated/warehouse"]:
         assert required in keys
@@ -35,6 +35,18 @@ def test_curated_models_depend_on_the_tables_their_sql_reads(tmp_path: Path) -> 
     assert parents == {"gold/golden_entity", "gold/entity_issue"}
     quarantine = {p.to_user_string() for p in graph.get(dg.AssetKey(["curated", "quarantine"])).parent_keys}
     assert {"bronze/registration_deliveries", "bronze/landing_inventory", "silver/corrections"} <= quarantine
+    flow_model = graph.get(dg.AssetKey(["curated", "int_district_month_flow"]))
+    flows = {p.to_user_string() for p in flow_model.parent_keys}
+    assert {"seed/district", "curated/int_as_of", "curated/int_entity_registration"} <= flows
+
+
+def test_seeds_are_declared_not_materialised(tmp_path: Path) -> None:
+    """A seed is a file in the repository: upstream in the graph, never a step of a job."""
+    defs = build(tmp_path)
+    seed = defs.resolve_asset_graph().get(dg.AssetKey(["seed", "district"]))
+    assert not seed.is_materializable
+    consolidate = defs.resolve_job_def("consolidate_job")
+    assert not [k for k in consolidate.asset_layer.selected_asset_keys if k.path[0] == "seed"]
 
 
 SNAPSHOT = Path(__file__).resolve().parent / "snapshots" / "definitions.txt"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import bronze, corrections, curated, gold, issues, reports, sharing, silver
+from assets import bronze, corrections, curated, gold, issues, reports, seeds, sharing, silver
 from pipelines.orchestration import jobs
 from pipelines.storage import paths
 from pipelines.orchestration import schedules
@@ -27,6 +27,7 @@ def build(locations: paths.Paths) -> dg.Definitions:
             reports.steward_worksheets,
             reports.quality_report,
             reports.run_report,
+            *seeds.seed_specs,
             *curated.model_assets,
             curated.warehouse,
             *sharing.sharing_assets,

@@ -224,11 +224,12 @@ TABLES: dict[str, Table] = {
         title_en="Entity tags (rule-based)",
         about_zh="每个主体每个标签一行。行业（经营范围关键词、许可类型）、主营行业、规模（注册资本：微型<100万元，小型<1000万元，"
         "中型<1亿元，大型≥1亿元）、风险因素与风险等级（异常名录2分、近12个月处罚2分、未处理高风险问题3分、中风险问题1分；"
-        "≥3高，1–2中，0低）。规则见 sql/curated/entity_tag.sql。",
+        "≥3高，1–2中，0低）。规则见 sql/curated/entity_tag.sql，阈值、关键词与分值见 sql/seeds/。",
         about_en="One row per entity and tag: industry (business-scope keywords, licence types), primary industry, "
         "size band (registered capital: micro < 1M CNY, small < 10M, medium < 100M, large >= 100M), risk factors and "
         "risk level (abnormal list 2 points, penalty in 12 months 2, open high issue 3, open medium issue 1; high >= 3, "
-        "medium 1-2, low 0). The rules are in sql/curated/entity_tag.sql.",
+        "medium 1-2, low 0). The rules are in sql/curated/entity_tag.sql, thresholds, keywords and points in "
+        "sql/seeds/.",
         columns={
             "entity_id": ENTITY_COLUMNS["entity_id"],
             "tag_type": C("标签类型：industry 行业, primary_industry 主营行业, size_band 规模, risk_factor 风险因素, risk_level 风险等级",

@@ -13,6 +13,8 @@ Two halves, joined by `walk`:
    file, sha256 and row they came from. Keep the map in step with the code it names; tests check that
    every listed column exists and every silver column is listed.
 
+Seeds (`seed.<name>`, pipelines/seeds.py) are a bottom like bronze: the walk ends at the seed's CSV file.
+
 No Dagster here: assets/curated.py turns the result into asset metadata and the warehouse's
 `column_lineage` table.
 """
@@ -27,6 +29,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.lineage import lineage as sqlglot_lineage
 
+from pipelines.publishing import seeds
 from pipelines.storage import catalog
 from pipelines.domain.contract import ENTITY_SOURCES, SOURCES, SPECS
 from pipelines.domain.corrections import CORRECTABLE_FIELDS
@@ -46,12 +49,13 @@ class LineageError(ValueError):
 
 
 def referenced_tables(sql: str) -> list[str]:
-    """`layer/table` of every table the SQL reads (CTEs excluded; `main.x` or `x` is `curated/x`)."""
+    """`layer/table` of every table the SQL reads (CTEs excluded; `main.x` or `x` is `curated/x`, `seed.x`
+    is `seed/x`)."""
     tree = sqlglot.parse_one(sql, read="duckdb")
     ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
     tables = set()
     for table in tree.find_all(exp.Table):
-        if table.db in catalog.LAKE_LAYERS:
+        if table.db in (*catalog.LAKE_LAYERS, seeds.SCHEMA):
             tables.add(f"{table.db}/{table.name}")
         elif table.db in (CURATED, _CURATED_DB) or (not table.db and table.name not in ctes):
             tables.add(f"{CURATED}/{table.name}")
@@ -293,6 +297,8 @@ def _step(table: str, column: str, models: Models) -> Derivation | None:
     if layer == CURATED:
         inputs = models.get(name, {}).get(column)
         return None if inputs is None else Derivation(tuple(inputs), _sql_file(name))
+    if layer == seeds.SCHEMA:  # reference data: the walk ends at the file it is written in
+        return Derivation((), seeds.seed_file(name))
     if (table, column) in LAKE_LINEAGE:
         return LAKE_LINEAGE[(table, column)]
     return Derivation((), WRITERS[table]) if table in WRITERS else None

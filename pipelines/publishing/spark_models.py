@@ -1,12 +1,12 @@
 """Run the curated DuckDB models (`sql/curated/*.sql`) on Spark, for provinces too large for one DuckDB.
 
 The SQL files stay the single source: `transpile` turns DuckDB SQL into Spark SQL with sqlglot, and
-rewrites every lake reference `<layer>.<table>` to one flat view name `<layer>__<table>`.
-`register_lake_tables` creates those views, from the Delta tables read through deltalake/pyarrow
-(local mode, no extra jars) or natively with delta-spark (`native_delta=True`, a cluster). Flat view
-names work in both modes and need no metastore: Spark SQL reads `gold.golden_entity` as
-database.table, and a temporary view cannot be qualified by a database (global temp views are all
-in the one `global_temp` database).
+rewrites every lake reference `<layer>.<table>` to one flat view name `<layer>__<table>` (a seed
+`seed.<name>` likewise: `register_seeds`). `register_lake_tables` creates those views, from the Delta
+tables read through deltalake/pyarrow (local mode, no extra jars) or natively with delta-spark
+(`native_delta=True`, a cluster). Flat view names work in both modes and need no metastore: Spark SQL
+reads `gold.golden_entity` as database.table, and a temporary view cannot be qualified by a database
+(global temp views are all in the one `global_temp` database).
 
     python -m pipelines.publishing.spark_models --lake data/lake [--out data/warehouse/spark] [model ...]
 
@@ -23,6 +23,7 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
+from pipelines.publishing import seeds, sql_macros
 from pipelines.storage import catalog
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql" / "curated"
@@ -90,13 +91,14 @@ def view_name(layer: str, table: str) -> str:
 
 
 def referenced_tables(sql: str) -> list[tuple[str, str]]:
-    """(layer, table) a model reads: a lake layer, or `curated` for another model (as assets/curated.py)."""
+    """(layer, table) a model reads: a lake layer, `seed`, or `curated` for another model (as
+    assets/curated.py)."""
     tree = sqlglot.parse_one(sql, read="duckdb")
     ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
     tables = set()
     for table in tree.find_all(exp.Table):
         layer = table.db or "curated"
-        if layer in catalog.LAKE_LAYERS:
+        if layer in (*catalog.LAKE_LAYERS, seeds.SCHEMA):
             tables.add((layer, table.name))
         elif layer in CURATED_SCHEMAS and not (not table.db and table.name in ctes):
             tables.add(("curated", table.name))
@@ -110,7 +112,7 @@ class UnportableSQL(ValueError):
 def transpile(sql: str, flatten_layers: bool = True, keep_order: bool = True) -> str:
     """DuckDB SQL -> Spark SQL: sqlglot's transpiler on the AST, plus fix-ups, each for a reason.
 
-    Needed by the current models: only (1). The others were found by running DuckDB and the transpiled
+    Needed by the current models: (1) and (8). The others were found by running DuckDB and the transpiled
     SQL side by side on Spark 4.3 (sqlglot 30.30) and make constructs a future model may use give the
     same answer instead of a silently different one:
 
@@ -136,7 +138,8 @@ def transpile(sql: str, flatten_layers: bool = True, keep_order: bool = True) ->
        fails in Spark (ANSI) for a non-string x: each argument is cast to STRING first.
     7. Refused (UnportableSQL) because Spark gives other rows without an error: `list()`/`array_agg()`
        (-> COLLECT_LIST drops NULLs and ignores ORDER BY) and `UNION [ALL] BY NAME` (no Spark SQL form).
-    8. `keep_order=False` drops the outermost ORDER BY (not one under LIMIT). The models end in ORDER
+    8. Macros of sql/macros.sql (`month_no(d)`) are inlined: Spark SQL has none (pipelines/sql_macros.py).
+    9. `keep_order=False` drops the outermost ORDER BY (not one under LIMIT). The models end in ORDER
        BY for DuckDB's storage order; a top-level Spark sort is a global range shuffle, at 180M rows only
        worth paying if output files should be sorted (min/max skipping). Kept by default: faithful first.
 
@@ -146,7 +149,7 @@ def transpile(sql: str, flatten_layers: bool = True, keep_order: bool = True) ->
     Left as is because Spark fails loudly instead (ANSI mode on): `x / 0` (DuckDB: inf/NaN; write
     `x / nullif(y, 0)`), out-of-range list index, `first(x order by y)` (write `arg_min(x, y)`).
     """
-    tree = sqlglot.parse_one(sql, read="duckdb")
+    tree = sql_macros.inline(sqlglot.parse_one(sql, read="duckdb"))
     problems = _unportable(tree)
     if problems:
         raise UnportableSQL("; ".join(problems))
@@ -273,7 +276,7 @@ def _flatten_layers(tree: exp.Expression) -> None:
     ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
     targets = []
     for table in tree.find_all(exp.Table):
-        if table.db in catalog.LAKE_LAYERS:
+        if table.db in (*catalog.LAKE_LAYERS, seeds.SCHEMA):
             targets.append((table, view_name(table.db, table.name)))
         elif table.db in CURATED_SCHEMAS and table.name not in ctes:
             targets.append((table, table.name))
@@ -287,7 +290,8 @@ def _flatten_layers(tree: exp.Expression) -> None:
             flat.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
         table.replace(flat)
     for column in tree.find_all(exp.Column):  # gold.golden_entity.col -> golden_entity.col
-        if column.args.get("db") is not None and column.text("db") in (*catalog.LAKE_LAYERS, *CURATED_SCHEMAS):
+        qualifiers = (*catalog.LAKE_LAYERS, seeds.SCHEMA, *CURATED_SCHEMAS)
+        if column.args.get("db") is not None and column.text("db") in qualifiers:
             column.set("db", None)
             column.set("catalog", None)
 
@@ -347,6 +351,17 @@ def register_lake_tables(spark, lake_dir: Path | str, tables: Iterable[tuple[str
     return names
 
 
+def register_seeds(spark, names: Iterable[str]) -> list[str]:
+    """Create a temp view `seed__<name>` for each seed (the names `transpile` writes), from the frame the
+    DuckDB path loads too (pipelines/seeds.py)."""
+    views = []
+    for name in sorted(set(names)):
+        view = view_name(seeds.SCHEMA, name)
+        spark.createDataFrame(arrow_for_spark(seeds.read_seed(name).to_arrow())).createOrReplaceTempView(view)
+        views.append(view)
+    return views
+
+
 def run_model(spark, name: str, lake_dir: Path | str, native_delta: bool = False, _done: set[str] | None = None):
     """The curated model `name` as a Spark DataFrame, after registering the lake tables it reads.
 
@@ -361,6 +376,7 @@ def run_model(spark, name: str, lake_dir: Path | str, native_delta: bool = False
         if layer == "curated" and table in models and table not in done:
             run_model(spark, table, lake_dir, native_delta, done).createOrReplaceTempView(table)
     register_lake_tables(spark, lake_dir, [t for t in tables if t[0] in catalog.LAKE_LAYERS], native_delta)
+    register_seeds(spark, [table for layer, table in tables if layer == seeds.SCHEMA])
     done.add(name)
     return spark.sql(transpile(sql))
 

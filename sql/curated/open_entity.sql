@@ -5,9 +5,9 @@
 --
 -- Masking rules (in SQL, so that analysts see exactly what is published):
 --   * legal_rep_masked: the surname followed by one '*' (the length of the given name is not shown):
---     张三丰 -> 张*, 欧阳修 -> 欧阳*. A compound surname (复姓, list below) is kept whole when the name
---     has at least 3 characters (a 2-character name is surname + given name: 司马 -> 司*). A name that
---     is not Chinese keeps its first character only (SMITH JOHN -> S*).
+--     张三丰 -> 张*, 欧阳修 -> 欧阳*. A compound surname (复姓, seed.compound_surname) is kept whole
+--     when the name has at least 3 characters (a 2-character name is surname + given name: 司马 -> 司*).
+--     A name that is not Chinese keeps its first character only (SMITH JOHN -> S*).
 --   * phone_masked: a mobile keeps its first 3 and last 2 digits (13812345678 -> 138******78); a
 --     landline keeps its area code (0574-87654321 -> 0574-********); any other value is all '*'.
 --   * Not published: phone_raw, the full legal_rep, supervision findings (issues, zombie flags).
@@ -16,18 +16,7 @@ with entities as (
 ),
 
 compound_surnames as (
-    select * from (
-        values
-            ('欧阳'), ('太史'), ('端木'), ('上官'), ('司马'), ('东方'), ('独孤'), ('南宫'), ('万俟'), ('闻人'),
-            ('夏侯'), ('诸葛'), ('尉迟'), ('公羊'), ('赫连'), ('澹台'), ('皇甫'), ('宗政'), ('濮阳'), ('公冶'),
-            ('太叔'), ('申屠'), ('公孙'), ('慕容'), ('仲孙'), ('钟离'), ('长孙'), ('宇文'), ('司徒'), ('鲜于'),
-            ('司空'), ('闾丘'), ('子车'), ('亓官'), ('司寇'), ('巫马'), ('公西'), ('颛孙'), ('壤驷'), ('公良'),
-            ('漆雕'), ('乐正'), ('宰父'), ('谷梁'), ('拓跋'), ('夹谷'), ('轩辕'), ('令狐'), ('段干'), ('百里'),
-            ('呼延'), ('东郭'), ('南门'), ('羊舌'), ('微生'), ('公户'), ('公玉'), ('公仪'), ('梁丘'), ('公仲'),
-            ('公上'), ('公门'), ('公山'), ('公坚'), ('左丘'), ('公伯'), ('西门'), ('公祖'), ('第五'), ('公乘'),
-            ('贯丘'), ('公皙'), ('南荣'), ('东里'), ('东宫'), ('仲长'), ('子书'), ('子桑'), ('即墨'), ('达奚'),
-            ('褚师')
-    ) as compound_surnames (surname)
+    select surname from seed.compound_surname
 ),
 
 names as (

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from assets.curated import model_sql
-from pipelines.publishing import data_dictionary
+from pipelines.publishing import data_dictionary, seeds
 
 SHARED_COLUMNS = {
     "entity_id": pl.String, "uscc": pl.String, "reg_no": pl.String, "name": pl.String, "entity_type": pl.String,
@@ -42,6 +42,7 @@ def open_entity(rows: list[dict]) -> pl.DataFrame:
     with duckdb.connect() as connection:
         connection.register("shared_entity_rows", frame.to_arrow())
         connection.execute("create table shared_entity as select * from shared_entity_rows")
+        seeds.register_duckdb(connection, ["compound_surname"])
         return connection.sql(model_sql("open_entity")).pl()
 
 
@@ -93,6 +94,7 @@ def shared_inputs() -> duckdb.DuckDBPyConnection:
     connection.execute("create table golden_entity as select * from golden_rows")
     connection.execute("attach ':memory:' as silver")
     connection.execute("create table silver.registration as select * from registration_rows")
+    seeds.register_duckdb(connection, ["compound_surname"])
     yield connection
     connection.close()
 
