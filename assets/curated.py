@@ -15,137 +15,25 @@ warehouse's `column_lineage` table, written with the model in the staging file a
 """
 
 
-import os
-from dataclasses import asdict
+
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import polars as pl
-import sqlglot
-from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from assets.retry import on_transient_errors
 from assets.keys import writer_keys
 from assets.metadata import markdown_table
-from pipelines.storage import catalog
-from pipelines.publishing import lineage, seeds, sql_macros
-from pipelines.storage.lake import register_delta
+from pipelines.publishing import lineage, sql_models
+from pipelines.storage import warehouse as warehouse_file
 from pipelines.orchestration.resources import LakehouseResource
-
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "curated"
-
-
-def model_sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
-def referenced_tables(sql: str) -> list[tuple[str, str]]:
-    """(layer, table) of every table a model reads: lake layers, `seed`, or `curated` for another model."""
-    tables = set()
-    for table in sqlglot.parse_one(sql, read="duckdb").find_all(exp.Table):
-        layer = table.db or "curated"
-        if layer in (*catalog.LAKE_LAYERS, seeds.SCHEMA, "curated", "main"):
-            tables.add(("curated" if layer == "main" else layer, table.name))
-    ctes = {c.alias for c in sqlglot.parse_one(sql, read="duckdb").find_all(exp.CTE)}
-    return sorted(t for t in tables if not (t[0] == "curated" and t[1] in ctes))
-
 
 def upstream_keys(sql: str) -> list[dg.AssetKey]:
     keys: list[dg.AssetKey] = []
-    for layer, table in referenced_tables(sql):
+    for layer, table in sql_models.referenced_tables(sql):
         keys.extend(writer_keys(f"{layer}/{table}"))
     return sorted(set(keys), key=lambda k: k.to_user_string())
-
-
-def staging_path(warehouse: Path, run_id: str) -> Path:
-    return warehouse.with_name(f"{warehouse.name}.{run_id}.building")
-
-
-def _staging(warehouse: Path, run_id: str) -> Path:
-    staging = staging_path(warehouse, run_id)
-    staging.parent.mkdir(parents=True, exist_ok=True)
-    return staging
-
-
-def _carry_over(connection: duckdb.DuckDBPyConnection, published: Path) -> list[str]:
-    """Copy from the published warehouse the tables (and lineage rows) of models this run did not build."""
-    if not published.exists():
-        return []
-    connection.execute("attach ? as published (read_only)", [str(published)])
-    built = {r[0] for r in connection.execute("select table_name from duckdb_tables() where database_name = current_database()").fetchall()}
-    old = [r[0] for r in connection.execute("select table_name from duckdb_tables() where database_name = 'published'").fetchall()]
-    copied = [t for t in old if t not in built]
-    for table in copied:
-        connection.execute(f'create table main."{table}" as select * from published.main."{table}"')
-    if LINEAGE_TABLE in built and LINEAGE_TABLE in old:
-        connection.execute(
-            f"insert into main.{LINEAGE_TABLE} by name select * from published.main.{LINEAGE_TABLE} "
-            f"where model not in (select distinct model from main.{LINEAGE_TABLE})"
-        )
-    connection.execute("detach published")
-    return copied
-
-
-def connect_with_lake(database: Path | str, lake_dir: Path, sql: str) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection where `<layer>.<table>` names the lake's Delta tables a model reads, `seed.<name>`
-    its seeds, and the macros of sql/macros.sql are defined."""
-    connection = duckdb.connect(str(database))
-    tables = referenced_tables(sql)
-    for layer, table in tables:
-        if layer in catalog.LAKE_LAYERS:
-            register_delta(connection, lake_dir / layer / table, layer, table)
-    seeds.register_duckdb(connection, [table for layer, table in tables if layer == seeds.SCHEMA])
-    sql_macros.define_duckdb(connection)
-    return connection
-
-
-LINEAGE_TABLE = "column_lineage"
-LINEAGE_SCHEMA = {
-    "model": pl.String, "column_name": pl.String, "depth": pl.Int32, "downstream_table": pl.String,
-    "downstream_column": pl.String, "upstream_table": pl.String, "upstream_column": pl.String,
-    "derived_by": pl.String, "path": pl.String,
-}  # fmt: skip
-
-
-def upstream_schema(connection: duckdb.DuckDBPyConnection, sql: str) -> dict[str, list[str]]:
-    """`layer/table` -> column names of every table the model reads, as this connection sees them."""
-    schema = {}
-    for table in lineage.referenced_tables(sql):
-        layer, name = table.split("/", 1)
-        relation = f"main.{name}" if layer == lineage.CURATED else f"{layer}.{name}"
-        schema[table] = [row[0] for row in connection.execute(f"describe {relation}").fetchall()]
-    return schema
-
-
-def recorded_models(connection: duckdb.DuckDBPyConnection) -> dict[str, dict[str, list[lineage.Column]]]:
-    """The direct (depth 1) lineage of every model already in this warehouse file, to walk through them."""
-    if not _has_lineage_table(connection):
-        return {}
-    models: dict[str, dict[str, list[lineage.Column]]] = {}
-    query = f"select model, column_name, upstream_table, upstream_column from main.{LINEAGE_TABLE} where depth = 1"
-    for model, column, table, upstream in connection.execute(query).fetchall():
-        inputs = models.setdefault(model, {}).setdefault(column, [])
-        if table is not None:
-            inputs.append((table, upstream))
-    return models
-
-
-def _has_lineage_table(connection: duckdb.DuckDBPyConnection) -> bool:
-    # fetchall, not fetchone: DuckDB 2 refuses register() while a result is partly fetched.
-    query = "select count(*) from duckdb_tables() where schema_name = 'main' and table_name = ? and database_name = current_database()"
-    return connection.execute(query, [LINEAGE_TABLE]).fetchall()[0][0] > 0
-
-
-def store_lineage(connection: duckdb.DuckDBPyConnection, model: str, rows: list[lineage.LineageRow]) -> None:
-    """Replace the model's rows of the warehouse's column_lineage table."""
-    frame = pl.DataFrame([asdict(r) for r in rows], schema=LINEAGE_SCHEMA) if rows else pl.DataFrame(schema=LINEAGE_SCHEMA)
-    connection.register("_lineage_rows", frame.to_arrow())
-    connection.execute(f"create table if not exists main.{LINEAGE_TABLE} as select * from _lineage_rows limit 0")
-    connection.execute(f"delete from main.{LINEAGE_TABLE} where model = ?", [model])
-    connection.execute(f"insert into main.{LINEAGE_TABLE} by name select * from _lineage_rows")
-    connection.unregister("_lineage_rows")
 
 
 def lineage_metadata(direct: dict[str, list[lineage.Column]], rows: list[lineage.LineageRow], columns: list[tuple[str, str]]) -> dict:
@@ -177,7 +65,7 @@ one golden value, join its `<field>_source` to `record_lineage.record_ref`.
 
 
 def _model_asset(name: str) -> dg.AssetsDefinition:
-    sql = model_sql(name)
+    sql = sql_models.model_sql(name)
     description = sql.splitlines()[0].removeprefix("--").strip()
 
     @dg.asset(
@@ -190,20 +78,20 @@ def _model_asset(name: str) -> dg.AssetsDefinition:
     )
     @on_transient_errors
     def model(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
-        staging = _staging(lakehouse.warehouse, context.run_id)
-        with connect_with_lake(staging, Path(lakehouse.lake_dir), sql) as connection:
+        staging = warehouse_file.staging(lakehouse.warehouse, context.run_id)
+        with warehouse_file.connect_with_lake(staging, Path(lakehouse.lake_dir), sql) as connection:
             connection.execute("begin transaction")  # the table and its lineage rows change together
             connection.execute(f"create or replace table main.{name} as {sql}")
             rows = connection.execute(f"select count(*) from main.{name}").fetchone()[0]
             columns = [(c[0], c[1]) for c in connection.execute(f"describe main.{name}").fetchall()]
             try:
-                direct = lineage.column_lineage(sql, upstream_schema(connection, sql))
-                steps = lineage.walk(name, direct, recorded_models(connection))
+                direct = lineage.column_lineage(sql, warehouse_file.upstream_schema(connection, sql))
+                steps = lineage.walk(name, direct, warehouse_file.recorded_models(connection))
             except (lineage.LineageError, SqlglotError) as error:  # never lose the night's data over lineage
                 direct, steps = None, []
                 problem = f"{type(error).__name__}: {error}"
                 context.log.warning(f"{name}: no column lineage: {problem}")
-            store_lineage(connection, name, steps)
+            warehouse_file.store_lineage(connection, name, steps)
             connection.execute("commit")
         if direct is None:
             schema = dg.TableSchema(columns=[dg.TableColumn(c, t) for c, t in columns])
@@ -215,7 +103,7 @@ def _model_asset(name: str) -> dg.AssetsDefinition:
     return model
 
 
-model_names = sorted(p.stem for p in SQL_DIR.glob("*.sql"))
+model_names = sql_models.model_names()
 model_assets = [_model_asset(n) for n in model_names]
 
 
@@ -228,13 +116,6 @@ model_assets = [_model_asset(n) for n in model_names]
 )
 @on_transient_errors
 def warehouse(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
-    staging = _staging(lakehouse.warehouse, context.run_id)
-    with duckdb.connect(str(staging)) as connection:
-        carried = _carry_over(connection, lakehouse.warehouse)
-        connection.execute("checkpoint")
-        tables = [r[0] for r in connection.execute("select table_name from duckdb_tables() order by 1").fetchall()]
-    os.replace(staging, lakehouse.warehouse)
-    for leftover in lakehouse.warehouse.parent.glob(f"{lakehouse.warehouse.name}.*.building*"):
-        leftover.unlink()  # staging files of runs that were killed before publishing
+    tables, carried = warehouse_file.publish(warehouse_file.staging_path(lakehouse.warehouse, context.run_id), lakehouse.warehouse)
     context.log.info(f"published {lakehouse.warehouse} with {len(tables)} tables" + (f" ({len(carried)} carried over)" if carried else ""))
     return dg.MaterializeResult(metadata={"path": str(lakehouse.warehouse), "tables": ", ".join(tables), "carried_over": ", ".join(carried)})

@@ -29,7 +29,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.lineage import lineage as sqlglot_lineage
 
-from pipelines.publishing import seeds
+from pipelines.publishing import seeds, sql_models
 from pipelines.storage import catalog
 from pipelines.domain.contract import ENTITY_SOURCES, SOURCES, SPECS
 from pipelines.domain.corrections import CORRECTABLE_FIELDS
@@ -49,17 +49,8 @@ class LineageError(ValueError):
 
 
 def referenced_tables(sql: str) -> list[str]:
-    """`layer/table` of every table the SQL reads (CTEs excluded; `main.x` or `x` is `curated/x`, `seed.x`
-    is `seed/x`)."""
-    tree = sqlglot.parse_one(sql, read="duckdb")
-    ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
-    tables = set()
-    for table in tree.find_all(exp.Table):
-        if table.db in (*catalog.LAKE_LAYERS, seeds.SCHEMA):
-            tables.add(f"{table.db}/{table.name}")
-        elif table.db in (CURATED, _CURATED_DB) or (not table.db and table.name not in ctes):
-            tables.add(f"{CURATED}/{table.name}")
-    return sorted(tables)
+    """`layer/table` of every table the SQL reads (`curated/x` for a model), as sql_models parses it."""
+    return [f"{layer}/{name}" for layer, name in sql_models.referenced_tables(sql)]
 
 
 def column_lineage(sql: str, schema: Mapping[str, Iterable[str]]) -> dict[str, list[Column]]:

@@ -24,9 +24,9 @@ import sqlglot
 from sqlglot import exp
 
 from pipelines.publishing import seeds, sql_macros
+from pipelines.publishing.sql_models import model_names, model_sql, referenced_tables
 from pipelines.storage import catalog
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql" / "curated"
 CURATED_SCHEMAS = ("curated", "main")  # how a model may name another model (the DuckDB file's catalog/schema)
 
 LOCAL_CONF = {
@@ -77,32 +77,9 @@ def spark_session(master: str = "local[2]", conf: Mapping[str, str] | None = Non
 # --------------------------------------------------------------------------------------------- SQL
 
 
-def model_names() -> list[str]:
-    return sorted(p.stem for p in SQL_DIR.glob("*.sql"))
-
-
-def model_sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
 def view_name(layer: str, table: str) -> str:
     """The flat Spark view name of lake table `<layer>.<table>`."""
     return f"{layer}__{table}"
-
-
-def referenced_tables(sql: str) -> list[tuple[str, str]]:
-    """(layer, table) a model reads: a lake layer, `seed`, or `curated` for another model (as
-    assets/curated.py)."""
-    tree = sqlglot.parse_one(sql, read="duckdb")
-    ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
-    tables = set()
-    for table in tree.find_all(exp.Table):
-        layer = table.db or "curated"
-        if layer in (*catalog.LAKE_LAYERS, seeds.SCHEMA):
-            tables.add((layer, table.name))
-        elif layer in CURATED_SCHEMAS and not (not table.db and table.name in ctes):
-            tables.add(("curated", table.name))
-    return sorted(tables)
 
 
 class UnportableSQL(ValueError):

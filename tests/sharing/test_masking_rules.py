@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from assets.curated import model_sql
+from pipelines.publishing.sql_models import model_sql
 from pipelines.publishing import data_dictionary, seeds
 
 SHARED_COLUMNS = {

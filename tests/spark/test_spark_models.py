@@ -116,7 +116,7 @@ def duckdb_results(lake: Path, build: LakeBuild) -> dict[str, pl.DataFrame]:
             if name in built:
                 results[name] = pl.from_arrow(connection.sql(f"select * from main.{name}").to_arrow_table())
     for name in set(spark_models.model_names()) - set(results):  # a model added after the run started
-        from assets.curated import connect_with_lake
+        from pipelines.storage.warehouse import connect_with_lake
 
         sql = spark_models.model_sql(name)
         with connect_with_lake(":memory:", lake, sql) as connection:
@@ -271,16 +271,6 @@ def test_transpiled_aggregates_give_duckdb_results(aggregate: str, probe, spark)
 def test_transpile_refuses_what_spark_would_answer_differently(sql: str, reason: str) -> None:
     with pytest.raises(spark_models.UnportableSQL, match=reason):
         spark_models.transpile(sql)
-
-
-def test_spark_reads_the_tables_duckdb_reads() -> None:
-    """The Spark side registers exactly the lake tables (and models) assets/curated.py gives DuckDB."""
-    from assets.curated import model_names, referenced_tables
-
-    assert spark_models.model_names() == model_names
-    for name in model_names:
-        sql = spark_models.model_sql(name)
-        assert spark_models.referenced_tables(sql) == referenced_tables(sql), name
 
 
 def test_transpile_flattens_lake_references_only() -> None:
