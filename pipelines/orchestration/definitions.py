@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import bronze, corrections, curated, gold, issues, reports, sharing, silver
+from assets import bronze, corrections, curated, gold, history, issues, reports, sharing, silver
 from pipelines.orchestration import jobs
 from pipelines.storage import paths
 from pipelines.orchestration import schedules
@@ -23,6 +23,7 @@ def build(locations: paths.Paths) -> dg.Definitions:
             *silver.silver_assets,
             corrections.corrections_validated,
             *gold.gold_assets,
+            *history.history_assets,
             *issues.issue_assets,
             reports.steward_worksheets,
             reports.quality_report,
