@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets import bronze, corrections, curated, gold, history, issues, reports, sharing, silver
-from pipelines.orchestration import jobs
+from pipelines.orchestration import jobs, maintenance
 from pipelines.storage import paths
 from pipelines.orchestration import schedules
 from pipelines.orchestration import sensors
@@ -32,8 +32,8 @@ def build(locations: paths.Paths) -> dg.Definitions:
             curated.warehouse,
             *sharing.sharing_assets,
         ],
-        jobs=[*jobs.ingest_jobs, jobs.consolidate_job],
-        schedules=[schedules.nightly_consolidation],
+        jobs=[*jobs.ingest_jobs, jobs.consolidate_job, maintenance.maintain_lake_job],
+        schedules=[schedules.nightly_consolidation, maintenance.weekly_lake_maintenance],
         sensors=[sensors.landing_sensor],
         resources={"lakehouse": LakehouseResource.from_paths(locations, lock_wait_seconds=settings.load().run.daemon_lock_wait_seconds)},
         executor=dg.in_process_executor,
