@@ -13,9 +13,9 @@ import pytest
 
 from pipelines.cli import EXIT_USAGE, main
 from pipelines.domain import history
+from pipelines.storage.maintenance import maintain
 from tests.conftest import Run, generate_demo, run_pipeline
 
-pytestmark = pytest.mark.xdist_group("history")
 NOT_COMPARED = {"run_id"}
 NOT_A_MODEL = {"column_lineage"}  # lineage of the night's models, not data published as of a date
 
@@ -38,12 +38,15 @@ def reveal(full: Path, landing: Path, day: dt.date) -> None:
 
 
 def run_nights(folder: Path, seed: int, days: int) -> tuple[list[dt.date], dict[dt.date, Path], Run]:
-    """One run per delivery day; returns the days, a copy of each night's published warehouse, the last run."""
+    """One run per delivery day, lake maintenance before the last; returns the days, a copy of each night's
+    published warehouse, the last run."""
     demo = generate_demo(folder / "demo", entities=600, days=days, seed=seed)
     landing = folder / "landing"
     published = {}
     for day in (dates := delivery_dates(demo.landing)):
         reveal(demo.landing, landing, day)
+        if day == dates[-1]:
+            maintain(folder / "run" / "lake", retention_days=400, target_file_mib=128, run_id="maintenance")
         run = run_pipeline(folder / "run", demo, landing)
         published[day] = folder / "published" / f"{day}.duckdb"
         published[day].parent.mkdir(exist_ok=True)
@@ -67,7 +70,10 @@ def assert_same_warehouse(rebuilt: Path, published: Path) -> None:
         assert got[name].equals(frame), f"{name}: {got[name].height} rows as of, {frame.height} published"
 
 
-@pytest.mark.parametrize(("seed", "days"), [(3, 4), (11, 3)])
+@pytest.mark.parametrize(
+    ("seed", "days"),  # a group per seed: the two sequences run on both workers of `make test`
+    [pytest.param(3, 3, marks=pytest.mark.xdist_group("history_3")), pytest.param(11, 2, marks=pytest.mark.xdist_group("history_11"))],
+)
 def test_asof_rebuilds_every_night_published(tmp_path: Path, seed: int, days: int) -> None:
     dates, published, last = run_nights(tmp_path, seed, days)
     paths = ["--lake", str(last.paths.lake), "--warehouse", str(last.paths.warehouse)]
