@@ -30,27 +30,46 @@ def published_golden(lake_dir: Path) -> pl.DataFrame:
     group_name="gold",
     deps=upstream_keys(model_sql(PUBLISHED_MODEL)),
     kinds={"polars", "delta"},
-    description="Every published version of each curated golden_entity row, valid_from the as-of date it was first "
-    "published to valid_to (exclusive, null while current); a new version only when a published value changes.",
+    description="Every published version of each curated golden_entity row, valid_from the as-of date it "
+    "was first published to valid_to (exclusive, null while current); a new version only when a published "
+    "value changes.",
 )
 @on_transient_errors
-def golden_entity_history(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+def golden_entity_history(
+    context: dg.AssetExecutionContext, lakehouse: LakehouseResource
+) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
     as_of = lakehouse.as_of(lake)
     published = published_golden(Path(lakehouse.lake_dir))
     updated = history.advance(lake.read(catalog.GOLDEN_ENTITY_HISTORY), published, as_of, key="entity_id")
     upserted, deleted = lake.sync(catalog.GOLDEN_ENTITY_HISTORY, updated, key=["entity_id", "valid_from"])
-    context.log.info(f"{catalog.GOLDEN_ENTITY_HISTORY}: {updated.height:,} versions, {upserted:,} opened or closed as of {as_of}")
-    return dg.MaterializeResult(metadata={"versions": updated.height, "as_of": as_of.isoformat(), "changed": upserted, "removed": deleted})
+    context.log.info(
+        f"{catalog.GOLDEN_ENTITY_HISTORY}: {updated.height:,} versions, {upserted:,} opened or closed "
+        f"as of {as_of}"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "versions": updated.height,
+            "as_of": as_of.isoformat(),
+            "changed": upserted,
+            "removed": deleted,
+        }
+    )
 
 
 def delivered_records(lake: Lake) -> pl.DataFrame:
     """Every entity source record's delivery file and row (the cause an event points to)."""
     frames = [
-        lake.read(catalog.silver(source), ["record_key", "source_file", "source_row"]).with_columns(source=pl.lit(source))
+        lake.read(catalog.silver(source), ["record_key", "source_file", "source_row"]).with_columns(
+            source=pl.lit(source)
+        )
         for source in ENTITY_SOURCES
     ]
-    return pl.concat(frames, how="vertical_relaxed").cast(events.RECORD_SCHEMA).select(list(events.RECORD_SCHEMA))
+    return (
+        pl.concat(frames, how="vertical_relaxed")
+        .cast(events.RECORD_SCHEMA)
+        .select(list(events.RECORD_SCHEMA))
+    )
 
 
 @dg.asset(
@@ -58,9 +77,9 @@ def delivered_records(lake: Lake) -> pl.DataFrame:
     group_name="gold",
     deps=[key(catalog.ENTITY_XREF), key(catalog.GOLDEN_ENTITY), key(catalog.CORRECTION_LOG)],
     kinds={"polars", "delta"},
-    description="Append-only entity lifecycle: created, merged_into, split_from, status_changed, district_changed, "
-    "corrected, each with its as-of date, the entities involved, the cause (delivery file and row, match score, "
-    "correction_log row) and the run id.",
+    description="Append-only entity lifecycle: created, merged_into, split_from, status_changed, "
+    "district_changed, corrected, each with its as-of date, the entities involved, the cause (delivery file "
+    "and row, match score, correction_log row) and the run id.",
 )
 @on_transient_errors
 def entity_event(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
@@ -72,10 +91,15 @@ def entity_event(context: dg.AssetExecutionContext, lakehouse: LakehouseResource
     found = pl.concat(
         [
             events.membership(
-                events.living(lake.read(catalog.ENTITY_EVENT)), lake.read_before_run(catalog.ENTITY_XREF),
-                lake.read(catalog.ENTITY_XREF), records, log,
+                events.living(lake.read(catalog.ENTITY_EVENT)),
+                lake.read_before_run(catalog.ENTITY_XREF),
+                lake.read(catalog.ENTITY_XREF),
+                records,
+                log,
             ),
-            events.changes(changes.filter(pl.col("changed_on") == as_of), lake.read(catalog.GOLDEN_ENTITY), records),
+            events.changes(
+                changes.filter(pl.col("changed_on") == as_of), lake.read(catalog.GOLDEN_ENTITY), records
+            ),
             events.corrected(log, as_of),
         ],
         how="diagonal_relaxed",

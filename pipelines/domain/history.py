@@ -20,7 +20,9 @@ NOT_COMPARED = ("run_id",)
 def rewind(history: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     """History as it stood before anything was published on `as_of` or later."""
     kept = history.filter(pl.col(VALID_FROM) < as_of)
-    return kept.with_columns(pl.when(pl.col(VALID_TO) >= as_of).then(None).otherwise(pl.col(VALID_TO)).alias(VALID_TO))
+    return kept.with_columns(
+        pl.when(pl.col(VALID_TO) >= as_of).then(None).otherwise(pl.col(VALID_TO)).alias(VALID_TO)
+    )
 
 
 def advance(history: pl.DataFrame | None, published: pl.DataFrame, as_of: dt.date, key: str) -> pl.DataFrame:
@@ -28,18 +30,24 @@ def advance(history: pl.DataFrame | None, published: pl.DataFrame, as_of: dt.dat
 
     Unchanged keys keep their open version; changed keys get their open version closed at `as_of` and a
     new one opened; keys no longer published are closed; new keys are opened."""
-    stamped = published.with_columns(pl.lit(as_of).alias(VALID_FROM), pl.lit(None, dtype=pl.Date).alias(VALID_TO))
+    stamped = published.with_columns(
+        pl.lit(as_of).alias(VALID_FROM), pl.lit(None, dtype=pl.Date).alias(VALID_TO)
+    )
     if history is None or history.is_empty():
         return stamped.sort(key, VALID_FROM)
     history = rewind(history.select(stamped.columns).cast(stamped.schema, strict=False), as_of)
     is_open = pl.col(VALID_TO).is_null()
     current = history.filter(is_open)
     compared = [c for c in published.columns if c not in NOT_COMPARED]
-    unchanged = _fingerprint(current, key, compared).join(_fingerprint(published, key, compared), on=[key, "_hash"], how="semi")
+    unchanged = _fingerprint(current, key, compared).join(
+        _fingerprint(published, key, compared), on=[key, "_hash"], how="semi"
+    )
     kept_keys = unchanged.select(key)
     closed = current.join(kept_keys, on=key, how="anti").with_columns(pl.lit(as_of).alias(VALID_TO))
     opened = stamped.join(kept_keys, on=key, how="anti")
-    return pl.concat([history.filter(~is_open), current.join(kept_keys, on=key, how="semi"), closed, opened]).sort(key, VALID_FROM)
+    return pl.concat(
+        [history.filter(~is_open), current.join(kept_keys, on=key, how="semi"), closed, opened]
+    ).sort(key, VALID_FROM)
 
 
 def as_of(history: pl.DataFrame, day: dt.date) -> pl.DataFrame:
@@ -63,7 +71,9 @@ def problems(history: pl.DataFrame, key: str) -> list[str]:
         found.append("two versions overlap")
     compared = [c for c in history.columns if c not in (*NOT_COMPARED, VALID_FROM, VALID_TO)]
     hashed = ordered.with_columns(_hash=ordered.select(compared).hash_rows())
-    repeated = hashed.filter((pl.col("_hash") == pl.col("_hash").shift(1).over(key)) & (pl.col("_prev_to") == pl.col(VALID_FROM)))
+    repeated = hashed.filter(
+        (pl.col("_hash") == pl.col("_hash").shift(1).over(key)) & (pl.col("_prev_to") == pl.col(VALID_FROM))
+    )
     if repeated.height:
         found.append("two adjacent versions have the same values")
     return found

@@ -18,12 +18,19 @@ from pipelines.storage.maintenance import TableReport, maintain
 @dg.op(description="Compact, checkpoint and vacuum every lake table within the configured retention window.")
 def maintain_lake(context: dg.OpExecutionContext, lakehouse: LakehouseResource) -> dg.Output[int]:
     config = lakehouse.settings().maintenance
-    reports = maintain(Path(lakehouse.lake_dir), config.retention_days, config.target_file_mib, context.run_id)
+    reports = maintain(
+        Path(lakehouse.lake_dir), config.retention_days, config.target_file_mib, context.run_id
+    )
     for report in reports:
         if catalog.writers(report.table) == (report.table,):  # the table is an asset of its own
-            context.log_event(dg.AssetObservation(asset_key=catalog.asset_path(report.table), metadata=report.as_dict()))
+            context.log_event(
+                dg.AssetObservation(asset_key=catalog.asset_path(report.table), metadata=report.as_dict())
+            )
     table = pl.DataFrame([r.as_dict() for r in reports])
-    context.log.info(f"maintained {len(reports)} tables: files {_total(reports, 'files_before')} -> {_total(reports, 'files_after')}")
+    context.log.info(
+        f"maintained {len(reports)} tables: "
+        f"files {_total(reports, 'files_before')} -> {_total(reports, 'files_after')}"
+    )
     return dg.Output(
         len(reports),
         metadata={
@@ -49,7 +56,9 @@ def _markdown(table: pl.DataFrame) -> str:
     return header + "".join("| " + " | ".join(str(v) for v in row) + " |\n" for row in table.iter_rows())
 
 
-@dg.job(description="Lake maintenance: compaction, checkpoints, vacuum (retention in settings.toml [maintenance]).")
+@dg.job(
+    description="Lake maintenance: compaction, checkpoints, vacuum (retention: settings.toml [maintenance])."
+)
 def maintain_lake_job() -> None:
     maintain_lake()
 
@@ -61,6 +70,6 @@ weekly_lake_maintenance = dg.ScheduleDefinition(
     execution_timezone="Asia/Shanghai",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     tags={"entity_lakehouse/trigger": "weekly_lake_maintenance"},
-    description="Compacts, checkpoints and vacuums the lake every Sunday at 04:00 Asia/Shanghai, after the nightly "
-    "consolidation (02:00); if that run still holds the lake, maintenance waits for it.",
+    description="Compacts, checkpoints and vacuums the lake every Sunday at 04:00 Asia/Shanghai, after the "
+    "nightly consolidation (02:00); if that run still holds the lake, maintenance waits for it.",
 )

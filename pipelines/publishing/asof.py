@@ -23,7 +23,12 @@ from pipelines.publishing.spark_models import model_names, model_sql
 from pipelines.storage import catalog
 from pipelines.storage.lake import Lake, register_delta
 
-PUBLICATION_SCHEMA = {"run_id": pl.String, "as_of": pl.Date, "published_at": pl.Datetime("us"), "versions": pl.String}
+PUBLICATION_SCHEMA = {
+    "run_id": pl.String,
+    "as_of": pl.Date,
+    "published_at": pl.Datetime("us"),
+    "versions": pl.String,
+}
 # The contract's as-of query; the history layer is registered as `latest` (today's history, not D's).
 GOLDEN_AS_OF = """
 select * exclude (valid_from, valid_to)
@@ -46,8 +51,15 @@ class Publication:
 
 def publication_row(lake: Lake, as_of: dt.date, published_at: dt.datetime) -> pl.DataFrame:
     """The row logging a publication: every lake table's current version."""
-    versions = {t: lake.version(t) for t in sorted(catalog.TABLES) if t != catalog.PUBLICATION_LOG and lake.exists(t)}
-    row = {"run_id": lake.run_id, "as_of": as_of, "published_at": published_at, "versions": json.dumps(versions, sort_keys=True)}
+    versions = {
+        t: lake.version(t) for t in sorted(catalog.TABLES) if t != catalog.PUBLICATION_LOG and lake.exists(t)
+    }
+    row = {
+        "run_id": lake.run_id,
+        "as_of": as_of,
+        "published_at": published_at,
+        "versions": json.dumps(versions, sort_keys=True),
+    }
     return pl.DataFrame([row], schema=PUBLICATION_SCHEMA)
 
 
@@ -88,16 +100,22 @@ def write_asof(lake_root: Path, day: dt.date, out: Path) -> tuple[Publication, l
     building = out.with_name(f"{out.name}.building")
     building.unlink(missing_ok=True)
     with duckdb.connect(str(building)) as connection:
-        written = [name for name in models_in_order() if _build_model(connection, lake_root, name, publication)]
+        written = [
+            name for name in models_in_order() if _build_model(connection, lake_root, name, publication)
+        ]
         if "golden_entity" in written:
-            register_delta(connection, lake_root / catalog.GOLDEN_ENTITY_HISTORY, "latest", "golden_entity_history")
+            register_delta(
+                connection, lake_root / catalog.GOLDEN_ENTITY_HISTORY, "latest", "golden_entity_history"
+            )
             connection.execute(f"create or replace table main.golden_entity as {GOLDEN_AS_OF}", [day, day])
         connection.execute("checkpoint")
     os.replace(building, out)
     return publication, written
 
 
-def _build_model(connection: duckdb.DuckDBPyConnection, lake_root: Path, name: str, publication: Publication) -> bool:
+def _build_model(
+    connection: duckdb.DuckDBPyConnection, lake_root: Path, name: str, publication: Publication
+) -> bool:
     """Run one model over the lake tables at the publication's versions; False when a table it reads did not
     exist then (a model added later was not in that night's warehouse)."""
     sql = model_sql(name)
@@ -108,7 +126,13 @@ def _build_model(connection: duckdb.DuckDBPyConnection, lake_root: Path, name: s
     if any(layer == lineage.CURATED and not _has_table(connection, table) for layer, table in tables):
         return False
     for layer, table in lake_tables:
-        register_delta(connection, lake_root / layer / table, layer, table, version=publication.versions[f"{layer}/{table}"])
+        register_delta(
+            connection,
+            lake_root / layer / table,
+            layer,
+            table,
+            version=publication.versions[f"{layer}/{table}"],
+        )
     connection.execute(f"create or replace table main.{name} as {sql}")
     return True
 

@@ -50,7 +50,9 @@ def maintain_table(path: Path, retention_days: int, target_file_mib: int, run_id
     files_before, bytes_before = disk_usage(path)
     table = DeltaTable(str(path))
     active_before = len(table.file_uris())
-    commit = CommitProperties(custom_metadata={"dagster_run_id": run_id, "entity_lakehouse.op": "maintenance"})
+    commit = CommitProperties(
+        custom_metadata={"dagster_run_id": run_id, "entity_lakehouse.op": "maintenance"}
+    )
     wanted = retention_properties(retention_days)
     if any(table.metadata().configuration.get(k) != v for k, v in wanted.items()):
         table.alter.set_table_properties(wanted, commit_properties=commit)
@@ -63,7 +65,16 @@ def maintain_table(path: Path, retention_days: int, target_file_mib: int, run_id
         table.vacuum(retention_hours=retention_days * 24, dry_run=False, commit_properties=commit)
     files_after, bytes_after = disk_usage(path)
     name = path.relative_to(path.parents[1]).as_posix()
-    return TableReport(name, files_before, bytes_before, files_after, bytes_after, active_before, len(table.file_uris()), len(vacuumed))
+    return TableReport(
+        name,
+        files_before,
+        bytes_before,
+        files_after,
+        bytes_after,
+        active_before,
+        len(table.file_uris()),
+        len(vacuumed),
+    )
 
 
 def maintain(lake_root: Path, retention_days: int, target_file_mib: int, run_id: str) -> list[TableReport]:

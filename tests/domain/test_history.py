@@ -51,7 +51,12 @@ def xref(pairs: dict[str, str]) -> pl.DataFrame:
 
 
 RECORDS = pl.DataFrame(
-    {"source": "registration", "record_key": ["R1", "R2", "R3"], "source_file": "registration/2026-03-01/a.csv", "source_row": [1, 2, 3]},
+    {
+        "source": "registration",
+        "record_key": ["R1", "R2", "R3"],
+        "source_file": "registration/2026-03-01/a.csv",
+        "source_row": [1, 2, 3],
+    },
     schema=events.RECORD_SCHEMA,
 )
 NO_LOG = pl.DataFrame(schema={
@@ -61,18 +66,50 @@ NO_LOG = pl.DataFrame(schema={
 
 
 def test_created_merged_and_split_with_their_causes() -> None:
-    first = events.stamp(events.membership(events.living(None), None, xref({"R1": "E1", "R2": "E2", "R3": "E2"}), RECORDS, NO_LOG), D1, "r1")
+    first = events.stamp(
+        events.membership(
+            events.living(None), None, xref({"R1": "E1", "R2": "E2", "R3": "E2"}), RECORDS, NO_LOG
+        ),
+        D1,
+        "r1",
+    )
     assert first["event_type"].to_list() == ["created", "created"]
-    assert first.filter(pl.col("entity_id") == "E1")["cause"].item() == "registration:R1 (registration/2026-03-01/a.csv row 1)"
-    merged = events.membership(events.living(first), xref({"R1": "E1", "R2": "E2", "R3": "E2"}), xref({"R1": "E1", "R2": "E1", "R3": "E3"}), RECORDS, NO_LOG)
+    assert (
+        first.filter(pl.col("entity_id") == "E1")["cause"].item()
+        == "registration:R1 (registration/2026-03-01/a.csv row 1)"
+    )
+    merged = events.membership(
+        events.living(first),
+        xref({"R1": "E1", "R2": "E2", "R3": "E2"}),
+        xref({"R1": "E1", "R2": "E1", "R3": "E3"}),
+        RECORDS,
+        NO_LOG,
+    )
     got = events.stamp(merged, D2, "r2").select("event_type", "entity_id", "related_entity_id").rows()
     # R3 left E2, but E2 merged away: E3 split from nothing that lives on, so it is created
     assert sorted(got, key=str) == [("created", "E3", None), ("merged_into", "E2", "E1")]
-    assert events.stamp(merged, D2, "r2")["event_id"].to_list() == events.stamp(merged, D2, "r3")["event_id"].to_list()
+    assert (
+        events.stamp(merged, D2, "r2")["event_id"].to_list()
+        == events.stamp(merged, D2, "r3")["event_id"].to_list()
+    )
 
 
 def test_a_split_needs_the_old_entity_to_live_on() -> None:
-    first = events.stamp(events.membership(events.living(None), None, xref({"R1": "E1", "R2": "E1"}), RECORDS, NO_LOG), D1, "r1")
-    split = events.stamp(events.membership(events.living(first), xref({"R1": "E1", "R2": "E1"}), xref({"R1": "E1", "R2": "E2"}), RECORDS, NO_LOG), D2, "r2")
+    first = events.stamp(
+        events.membership(events.living(None), None, xref({"R1": "E1", "R2": "E1"}), RECORDS, NO_LOG),
+        D1,
+        "r1",
+    )
+    split = events.stamp(
+        events.membership(
+            events.living(first),
+            xref({"R1": "E1", "R2": "E1"}),
+            xref({"R1": "E1", "R2": "E2"}),
+            RECORDS,
+            NO_LOG,
+        ),
+        D2,
+        "r2",
+    )
     assert split.select("event_type", "entity_id", "related_entity_id").rows() == [("split_from", "E2", "E1")]
     assert events.living(pl.concat([first, split])).to_list() == ["E1", "E2"]

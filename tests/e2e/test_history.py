@@ -1,5 +1,6 @@
-"""History over several nights: deliveries revealed one day at a time, one run per night, each night's published
-warehouse kept; then `asof` for every night must rebuild exactly that warehouse (apart from run ids)."""
+"""History over several nights: deliveries revealed one day at a time, one run per night, each night's
+published warehouse kept; then `asof` for every night must rebuild exactly that warehouse (apart from run
+ids)."""
 
 from __future__ import annotations
 
@@ -57,9 +58,16 @@ def run_nights(folder: Path, seed: int, days: int) -> tuple[list[dt.date], dict[
 def tables(path: Path) -> dict[str, pl.DataFrame]:
     """Every table but lineage, without run ids, rows sorted (order is not part of the contract)."""
     with duckdb.connect(str(path), read_only=True) as db:
-        names = [r[0] for r in db.sql("select table_name from duckdb_tables()").fetchall() if r[0] not in NOT_A_MODEL]
+        names = [
+            r[0]
+            for r in db.sql("select table_name from duckdb_tables()").fetchall()
+            if r[0] not in NOT_A_MODEL
+        ]
         frames = {n: db.sql(f'select * from "{n}"').pl() for n in names}
-    return {n: f.drop([c for c in f.columns if c in NOT_COMPARED]).sort(pl.all(), nulls_last=True) for n, f in frames.items()}
+    return {
+        n: f.drop([c for c in f.columns if c in NOT_COMPARED]).sort(pl.all(), nulls_last=True)
+        for n, f in frames.items()
+    }
 
 
 def assert_same_warehouse(rebuilt: Path, published: Path) -> None:
@@ -72,7 +80,10 @@ def assert_same_warehouse(rebuilt: Path, published: Path) -> None:
 
 @pytest.mark.parametrize(
     ("seed", "days"),  # a group per seed: the two sequences run on both workers of `make test`
-    [pytest.param(3, 3, marks=pytest.mark.xdist_group("history_3")), pytest.param(11, 2, marks=pytest.mark.xdist_group("history_11"))],
+    [
+        pytest.param(3, 3, marks=pytest.mark.xdist_group("history_3")),
+        pytest.param(11, 2, marks=pytest.mark.xdist_group("history_11")),
+    ],
 )
 def test_asof_rebuilds_every_night_published(tmp_path: Path, seed: int, days: int) -> None:
     dates, published, last = run_nights(tmp_path, seed, days)
@@ -82,10 +93,16 @@ def test_asof_rebuilds_every_night_published(tmp_path: Path, seed: int, days: in
         assert main(["asof", "--date", day.isoformat(), "--out", str(out), *paths]) == 0
         assert_same_warehouse(out, published[day])
     later = tmp_path / "asof" / "later.duckdb"
-    assert main(["asof", "--date", (dates[-1] + dt.timedelta(days=30)).isoformat(), "--out", str(later), *paths]) == 0
+    assert (
+        main(["asof", "--date", (dates[-1] + dt.timedelta(days=30)).isoformat(), "--out", str(later), *paths])
+        == 0
+    )
     assert_same_warehouse(later, published[dates[-1]])
     before = tmp_path / "asof" / "before.duckdb"
-    assert main(["asof", "--date", (dates[0] - dt.timedelta(days=1)).isoformat(), "--out", str(before), *paths]) == EXIT_USAGE
+    assert (
+        main(["asof", "--date", (dates[0] - dt.timedelta(days=1)).isoformat(), "--out", str(before), *paths])
+        == EXIT_USAGE
+    )
     assert not before.exists()
     versions = last.delta("gold/golden_entity_history")
     assert history.problems(versions, "entity_id") == []
