@@ -15,7 +15,7 @@ warehouse's `column_lineage` table, written with the model in the staging file a
 """
 
 
-
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -25,7 +25,8 @@ from sqlglot.errors import SqlglotError
 from assets.retry import on_transient_errors
 from assets.keys import writer_keys
 from assets.metadata import markdown_table
-from pipelines.publishing import lineage, sql_models
+from pipelines.publishing import asof, lineage, sql_models
+from pipelines.storage import catalog
 from pipelines.storage import warehouse as warehouse_file
 from pipelines.orchestration.resources import LakehouseResource
 
@@ -112,10 +113,14 @@ model_assets = [_model_asset(n) for n in model_names]
     group_name="curated",
     deps=[dg.AssetKey(["curated", n]) for n in model_names],
     kinds={"duckdb"},
-    description="Publishes the night's curated DuckDB file in one rename: readers see all of it or none.",
+    description="Publishes the night's curated DuckDB file in one rename: readers see all of it or none. Logs the "
+    "publication (as-of date, every lake table's Delta version) to gold/publication_log for `entity-lakehouse asof`.",
 )
 @on_transient_errors
 def warehouse(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     tables, carried = warehouse_file.publish(warehouse_file.staging_path(lakehouse.warehouse, context.run_id), lakehouse.warehouse)
+    lake = lakehouse.lake(context)
+    # Logged after the rename: a publication in the log was seen by readers (wall time only orders the log).
+    lake.insert_new(catalog.PUBLICATION_LOG, asof.publication_row(lake, lakehouse.as_of(lake), dt.datetime.now()), key=["run_id"])
     context.log.info(f"published {lakehouse.warehouse} with {len(tables)} tables" + (f" ({len(carried)} carried over)" if carried else ""))
     return dg.MaterializeResult(metadata={"path": str(lakehouse.warehouse), "tables": ", ".join(tables), "carried_over": ", ".join(carried)})

@@ -64,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for another run to finish")
     run.set_defaults(handler=_run)
 
+    asof = commands.add_parser("asof", help="write the curated tables as they were published on a date")
+    asof.add_argument("--date", type=dt.date.fromisoformat, required=True, metavar="YYYY-MM-DD", help="the as-of date D")
+    asof.add_argument("--out", type=Path, required=True, help="DuckDB file to write (replaced if it exists)")
+    for option, help_text in PATH_OPTIONS.items():
+        asof.add_argument(option, help=help_text)
+    asof.set_defaults(handler=_asof)
+
     ui = commands.add_parser("ui", help="open the Dagster UI over the instance that runs record into")
     ui.add_argument("--dagster-home", help=PATH_OPTIONS["--dagster-home"])
     ui.add_argument("--port", type=int, default=3000)
@@ -97,6 +104,22 @@ def _run(args: argparse.Namespace) -> int:
 
         batch = run_batch(paths)
         print(summary(paths, batch))
+    return 0
+
+
+def _asof(args: argparse.Namespace) -> int:
+    """Reads only the lake (no lock: maintenance keeps the versions it reads for the retention window)."""
+    from pipelines.publishing.asof import NothingPublished, write_asof
+    from pipelines.storage import paths as paths_module
+
+    paths = paths_module.resolve(landing=args.landing, lake=args.lake, warehouse=args.warehouse, dagster_home=args.dagster_home)
+    try:
+        publication, tables = write_asof(paths.lake, args.date, args.out)
+    except NothingPublished as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{args.out}: {len(tables)} curated tables as published on {args.date} "
+          f"(the warehouse of as-of date {publication.as_of}, run {publication.run_id})")
     return 0
 
 

@@ -17,7 +17,8 @@ def build(tmp_path: Path) -> dg.Definitions:
 def test_every_job_resolves(tmp_path: Path) -> None:
     defs = build(tmp_path)
     names = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__"))
-    assert names == ["consolidate_job", "ingest_corrections_job", "ingest_district_job", "ingest_licensing_job", "ingest_registration_job"]
+    assert names == ["consolidate_job", "ingest_corrections_job", "ingest_district_job", "ingest_licensing_job", "ingest_registration_job",
+                     "maintain_lake_job"]
 
 
 def test_asset_keys_by_layer(tmp_path: Path) -> None:

@@ -42,16 +42,36 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
+class HistorySettings:
+    asof_days: int
+
+
+@dataclass(frozen=True)
+class MaintenanceSettings:
+    retention_days: int
+    target_file_mib: int
+
+
+@dataclass(frozen=True)
 class Settings:
     matching: MatchingSettings
     rules: RuleSettings
     run: RunSettings
+    history: HistorySettings
+    maintenance: MaintenanceSettings
 
 
 def load(path: Path = DEFAULT_FILE) -> Settings:
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     matching = dict(raw["matching"])
     blocking = tuple(BlockingRule(r["name"], tuple(r["columns"])) for r in matching.pop("blocking"))
-    return Settings(
-        matching=MatchingSettings(**matching, blocking=blocking), rules=RuleSettings(**raw["rules"]), run=RunSettings(**raw["run"])
+    settings = Settings(
+        matching=MatchingSettings(**matching, blocking=blocking), rules=RuleSettings(**raw["rules"]), run=RunSettings(**raw["run"]),
+        history=HistorySettings(**raw["history"]), maintenance=MaintenanceSettings(**raw["maintenance"]),
     )
+    if settings.maintenance.retention_days < settings.history.asof_days:
+        raise ValueError(
+            f"{path}: [maintenance] retention_days ({settings.maintenance.retention_days}) is shorter than [history] asof_days "
+            f"({settings.history.asof_days}): vacuum would delete files that as-of queries promise to read"
+        )
+    return settings

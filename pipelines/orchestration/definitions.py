@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import bronze, corrections, curated, gold, issues, reports, seeds, sharing, silver
-from pipelines.orchestration import jobs
+from assets import bronze, corrections, curated, gold, history, issues, reports, seeds, sharing, silver
+from pipelines.orchestration import jobs, maintenance
 from pipelines.storage import paths
 from pipelines.orchestration import schedules
 from pipelines.orchestration import sensors
@@ -23,6 +23,7 @@ def build(locations: paths.Paths) -> dg.Definitions:
             *silver.silver_assets,
             corrections.corrections_validated,
             *gold.gold_assets,
+            *history.history_assets,
             *issues.issue_assets,
             reports.steward_worksheets,
             reports.quality_report,
@@ -32,8 +33,8 @@ def build(locations: paths.Paths) -> dg.Definitions:
             curated.warehouse,
             *sharing.sharing_assets,
         ],
-        jobs=[*jobs.ingest_jobs, jobs.consolidate_job],
-        schedules=[schedules.nightly_consolidation],
+        jobs=[*jobs.ingest_jobs, jobs.consolidate_job, maintenance.maintain_lake_job],
+        schedules=[schedules.nightly_consolidation, maintenance.weekly_lake_maintenance],
         sensors=[sensors.landing_sensor],
         resources={"lakehouse": LakehouseResource.from_paths(locations, lock_wait_seconds=settings.load().run.daemon_lock_wait_seconds)},
         executor=dg.in_process_executor,

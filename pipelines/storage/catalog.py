@@ -67,6 +67,10 @@ ENTITY_CHANGES = "gold/entity_changes"
 ENTITY_ISSUE = "gold/entity_issue"
 CORRECTION_LOG = "gold/correction_log"
 SUPERVISION_TASK = "gold/supervision_task"
+GOLDEN_ENTITY_HISTORY = "gold/golden_entity_history"
+ENTITY_EVENT = "gold/entity_event"
+PUBLICATION_LOG = "gold/publication_log"
+WAREHOUSE_ASSET = "curated/warehouse"
 
 _DELIVERY_WRITERS = tuple(deliveries(s) for s in SOURCES)
 _CHECKED_DELIVERIES = tuple(deliveries(s) for s in ENTITY_SOURCES)  # corrections are checked in silver
@@ -92,6 +96,10 @@ TABLES: dict[str, Table] = {
         Table(ENTITY_ISSUE, ("issue_id",)),
         Table(CORRECTION_LOG),
         Table(SUPERVISION_TASK),
+        Table(GOLDEN_ENTITY_HISTORY, ("entity_id", "valid_from")),
+        Table(ENTITY_EVENT, ("event_id",)),
+        # One row per published warehouse: its as-of date and every lake table's version, for `asof`.
+        Table(PUBLICATION_LOG, ("run_id",), writers=(WAREHOUSE_ASSET,)),
     ]
 }
 

@@ -150,6 +150,15 @@ class Lake:
         if not self.exists(table):
             write_deltalake(str(self.path(table)), _arrow(pl.DataFrame(schema=schema)), mode="append", commit_properties=self._commit("create"))
 
+    def read_before_run(self, table: str) -> pl.DataFrame | None:
+        """The table as it was before this run first wrote it (Delta time travel); None if it did not exist."""
+        if not self.exists(table):
+            return None
+        earlier = [h["version"] for h in self.history(table) if h.get("dagster_run_id") != self.run_id]
+        if not earlier:
+            return None
+        return pl.read_delta(str(self.path(table)), version=max(earlier))
+
     def history(self, table: str) -> list[dict]:
         return DeltaTable(str(self.path(table))).history() if self.exists(table) else []
 
@@ -171,7 +180,7 @@ def diff(target: pl.DataFrame, current: pl.DataFrame | None, key: list[str]) -> 
     return target.join(changed, on=key, how="semi"), old.join(new, on=key, how="anti").select(key)
 
 
-def register_delta(connection: "duckdb.DuckDBPyConnection", path: Path, layer: str, table: str) -> None:
+def register_delta(connection: "duckdb.DuckDBPyConnection", path: Path, layer: str, table: str, version: int | None = None) -> None:
     """Make the current snapshot of a Delta table queryable in DuckDB as `<layer>.<table>`.
 
     The name lives in an in-memory catalog `<layer>`, so nothing about the lake is stored in the database
@@ -179,10 +188,11 @@ def register_delta(connection: "duckdb.DuckDBPyConnection", path: Path, layer: s
     later removes). deltalake lists the snapshot's parquet files and DuckDB reads them with its own reader
     (its delta extension needs a download). An empty table (no files) becomes an empty typed table: DuckDB
     cannot keep a view over an in-process Arrow object, and a table with no rows must read like any other.
+    `version` reads an earlier snapshot (Delta time travel), as long as maintenance has not vacuumed its files.
     """
     connection.execute(f"attach if not exists ':memory:' as {_identifier(layer)}")
     name = f"{_identifier(layer)}.{_identifier(table)}"
-    delta = DeltaTable(str(path))
+    delta = DeltaTable(str(path), version=version)
     files = delta.file_uris()
     if files:
         listed = ", ".join(_sql_string(f) for f in files)

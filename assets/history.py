@@ -1,0 +1,114 @@
+"""History: every published version of each golden record, and the lifecycle events that explain them."""
+
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from assets.curated import connect_with_lake, model_sql, upstream_keys
+from assets.keys import key
+from assets.retry import on_transient_errors
+from pipelines.domain import events, history
+from pipelines.domain.contract import ENTITY_SOURCES
+from pipelines.orchestration.resources import LakehouseResource
+from pipelines.storage import catalog
+from pipelines.storage.lake import Lake
+
+# The history versions exactly what the curated model publishes, so it runs the model's own SQL.
+PUBLISHED_MODEL = "golden_entity"
+
+
+def published_golden(lake_dir: Path) -> pl.DataFrame:
+    """The golden_entity rows the warehouse will publish from the lake as it is now."""
+    sql = model_sql(PUBLISHED_MODEL)
+    with connect_with_lake(":memory:", lake_dir, sql) as connection:
+        return connection.sql(sql).pl()
+
+
+@dg.asset(
+    key=["gold", "golden_entity_history"],
+    group_name="gold",
+    deps=upstream_keys(model_sql(PUBLISHED_MODEL)),
+    kinds={"polars", "delta"},
+    description="Every published version of each curated golden_entity row, valid_from the as-of date it "
+    "was first published to valid_to (exclusive, null while current); a new version only when a published "
+    "value changes.",
+)
+@on_transient_errors
+def golden_entity_history(
+    context: dg.AssetExecutionContext, lakehouse: LakehouseResource
+) -> dg.MaterializeResult:
+    lake = lakehouse.lake(context)
+    as_of = lakehouse.as_of(lake)
+    published = published_golden(Path(lakehouse.lake_dir))
+    updated = history.advance(lake.read(catalog.GOLDEN_ENTITY_HISTORY), published, as_of, key="entity_id")
+    upserted, deleted = lake.sync(catalog.GOLDEN_ENTITY_HISTORY, updated, key=["entity_id", "valid_from"])
+    context.log.info(
+        f"{catalog.GOLDEN_ENTITY_HISTORY}: {updated.height:,} versions, {upserted:,} opened or closed "
+        f"as of {as_of}"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "versions": updated.height,
+            "as_of": as_of.isoformat(),
+            "changed": upserted,
+            "removed": deleted,
+        }
+    )
+
+
+def delivered_records(lake: Lake) -> pl.DataFrame:
+    """Every entity source record's delivery file and row (the cause an event points to)."""
+    frames = [
+        lake.read(catalog.silver(source), ["record_key", "source_file", "source_row"]).with_columns(
+            source=pl.lit(source)
+        )
+        for source in ENTITY_SOURCES
+    ]
+    return (
+        pl.concat(frames, how="vertical_relaxed")
+        .cast(events.RECORD_SCHEMA)
+        .select(list(events.RECORD_SCHEMA))
+    )
+
+
+@dg.asset(
+    key=["gold", "entity_event"],
+    group_name="gold",
+    deps=[key(catalog.ENTITY_XREF), key(catalog.GOLDEN_ENTITY), key(catalog.CORRECTION_LOG)],
+    kinds={"polars", "delta"},
+    description="Append-only entity lifecycle: created, merged_into, split_from, status_changed, "
+    "district_changed, corrected, each with its as-of date, the entities involved, the cause (delivery file "
+    "and row, match score, correction_log row) and the run id.",
+)
+@on_transient_errors
+def entity_event(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+    lake = lakehouse.lake(context)
+    as_of = lakehouse.as_of(lake)
+    records = delivered_records(lake)
+    log = lake.read(catalog.CORRECTION_LOG)
+    changes = lake.read(catalog.ENTITY_CHANGES)
+    found = pl.concat(
+        [
+            events.membership(
+                events.living(lake.read(catalog.ENTITY_EVENT)),
+                lake.read_before_run(catalog.ENTITY_XREF),
+                lake.read(catalog.ENTITY_XREF),
+                records,
+                log,
+            ),
+            events.changes(
+                changes.filter(pl.col("changed_on") == as_of), lake.read(catalog.GOLDEN_ENTITY), records
+            ),
+            events.corrected(log, as_of),
+        ],
+        how="diagonal_relaxed",
+    )
+    stamped = events.stamp(found, as_of, context.run_id)
+    added = lake.insert_new(catalog.ENTITY_EVENT, stamped, key=["event_id"])
+    counts = dict(stamped.group_by("event_type").len().sort("event_type").iter_rows())
+    context.log.info(f"{catalog.ENTITY_EVENT}: {added:,} new events as of {as_of} {counts}")
+    return dg.MaterializeResult(metadata={"new_events": added, "as_of": as_of.isoformat(), "by_type": counts})
+
+
+history_assets = [golden_entity_history, entity_event]

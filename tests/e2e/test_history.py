@@ -1,0 +1,111 @@
+"""History over several nights: deliveries revealed one day at a time, one run per night, each night's
+published warehouse kept; then `asof` for every night must rebuild exactly that warehouse (apart from run
+ids)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.cli import EXIT_USAGE, main
+from pipelines.domain import history
+from pipelines.storage.maintenance import maintain
+from tests.conftest import Run, generate_demo, run_pipeline
+
+NOT_COMPARED = {"run_id"}
+NOT_A_MODEL = {"column_lineage"}  # lineage of the night's models, not data published as of a date
+
+
+def delivery_dates(landing: Path) -> list[dt.date]:
+    return sorted({d for folder in landing.glob("*/*") if (d := _date(folder.name))})
+
+
+def _date(name: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(name)
+    except ValueError:
+        return None
+
+
+def reveal(full: Path, landing: Path, day: dt.date) -> None:
+    """Copy into `landing` the delivery folders of `day` (as if they had just arrived)."""
+    for folder in full.glob(f"*/{day.isoformat()}"):
+        shutil.copytree(folder, landing / folder.parent.name / folder.name)
+
+
+def run_nights(folder: Path, seed: int, days: int) -> tuple[list[dt.date], dict[dt.date, Path], Run]:
+    """One run per delivery day, lake maintenance before the last; returns the days, a copy of each night's
+    published warehouse, the last run."""
+    demo = generate_demo(folder / "demo", entities=600, days=days, seed=seed)
+    landing = folder / "landing"
+    published = {}
+    for day in (dates := delivery_dates(demo.landing)):
+        reveal(demo.landing, landing, day)
+        if day == dates[-1]:
+            maintain(folder / "run" / "lake", retention_days=400, target_file_mib=128, run_id="maintenance")
+        run = run_pipeline(folder / "run", demo, landing)
+        published[day] = folder / "published" / f"{day}.duckdb"
+        published[day].parent.mkdir(exist_ok=True)
+        shutil.copy(run.paths.warehouse, published[day])
+    return dates, published, run
+
+
+def tables(path: Path) -> dict[str, pl.DataFrame]:
+    """Every table but lineage, without run ids, rows sorted (order is not part of the contract)."""
+    with duckdb.connect(str(path), read_only=True) as db:
+        names = [
+            r[0]
+            for r in db.sql("select table_name from duckdb_tables()").fetchall()
+            if r[0] not in NOT_A_MODEL
+        ]
+        frames = {n: db.sql(f'select * from "{n}"').pl() for n in names}
+    return {
+        n: f.drop([c for c in f.columns if c in NOT_COMPARED]).sort(pl.all(), nulls_last=True)
+        for n, f in frames.items()
+    }
+
+
+def assert_same_warehouse(rebuilt: Path, published: Path) -> None:
+    expected, got = tables(published), tables(rebuilt)
+    assert sorted(got) == sorted(expected)
+    for name, frame in expected.items():
+        assert got[name].columns == frame.columns, name
+        assert got[name].equals(frame), f"{name}: {got[name].height} rows as of, {frame.height} published"
+
+
+@pytest.mark.parametrize(
+    ("seed", "days"),  # a group per seed: the two sequences run on both workers of `make test`
+    [
+        pytest.param(3, 3, marks=pytest.mark.xdist_group("history_3")),
+        pytest.param(11, 2, marks=pytest.mark.xdist_group("history_11")),
+    ],
+)
+def test_asof_rebuilds_every_night_published(tmp_path: Path, seed: int, days: int) -> None:
+    dates, published, last = run_nights(tmp_path, seed, days)
+    paths = ["--lake", str(last.paths.lake), "--warehouse", str(last.paths.warehouse)]
+    for day in dates:
+        out = tmp_path / "asof" / f"{day}.duckdb"
+        assert main(["asof", "--date", day.isoformat(), "--out", str(out), *paths]) == 0
+        assert_same_warehouse(out, published[day])
+    later = tmp_path / "asof" / "later.duckdb"
+    assert (
+        main(["asof", "--date", (dates[-1] + dt.timedelta(days=30)).isoformat(), "--out", str(later), *paths])
+        == 0
+    )
+    assert_same_warehouse(later, published[dates[-1]])
+    before = tmp_path / "asof" / "before.duckdb"
+    assert (
+        main(["asof", "--date", (dates[0] - dt.timedelta(days=1)).isoformat(), "--out", str(before), *paths])
+        == EXIT_USAGE
+    )
+    assert not before.exists()
+    versions = last.delta("gold/golden_entity_history")
+    assert history.problems(versions, "entity_id") == []
+    events = last.delta("gold/entity_event")
+    assert events.filter(pl.col("event_type") == "created")["entity_id"].n_unique() >= 600
+    assert events["event_id"].is_unique().all()
