@@ -5,7 +5,9 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.curated import connect_with_lake, model_sql, upstream_keys
+from assets.curated import upstream_keys
+from pipelines.publishing.sql_models import model_sql
+from pipelines.storage.warehouse import connect_with_lake
 from assets.keys import key
 from assets.retry import on_transient_errors
 from pipelines.domain import events, history
