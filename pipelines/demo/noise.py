@@ -18,7 +18,7 @@ import opencc
 import polars as pl
 
 from pipelines.demo import codes, naming, people, places
-from pipelines.demo.vocab import HOMOPHONE_GROUPS
+from pipelines.demo.vocab import HOMOPHONE_GROUPS, OUTSIDE_DIVISIONS
 
 _S2T = opencc.OpenCC("s2t")
 _T2S = opencc.OpenCC("t2s")
@@ -26,6 +26,12 @@ _FULL_DIGITS = {str(d): chr(0xFF10 + d) for d in range(10)}
 _ALTERNATIVE_ROAD_CHAR = {c: g[(i + 1) % len(g)] for g in HOMOPHONE_GROUPS for i, c in enumerate(g)}
 
 LICENCE_RATES = {"uscc_blank": 0.10, "uscc_mistype": 0.03, "uscc_format": 0.01, "rep_blank": 0.05, "road_typo": 0.0}
+# Shares of names written with each administrative prefix: the city dropped, none, 宁波, 宁波市, 宁波市 + the
+# district; the rest as registered.
+PREFIX_FORMS = (0.15, 0.10, 0.06, 0.06, 0.05)
+# Shares of a named 个体工商户's licences and inspections naming only the operator, or the shop and the operator.
+SHOP_NAME_FORMS = (0.15, 0.15)
+OUTSIDE_NAMES = frozenset(name for _, name in OUTSIDE_DIVISIONS)
 DISTRICT_RATES = {"uscc_blank": 0.50, "uscc_mistype": 0.03, "uscc_format": 0.01, "rep_blank": 0.12, "road_typo": 0.03}
 
 
@@ -79,7 +85,8 @@ def names(frame: pl.DataFrame, rng: np.random.Generator) -> tuple[pl.Series, pl.
     `frame` has the entity's name parts, `kind`, `name`, `legal_rep`, `is_hostile` and the record's
     `name_mode` (normal / zihao / typo / industry). The canonical name is what the record means; it
     differs from the registered one only for a material mode. Unnamed 个体工商户 are written as their
-    operator and have no canonical name (they are never name-inconsistent).
+    operator and have no canonical name (they are never name-inconsistent); a named one is sometimes
+    written as its operator only (no canonical name either) or as the shop with the operator in brackets.
     """
     named = (frame["zihao"] != "").to_numpy()
     mode = frame["name_mode"]
@@ -92,14 +99,22 @@ def names(frame: pl.DataFrame, rng: np.random.Generator) -> tuple[pl.Series, pl.
         shop = (frame["kind"].gather(rows) == "individual").to_numpy()
         other = naming.other_industry_word(frame["industry_id"].gather(rows).to_numpy(), shop, industry.gather(rows).to_numpy().astype(str), rng)
         industry = industry.scatter(rows, pl.Series(other, dtype=pl.Utf8))
-    parts = frame.select(*naming.NAME_PARTS).with_columns(zihao=zihao, industry=industry)
+    parts = frame.select(*naming.NAME_PARTS, "district_name").with_columns(zihao=zihao, industry=industry)
     canonical = parts.select(naming.compose(naming.parts_of())).to_series()
     written = _name_formatting(parts, rng)
+    shop_form = _choice(rng, frame.height, SHOP_NAME_FORMS)  # 0 operator only, 1 shop (operator), 2 shop
+    operator_only = pl.Series(named) & (frame["kind"] == "individual") & (shop_form == 0) & (mode == "normal")
+    with_operator = pl.Series(named) & (frame["kind"] == "individual") & (shop_form == 1)
     choose = pl.DataFrame({"hostile": frame["is_hostile"], "named": named, "name": frame["name"], "operator": frame["legal_rep"],
-                           "written": written, "canonical": canonical})
+                           "written": written, "canonical": canonical, "operator_only": operator_only,
+                           "with_operator": with_operator, "half": pl.Series(rng.random(frame.height) < 0.3)})
+    open_, close = pl.when("half").then(pl.lit("(")).otherwise(pl.lit("（")), pl.when("half").then(pl.lit(")")).otherwise(pl.lit("）"))
     out = choose.select(
-        written=pl.when("hostile").then("name").when("named").then("written").otherwise("operator"),
-        canonical=pl.when("hostile").then("name").when("named").then("canonical"),
+        written=pl.when("hostile").then("name").when("operator_only").then("operator")
+        .when("with_operator").then(pl.concat_str(["written", open_, "operator", close]))
+        .when("named").then("written").otherwise("operator"),
+        # A licence issued to the operator of a named shop says nothing about the shop's name.
+        canonical=pl.when("hostile").then("name").when(pl.col("named") & ~pl.col("operator_only")).then("canonical"),
     )
     return out["written"], out["canonical"]
 
@@ -110,20 +125,25 @@ def _choice(rng: np.random.Generator, n: int, shares: tuple[float, ...]) -> pl.S
 
 
 def _name_formatting(parts: pl.DataFrame, rng: np.random.Generator) -> pl.Series:
-    """Formatting-only variants: prefix dropped or added, 有限公司 <-> 有限责任公司, spaces, half-width brackets."""
+    """Formatting-only variants: the administrative prefix in every form, 有限公司 <-> 有限责任公司, the branch
+    part in brackets, spaces, half-width brackets, traditional characters."""
     n = parts.height
     frame = parts.with_columns(
-        choice=_choice(rng, n, (0.2, 0.1, 0.04)),  # drop city / drop all places / add the city / keep
+        choice=_choice(rng, n, PREFIX_FORMS),
         swap=pl.Series(rng.random(n) < 0.10),
         sep=pl.Series(np.where(rng.random(n) < 0.04, " ", "")),
+        bracket=pl.Series(rng.random(n) < 0.35),
     )
     prefix = pl.col("prefix")
-    without_city = pl.when(prefix.is_in(["宁波", "浙江"])).then(pl.lit("")).otherwise(prefix.str.replace("^宁波市", ""))
-    county_or_district = ~prefix.str.starts_with("宁波") & (prefix != "浙江")
+    without_city = pl.when(prefix.is_in(["宁波", "宁波市", "浙江"])).then(pl.lit("")).otherwise(prefix.str.replace("^宁波市", ""))
+    choice = pl.col("choice")
     new_prefix = (
-        pl.when(pl.col("choice") == 0).then(without_city)
-        .when(pl.col("choice") == 1).then(pl.lit(""))
-        .when((pl.col("choice") == 2) & county_or_district).then(pl.lit("宁波市") + prefix)
+        pl.when(prefix.is_in(list(OUTSIDE_NAMES))).then(prefix)  # a holder registered elsewhere keeps its city
+        .when(choice == 0).then(without_city)
+        .when(choice == 1).then(pl.lit(""))
+        .when(choice == 2).then(pl.lit("宁波"))
+        .when(choice == 3).then(pl.lit("宁波市"))
+        .when(choice == 4).then(pl.lit("宁波市") + pl.col("district_name"))
         .otherwise(prefix)
     )
     form = (
@@ -131,7 +151,9 @@ def _name_formatting(parts: pl.DataFrame, rng: np.random.Generator) -> pl.Series
         .when(pl.col("swap") & (pl.col("form") == "有限责任公司")).then(pl.lit("有限公司"))
         .otherwise(pl.col("form"))
     )
-    body = frame.select(pl.concat_str([new_prefix, pl.col("sep"), "locality", "zihao", "industry", form, "branch_suffix"])).to_series()
+    branch = pl.when(pl.col("bracket") & (pl.col("branch_suffix") != "")).then(pl.lit("（") + pl.col("branch_suffix") + pl.lit("）"))
+    branch = branch.otherwise("branch_suffix")
+    body = frame.select(pl.concat_str([new_prefix, pl.col("sep"), "locality", "zihao", "industry", form, branch])).to_series()
     body = apply_where(body, rng.random(n) < 0.3, half_width_brackets)
     body = apply_where(body, rng.random(n) < 0.02, lambda s: s + " ")
     return apply_where(body, rng.random(n) < 0.03, traditional)
@@ -143,8 +165,9 @@ def _name_formatting(parts: pl.DataFrame, rng: np.random.Generator) -> pl.Series
 def addresses(parts: pl.DataFrame, rng: np.random.Generator, road_typo: float = 0.0) -> pl.Series:
     """An address written from its parts with formatting noise (and, if asked, a typo in the road name)."""
     n = parts.height
+    road = apply_where(parts["road"], rng.random(n) < 0.3, places.bare_road)  # the 社区 / 村 dropped
     frame = parts.with_columns(
-        road=apply_where(parts["road"], rng.random(n) < road_typo, _typo_road),
+        road=apply_where(road, rng.random(n) < road_typo, _typo_road),
         choice=_choice(rng, n, (0.15, 0.2, 0.1)),  # 浙江省宁波市 / no city / no city nor district / 宁波市
         no_street=pl.Series(rng.random(n) < 0.15),
         sep=pl.Series(np.where(rng.random(n) < 0.04, " ", "")),

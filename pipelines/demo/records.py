@@ -35,8 +35,9 @@ ENTITY_COLUMNS = (
     "eid", "kind", "industry_id", "name", "zihao", "prefix", "locality", "industry", "form", "branch_suffix", "legal_rep",
     "is_hostile", "uscc", "is_pilot", "district_code", "premises_district", "phone_digits", "phone_mobile",
     "district_name", "street", "road", "number", "extra",
-    "p_district_name", "p_street", "p_road", "p_number", "p_extra",
+    "p_district_name", "p_street", "p_road", "p_number", "p_extra", "parent_eid",
 )
+PARENT_USCC_SHARE = 0.4  # of branch licences written with a code: the parent's code instead of the branch's
 
 
 def _hidden(frame: pl.DataFrame, **values: pl.Expr) -> pl.DataFrame:
@@ -97,6 +98,7 @@ def licensing(lic: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator, ro
     canon = noise.address_canon(moved)
     address = pl.select(pl.when(hostile).then(canon).otherwise(noise.addresses(moved, rng))).to_series()
     uscc = noise.usccs(frame["uscc"], frame["uscc_mode"], frame["is_pilot"] | hostile, rng, LICENCE_RATES)
+    uscc = _parent_code(frame, ent, uscc, rng)
     out = frame.select(
         "record_key", "licence_type",
         holder_name=name,
@@ -119,6 +121,14 @@ def licensing(lic: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator, ro
         _rep_canon=rep_canon,
         _addr_canon=canon,
     )
+
+
+def _parent_code(frame: pl.DataFrame, ent: pl.DataFrame, written: pl.Series, rng: np.random.Generator) -> pl.Series:
+    """Some branch licences carry the parent company's USCC, as licensing clerks copy it from the parent."""
+    parents = ent.select(parent_eid="eid", parent_uscc="uscc")
+    parent_uscc = frame.select("parent_eid").join(parents, on="parent_eid", how="left", maintain_order="left")["parent_uscc"]
+    swap = (written == frame["uscc"]).fill_null(False) & parent_uscc.is_not_null() & pl.Series(rng.random(frame.height) < PARENT_USCC_SHARE)
+    return pl.select(pl.when(swap).then(parent_uscc).otherwise(written)).to_series().alias("uscc")
 
 
 def district(insp: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator, roads: places.Roads,
