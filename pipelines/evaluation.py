@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.domain.contract import ENTITY_SOURCES
+from pipelines.domain.resolution.records import without_borrowed_codes
 
 
 def _pairs(n: pl.Expr) -> pl.Expr:
@@ -71,8 +72,10 @@ def bcubed(frame: pl.DataFrame) -> Scores:
 
 
 def uscc_conflicts(xref: pl.DataFrame, records_with_uscc: pl.DataFrame) -> int:
-    """Entities holding two or more different valid USCCs (must be 0)."""
-    codes = records_with_uscc.filter("uscc_is_valid").select("source", "record_key", "uscc")
+    """Entities holding two or more different valid USCCs (must be 0), not counting a branch licence's
+    borrowed parent code (`records_with_uscc` has source, record_key, uscc, uscc_is_valid, name_key and
+    branch_marker)."""
+    codes = without_borrowed_codes(records_with_uscc).filter("uscc_is_valid").select("source", "record_key", "uscc")
     per_entity = xref.join(codes, on=["source", "record_key"]).group_by("entity_id").agg(codes=pl.col("uscc").n_unique())
     return per_entity.filter(pl.col("codes") > 1).height
 
@@ -126,7 +129,7 @@ def flag_table(truth_issues: pl.DataFrame, truth_records: pl.DataFrame, issues: 
 
 
 def _silver_codes(lake: Path) -> pl.DataFrame:
-    columns = ["record_key", "uscc", "uscc_is_valid"]
+    columns = ["record_key", "uscc", "uscc_is_valid", "name_key", "branch_marker"]
     return pl.concat([pl.read_delta(str(lake / "silver" / s), columns=columns).with_columns(source=pl.lit(s)) for s in ENTITY_SOURCES])
 
 
