@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.demo import naming
+from pipelines.demo import generate, naming
 from pipelines.domain import divisions
 from tests.demo.conftest import Demo
 
@@ -73,3 +75,13 @@ def test_individual_shops_are_named_by_shop_operator_or_both_and_the_operator_al
 
 def test_formatting_variants_keep_the_ground_truth_planted_cases(demo: Demo) -> None:
     assert demo.summary["planted_missing"] == 0, demo.summary["planted_missing_types"]
+
+
+def test_the_noise_rate_scales_formatting_and_code_noise(tmp_path: Path) -> None:
+    def blank_share(noise: float) -> float:
+        generate(tmp_path / str(noise) / "landing", tmp_path / str(noise) / "truth", entities=600, seed=5, days=1, noise=noise)
+        records = pl.read_parquet(tmp_path / str(noise) / "truth" / "records.parquet").filter(pl.col("source") != "registration")
+        return records["uscc_blank"].mean()
+
+    quiet, loud = blank_share(0.0), blank_share(2.0)
+    assert quiet < 0.15 < 0.6 < loud  # blank in 10% of licences and 50% of inspections at the default rate
