@@ -109,8 +109,15 @@ def _demo(args: argparse.Namespace) -> int:
     from pipelines.demo import generate
 
     truth = args.truth or args.out.parent / "ground_truth"
-    result = generate(args.out, truth, entities=args.entities, seed=args.seed, days=args.days, start=args.start,
-                      noise=args.noise)
+    result = generate(
+        args.out,
+        truth,
+        entities=args.entities,
+        seed=args.seed,
+        days=args.days,
+        start=args.start,
+        noise=args.noise,
+    )
     print(f"demo landing zone: {args.out} ({result})")
     print(f"ground truth:      {truth}")
     return 0

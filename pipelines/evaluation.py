@@ -130,12 +130,21 @@ def flag_table(truth_issues: pl.DataFrame, truth_records: pl.DataFrame, issues: 
 
 def _silver_codes(lake: Path) -> pl.DataFrame:
     columns = ["record_key", "uscc", "uscc_is_valid", "name_key", "branch_marker"]
-    return pl.concat([pl.read_delta(str(lake / "silver" / s), columns=columns).with_columns(source=pl.lit(s)) for s in ENTITY_SOURCES])
+    return pl.concat(
+        [
+            pl.read_delta(str(lake / "silver" / s), columns=columns).with_columns(source=pl.lit(s))
+            for s in ENTITY_SOURCES
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.evaluation", description="Score a lake against the demo ground truth.")
-    parser.add_argument("--lake", type=Path, required=True, help="the run's lake folder (holds gold/ and silver/)")
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.evaluation", description="Score a lake against the demo ground truth."
+    )
+    parser.add_argument(
+        "--lake", type=Path, required=True, help="the run's lake folder (holds gold/ and silver/)"
+    )
     parser.add_argument("--truth", type=Path, required=True, help="the generator's ground-truth folder")
     args = parser.parse_args(argv)
     pl.Config.set_tbl_rows(60)

@@ -37,8 +37,15 @@ TRUTH_FILES = ("entities.parquet", "records.parquet", "issues.parquet", "files.p
                "judgements.parquet", "deliveries.json", "README.md")
 
 
-def generate(out: Path, truth: Path, entities: int, seed: int = 7, days: int = 5, start: date = date(2026, 11, 20),
-             noise: float = 1.0) -> dict:
+def generate(
+    out: Path,
+    truth: Path,
+    entities: int,
+    seed: int = 7,
+    days: int = 5,
+    start: date = date(2026, 11, 20),
+    noise: float = 1.0,
+) -> dict:
     """Write `days` deliveries for `entities` true entities into `out`, and the ground truth into `truth`.
 
     `noise` multiplies the rates of formatting and code noise in licence and inspection records (0: none).

@@ -30,7 +30,9 @@ def _homophones() -> dict[str, str]:
 HOMOPHONE = _homophones()
 
 
-def draw_zihao(rng: np.random.Generator, n: int, three_share: float = 0.12, four_share: float = 0.05) -> np.ndarray:
+def draw_zihao(
+    rng: np.random.Generator, n: int, three_share: float = 0.12, four_share: float = 0.05
+) -> np.ndarray:
     """Two distinct characters of the 字号 vocabulary, sometimes three or four (registries allow 2 to 4)."""
     chars = np.array(ZIHAO_CHARS)
     first = rng.integers(0, chars.size, size=n)

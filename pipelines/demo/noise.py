@@ -102,19 +102,39 @@ def names(frame: pl.DataFrame, rng: np.random.Generator, scale: float = 1.0) -> 
     parts = frame.select(*naming.NAME_PARTS, "district_name").with_columns(zihao=zihao, industry=industry)
     canonical = parts.select(naming.compose(naming.parts_of())).to_series()
     written = _name_formatting(parts, rng, scale)
-    shop_form = _choice(rng, frame.height, SHOP_NAME_FORMS, scale)  # 0 operator only, 1 shop (operator), 2 shop
+    # 0: the operator only, 1: the shop (the operator), 2: the shop
+    shop_form = _choice(rng, frame.height, SHOP_NAME_FORMS, scale)
     operator_only = pl.Series(named) & (frame["kind"] == "individual") & (shop_form == 0) & (mode == "normal")
     with_operator = pl.Series(named) & (frame["kind"] == "individual") & (shop_form == 1)
-    choose = pl.DataFrame({"hostile": frame["is_hostile"], "named": named, "name": frame["name"], "operator": frame["legal_rep"],
-                           "written": written, "canonical": canonical, "operator_only": operator_only,
-                           "with_operator": with_operator, "half": pl.Series(rng.random(frame.height) < 0.3)})
+    choose = pl.DataFrame(
+        {
+            "hostile": frame["is_hostile"],
+            "named": named,
+            "name": frame["name"],
+            "operator": frame["legal_rep"],
+            "written": written,
+            "canonical": canonical,
+            "operator_only": operator_only,
+            "with_operator": with_operator,
+            "half": pl.Series(rng.random(frame.height) < 0.3),
+        }
+    )
     open_, close = pl.when("half").then(pl.lit("(")).otherwise(pl.lit("（")), pl.when("half").then(pl.lit(")")).otherwise(pl.lit("）"))
     out = choose.select(
-        written=pl.when("hostile").then("name").when("operator_only").then("operator")
-        .when("with_operator").then(pl.concat_str(["written", open_, "operator", close]))
-        .when("named").then("written").otherwise("operator"),
+        written=pl.when("hostile")
+        .then("name")
+        .when("operator_only")
+        .then("operator")
+        .when("with_operator")
+        .then(pl.concat_str(["written", open_, "operator", close]))
+        .when("named")
+        .then("written")
+        .otherwise("operator"),
         # A licence issued to the operator of a named shop says nothing about the shop's name.
-        canonical=pl.when("hostile").then("name").when(pl.col("named") & ~pl.col("operator_only")).then("canonical"),
+        canonical=pl.when("hostile")
+        .then("name")
+        .when(pl.col("named") & ~pl.col("operator_only"))
+        .then("canonical"),
     )
     return out["written"], out["canonical"]
 
@@ -142,15 +162,25 @@ def _name_formatting(parts: pl.DataFrame, rng: np.random.Generator, scale: float
         bracket=pl.Series(_roll(rng, n, 0.35, scale)),
     )
     prefix = pl.col("prefix")
-    without_city = pl.when(prefix.is_in(["宁波", "宁波市", "浙江"])).then(pl.lit("")).otherwise(prefix.str.replace("^宁波市", ""))
+    without_city = (
+        pl.when(prefix.is_in(["宁波", "宁波市", "浙江"]))
+        .then(pl.lit(""))
+        .otherwise(prefix.str.replace("^宁波市", ""))
+    )
     choice = pl.col("choice")
     new_prefix = (
-        pl.when(prefix.is_in(list(OUTSIDE_NAMES))).then(prefix)  # a holder registered elsewhere keeps its city
-        .when(choice == 0).then(without_city)
-        .when(choice == 1).then(pl.lit(""))
-        .when(choice == 2).then(pl.lit("宁波"))
-        .when(choice == 3).then(pl.lit("宁波市"))
-        .when(choice == 4).then(pl.lit("宁波市") + pl.col("district_name"))
+        pl.when(prefix.is_in(list(OUTSIDE_NAMES)))
+        .then(prefix)  # a holder registered elsewhere keeps its city
+        .when(choice == 0)
+        .then(without_city)
+        .when(choice == 1)
+        .then(pl.lit(""))
+        .when(choice == 2)
+        .then(pl.lit("宁波"))
+        .when(choice == 3)
+        .then(pl.lit("宁波市"))
+        .when(choice == 4)
+        .then(pl.lit("宁波市") + pl.col("district_name"))
         .otherwise(prefix)
     )
     form = (
@@ -158,9 +188,13 @@ def _name_formatting(parts: pl.DataFrame, rng: np.random.Generator, scale: float
         .when(pl.col("swap") & (pl.col("form") == "有限责任公司")).then(pl.lit("有限公司"))
         .otherwise(pl.col("form"))
     )
-    branch = pl.when(pl.col("bracket") & (pl.col("branch_suffix") != "")).then(pl.lit("（") + pl.col("branch_suffix") + pl.lit("）"))
+    branch = pl.when(pl.col("bracket") & (pl.col("branch_suffix") != "")).then(
+        pl.lit("（") + pl.col("branch_suffix") + pl.lit("）")
+    )
     branch = branch.otherwise("branch_suffix")
-    body = frame.select(pl.concat_str([new_prefix, pl.col("sep"), "locality", "zihao", "industry", form, branch])).to_series()
+    body = frame.select(
+        pl.concat_str([new_prefix, pl.col("sep"), "locality", "zihao", "industry", form, branch])
+    ).to_series()
     body = apply_where(body, _roll(rng, n, 0.3, scale), half_width_brackets)
     body = apply_where(body, _roll(rng, n, 0.02, scale), lambda s: s + " ")
     return apply_where(body, _roll(rng, n, 0.03, scale), traditional)
@@ -175,7 +209,8 @@ def addresses(parts: pl.DataFrame, rng: np.random.Generator, road_typo: float = 
     road = apply_where(parts["road"], _roll(rng, n, 0.3, scale), places.bare_road)  # the 社区 / 村 dropped
     frame = parts.with_columns(
         road=apply_where(road, _roll(rng, n, road_typo, scale), _typo_road),
-        choice=_choice(rng, n, (0.15, 0.2, 0.1), scale),  # 浙江省宁波市 / no city / no city nor district / 宁波市
+        # 浙江省宁波市 / no city / no city nor district / 宁波市
+        choice=_choice(rng, n, (0.15, 0.2, 0.1), scale),
         no_street=pl.Series(_roll(rng, n, 0.15, scale)),
         sep=pl.Series(np.where(_roll(rng, n, 0.04, scale), " ", "")),
         hao=pl.Series(np.where(_roll(rng, n, 0.03, scale), "號", "号")),
@@ -218,13 +253,23 @@ def legal_reps(true_rep: pl.Series, mode: pl.Series, keep: pl.Series, rng: np.ra
                       lambda s: pl.Series(people.other_person(rng, s.to_numpy().astype(str)), dtype=pl.Utf8))
     blank = ((mode == "blank") | ((mode == "normal") & pl.Series(_roll(rng, n, blank_rate, scale)))) & ~keep
     canonical = pl.select(pl.when(blank).then(None).otherwise(rep)).to_series().alias("rep")
-    written = apply_where(canonical, _roll(rng, n, 0.02, scale) & ~keep.to_numpy(), lambda s: s.str.slice(0, 1) + " " + s.str.slice(1))
+    written = apply_where(
+        canonical,
+        _roll(rng, n, 0.02, scale) & ~keep.to_numpy(),
+        lambda s: s.str.slice(0, 1) + " " + s.str.slice(1),
+    )
     written = apply_where(written, _roll(rng, n, 0.02, scale) & ~keep.to_numpy(), traditional)
     return written.alias("legal_rep"), canonical
 
 
-def usccs(true_code: pl.Series, mode: pl.Series, as_is: pl.Series, rng: np.random.Generator, rates: dict[str, float],
-          scale: float = 1.0) -> pl.Series:
+def usccs(
+    true_code: pl.Series,
+    mode: pl.Series,
+    as_is: pl.Series,
+    rng: np.random.Generator,
+    rates: dict[str, float],
+    scale: float = 1.0,
+) -> pl.Series:
     """The USCC as a record writes it: blank, mistyped (check fails), reformatted (lower case, spaced) or as is.
 
     `as_is` rows (pilot codes, hostile names) carry the code exactly: a pilot code is the entity's real code.

@@ -95,15 +95,21 @@ def _unknown_streets(rng: np.random.Generator, street: pl.Series) -> pl.Series:
     n = street.len()
     kind = street.str.extract(r"(街道|镇|乡)$", 1).fill_null("街道")
     invented = _invented(rng, n) + kind
-    return pl.select(pl.when(pl.Series(rng.random(n) < UNKNOWN_STREET_SHARE)).then(invented).otherwise(street)).to_series()
+    return pl.select(
+        pl.when(pl.Series(rng.random(n) < UNKNOWN_STREET_SHARE)).then(invented).otherwise(street)
+    ).to_series()
 
 
 def _communities(rng: np.random.Generator, street: pl.Series) -> pl.Series:
     """A 社区 (in a 街道) or 村 (in a 镇/乡) written before the road, for some addresses; else ""."""
     n = street.len()
-    word = pl.select(pl.when(street.str.ends_with("街道")).then(pl.lit("社区")).otherwise(pl.lit("村"))).to_series()
+    word = pl.select(
+        pl.when(street.str.ends_with("街道")).then(pl.lit("社区")).otherwise(pl.lit("村"))
+    ).to_series()
     community = _invented(rng, n) + word
-    return pl.select(pl.when(pl.Series(rng.random(n) < COMMUNITY_SHARE)).then(community).otherwise(pl.lit(""))).to_series()
+    return pl.select(
+        pl.when(pl.Series(rng.random(n) < COMMUNITY_SHARE)).then(community).otherwise(pl.lit(""))
+    ).to_series()
 
 
 def moved(rng: np.random.Generator, districts: np.ndarray, current: pl.DataFrame, roads: Roads) -> pl.DataFrame:

@@ -86,7 +86,13 @@ def registration(ent: pl.DataFrame, rng: np.random.Generator, twins: bool = Fals
     return _hidden(out, **{h: pl.col(h) for h in ("_eid", "_name_canon", "_rep_canon", "_addr_canon", "_status", "_district")})
 
 
-def licensing(lic: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator, roads: places.Roads, noise_scale: float = 1.0) -> pl.DataFrame:
+def licensing(
+    lic: pl.DataFrame,
+    ent: pl.DataFrame,
+    rng: np.random.Generator,
+    roads: places.Roads,
+    noise_scale: float = 1.0,
+) -> pl.DataFrame:
     """Licence rows as the licensing system holds them: the holder's name, code and addresses with noise
     (its rates times `noise_scale`)."""
     frame = lic.join(ent.select(ENTITY_COLUMNS), on="eid", how="left", maintain_order="left")
@@ -97,8 +103,12 @@ def licensing(lic: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator, ro
     moved = noise.moved_parts(registered, frame["district_code"], (frame["addr_mode"] == "other").to_numpy(), rng, roads)
     premises = frame.select(*(pl.col(f"p_{p}").alias(p) for p in places.ADDRESS_PARTS))
     canon = noise.address_canon(moved)
-    address = pl.select(pl.when(hostile).then(canon).otherwise(noise.addresses(moved, rng, scale=noise_scale))).to_series()
-    uscc = noise.usccs(frame["uscc"], frame["uscc_mode"], frame["is_pilot"] | hostile, rng, LICENCE_RATES, noise_scale)
+    address = pl.select(
+        pl.when(hostile).then(canon).otherwise(noise.addresses(moved, rng, scale=noise_scale))
+    ).to_series()
+    uscc = noise.usccs(
+        frame["uscc"], frame["uscc_mode"], frame["is_pilot"] | hostile, rng, LICENCE_RATES, noise_scale
+    )
     uscc = _parent_code(frame, ent, uscc, rng, noise_scale)
     out = frame.select(
         "record_key", "licence_type",
@@ -124,11 +134,19 @@ def licensing(lic: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator, ro
     )
 
 
-def _parent_code(frame: pl.DataFrame, ent: pl.DataFrame, written: pl.Series, rng: np.random.Generator, scale: float) -> pl.Series:
+def _parent_code(
+    frame: pl.DataFrame, ent: pl.DataFrame, written: pl.Series, rng: np.random.Generator, scale: float
+) -> pl.Series:
     """Some branch licences carry the parent company's USCC, as licensing clerks copy it from the parent."""
     parents = ent.select(parent_eid="eid", parent_uscc="uscc")
-    parent_uscc = frame.select("parent_eid").join(parents, on="parent_eid", how="left", maintain_order="left")["parent_uscc"]
-    swap = (written == frame["uscc"]).fill_null(False) & parent_uscc.is_not_null() & pl.Series(rng.random(frame.height) < min(1.0, PARENT_USCC_SHARE * scale))
+    parent_uscc = frame.select("parent_eid").join(
+        parents, on="parent_eid", how="left", maintain_order="left"
+    )["parent_uscc"]
+    swap = (
+        (written == frame["uscc"]).fill_null(False)
+        & parent_uscc.is_not_null()
+        & pl.Series(rng.random(frame.height) < min(1.0, PARENT_USCC_SHARE * scale))
+    )
     return pl.select(pl.when(swap).then(parent_uscc).otherwise(written)).to_series().alias("uscc")
 
 

@@ -67,7 +67,9 @@ def run(plan: Plan, ent: pl.DataFrame, lic: pl.DataFrame, insp: pl.DataFrame, ro
     rng = plan.rng("timeline")
     out = Deliveries()
     out.registration.append(records.registration(ent.filter(pl.col("role") == "existing"), rng, twins=True))
-    out.licensing.append(records.licensing(lic.filter(pl.col("appears_day") == 0), ent, rng, roads, plan.noise))
+    out.licensing.append(
+        records.licensing(lic.filter(pl.col("appears_day") == 0), ent, rng, roads, plan.noise)
+    )
     out.district.append(records.district(insp.filter(pl.col("appears_day") == 0), ent, rng, roads, REGION_TEXT, plan.noise))
     latest_lic, latest_dis = out.licensing[0], out.district[0]
     unreachable = _unreachable(ent, insp)

@@ -148,7 +148,9 @@ def orphan_licence(s: Sources) -> pl.DataFrame:
 def _named_after_operator() -> pl.Expr:
     """A licence or inspection of a 个体工商户 issued to its operator (the person, not the shop) names no shop."""
     name = pl.col("name_key")
-    return ((name == pl.col("registered_legal_rep_clean")) | (name == pl.col("legal_rep_clean"))).fill_null(False)
+    return ((name == pl.col("registered_legal_rep_clean")) | (name == pl.col("legal_rep_clean"))).fill_null(
+        False
+    )
 
 
 def _named_differently(s: Sources, others: pl.DataFrame, source: str, name_column: str) -> pl.DataFrame:

@@ -75,7 +75,11 @@ def branch_parts(clean: pl.Expr) -> dict[str, pl.Expr]:
 def without_operator(name: pl.Expr) -> pl.Expr:
     """The name without a trailing bracketed person (宁海县开通海鲜排档(邵丽)): licensing and district clerks
     add a 个体工商户's operator to its shop name. A bracketed legal form ((普通合伙)) is not a person."""
-    return pl.when(name.str.contains(rf"\({PARTNERSHIP_FORMS}\)$")).then(name).otherwise(name.str.replace(OPERATOR_IN_BRACKETS, ""))
+    return (
+        pl.when(name.str.contains(rf"\({PARTNERSHIP_FORMS}\)$"))
+        .then(name)
+        .otherwise(name.str.replace(OPERATOR_IN_BRACKETS, ""))
+    )
 
 
 def key_expr(parent_name: pl.Expr) -> pl.Expr:

@@ -41,7 +41,9 @@ def registered_and_variant(draw: st.DrawFn) -> tuple[str, str]:
         form = "有限责任公司" if form == "有限公司" else "有限公司"
     if branch and draw(st.booleans()):
         branch = draw(st.sampled_from(("（{}）", "({})"))).format(branch)
-    operator = draw(st.sampled_from(("", "（{}）", "({})"))).format(draw(st.sampled_from(PERSONS))) if shop else ""
+    operator = (
+        draw(st.sampled_from(("", "（{}）", "({})"))).format(draw(st.sampled_from(PERSONS))) if shop else ""
+    )
     spacer = draw(st.sampled_from(("", " ", "　")))
     variant = spacer.join([prefix, zihao + industry, form + branch + operator]).strip(" ")
     if draw(st.booleans()):
@@ -54,17 +56,29 @@ def registered_and_variant(draw: st.DrawFn) -> tuple[str, str]:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(registered_and_variant())
-def test_a_formatting_variant_of_a_registered_name_never_flags_inconsistent_name(names: tuple[str, str]) -> None:
+def test_a_formatting_variant_of_a_registered_name_never_flags_inconsistent_name(
+    names: tuple[str, str],
+) -> None:
     registered, variant = names
-    found = issues([registration(name=registered)], [licence(holder_name=variant)], [inspection(name=variant)])
+    found = issues(
+        [registration(name=registered)], [licence(holder_name=variant)], [inspection(name=variant)]
+    )
     assert "inconsistent.name" not in set(found["issue_type"]), (registered, variant)
 
 
 def test_a_licence_issued_to_the_operator_of_a_named_shop_is_no_name_issue() -> None:
-    found = issues([registration(name="宁波市海曙区张记面馆", legal_rep="陈国华")], [licence(holder_name="陈国华")], [inspection(name="陈 国 华")])
+    found = issues(
+        [registration(name="宁波市海曙区张记面馆", legal_rep="陈国华")],
+        [licence(holder_name="陈国华")],
+        [inspection(name="陈 国 华")],
+    )
     assert "inconsistent.name" not in set(found["issue_type"])
 
 
 def test_another_trade_name_still_flags() -> None:
-    found = issues([registration(name="宁波瑞华贸易有限公司江北分公司")], [licence(holder_name="宁波瑞祥贸易有限公司（江北分公司）")], [])
+    found = issues(
+        [registration(name="宁波瑞华贸易有限公司江北分公司")],
+        [licence(holder_name="宁波瑞祥贸易有限公司（江北分公司）")],
+        [],
+    )
     assert "inconsistent.name" in set(found["issue_type"])

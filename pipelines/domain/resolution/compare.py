@@ -49,7 +49,11 @@ def known_as(pairs: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
     Two nameless records never compare their operators twice (legal_rep already does)."""
 
     def side(this: str, other: str) -> pl.Series:
-        own_name, own_operator, other_name = pairs[f"name_key_{this}"], pairs[f"legal_rep_clean_{this}"], pairs[f"name_key_{other}"]
+        own_name, own_operator, other_name = (
+            pairs[f"name_key_{this}"],
+            pairs[f"legal_rep_clean_{this}"],
+            pairs[f"name_key_{other}"],
+        )
         nameless = own_name.is_null() & other_name.is_not_null()
         named_after_own_operator = (other_name == own_operator).fill_null(False)
         return pl.select(pl.when(nameless | named_after_own_operator).then(own_operator).otherwise(own_name)).to_series()

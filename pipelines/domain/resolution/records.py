@@ -58,7 +58,9 @@ def without_borrowed_codes(records: pl.DataFrame) -> pl.DataFrame:
         .unique("uscc", keep="first")
     )
     borrowed = (
-        (pl.col("source") != "registration") & pl.col("uscc_is_valid") & pl.col("name_key").is_not_null()
+        (pl.col("source") != "registration")
+        & pl.col("uscc_is_valid")
+        & pl.col("name_key").is_not_null()
         & (pl.col("branch_marker").fill_null("") != pl.col("holder_branch"))
     ).fill_null(False)
     marked = records.join(holders, on="uscc", how="left", maintain_order="left")
