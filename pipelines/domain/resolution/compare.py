@@ -43,22 +43,23 @@ def _uscc_distance(left: pl.Series, right: pl.Series) -> pl.Series:
 
 
 def known_as(pairs: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
-    """The names to compare. A 个体工商户 is known by its operator's name where one side names the person:
-    - registered without a 字号 (placeholder name, no key), when the other side has a name;
-    - a licence or inspection issued to the operator, when its name is the other side's legal rep.
-    Two nameless records never compare their operators twice (legal_rep already does)."""
+    """The names to compare: a 个体工商户 registered without a 字号 (placeholder name, no key) is known by its
+    operator's name, which is what its licences and inspections are issued to. Used only when the other side
+    has a name, so two nameless records never compare their operators twice (legal_rep already does)."""
 
     def side(this: str, other: str) -> pl.Series:
-        own_name, own_operator, other_name = (
-            pairs[f"name_key_{this}"],
-            pairs[f"legal_rep_clean_{this}"],
-            pairs[f"name_key_{other}"],
-        )
-        nameless = own_name.is_null() & other_name.is_not_null()
-        named_after_own_operator = (other_name == own_operator).fill_null(False)
-        return pl.select(pl.when(nameless | named_after_own_operator).then(own_operator).otherwise(own_name)).to_series()
+        nameless = pairs[f"name_key_{this}"].is_null() & pairs[f"name_key_{other}"].is_not_null()
+        return pl.select(pl.when(nameless).then(pairs[f"legal_rep_clean_{this}"]).otherwise(pairs[f"name_key_{this}"])).to_series()
 
     return side("l", "r"), side("r", "l")
+
+
+def named_after_operator() -> pl.Expr:
+    """One side is named after the other's legal rep: a 个体工商户's licence or inspection issued to its operator
+    rather than to the shop. Its own name level, learned apart: one person may run several shops, and common
+    names repeat, so it is weaker evidence than an exact name."""
+    left, right = pl.col("name_key_l"), pl.col("name_key_r")
+    return ((left == pl.col("legal_rep_clean_r")) | (right == pl.col("legal_rep_clean_l"))).fill_null(False) & (left != right)
 
 
 def levels(pairs: pl.DataFrame) -> pl.DataFrame:
@@ -70,7 +71,7 @@ def levels(pairs: pl.DataFrame) -> pl.DataFrame:
         uscc_distance=_uscc_distance(pairs["uscc_l"], pairs["uscc_r"]),
     )
     return scored.with_columns(
-        name_level=_name_level(name_l, name_r),
+        name_level=pl.when(named_after_operator()).then(pl.lit("operator")).otherwise(_name_level(name_l, name_r)),
         location_level=_location_level(),
         legal_rep_level=_equal("legal_rep_clean"),
         phone_level=_equal("phone"),
