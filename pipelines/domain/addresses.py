@@ -41,7 +41,8 @@ def clean_expr(raw: pl.Expr) -> pl.Expr:
 
 
 def key_expr(clean: pl.Expr) -> pl.Expr:
-    """Comparison key: no province/city/district prefix, no 街道/镇/乡 or 社区/村 segment (sources drop either)."""
+    """Comparison key: no province/city/district prefix, no 街道/镇/乡 or 社区/村 segment (sources drop
+    either)."""
     full = alternation(list(FULL_NAMES))
     short = alternation(list(SHORT_NAMES))
     streets = alternation(list(STREETS))

@@ -56,7 +56,8 @@ def is_placeholder_expr(raw: pl.Expr) -> pl.Expr:
 def branch_parts(clean: pl.Expr) -> dict[str, pl.Expr]:
     """`branch_marker` (e.g. 鄞州分公司, null when not a branch) and the parent part of the name.
 
-    Sources bracket the branch part or not (XX有限公司(江北分公司) / XX有限公司江北分公司): one marker either way.
+    Sources bracket the branch part or not (XX有限公司(江北分公司) / XX有限公司江北分公司): one marker
+    either way.
     """
     suffix = BRANCH_SUFFIX.removesuffix("$")
     pattern = rf"^(?<parent>.+?{PARENT_END})(?:(?<branch>[^()]+?{suffix})|\((?<bracketed>[^()]+?{suffix})\))$"
@@ -83,7 +84,8 @@ def without_operator(name: pl.Expr) -> pl.Expr:
 
 
 def key_expr(parent_name: pl.Expr) -> pl.Expr:
-    """字号 + industry words: no administrative prefix or bracketed place, no legal form, no bracketed operator."""
+    """字号 + industry words: no administrative prefix or bracketed place, no legal form, no bracketed
+    operator."""
     bracketed_place = rf"\({ADMIN}\)"
     leading_places = rf"^(?:{ADMIN})+"
     stripped = (

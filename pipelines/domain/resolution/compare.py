@@ -55,11 +55,12 @@ def known_as(pairs: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
 
 
 def named_after_operator() -> pl.Expr:
-    """One side is named after the other's legal rep: a 个体工商户's licence or inspection issued to its operator
-    rather than to the shop. Its own name level, learned apart: one person may run several shops, and common
+    """One side is named after the other's legal rep: a 个体工商户's licence or inspection issued to its
+    operator rather than to the shop. Its own name level, learned apart: one person may run several shops, and common
     names repeat, so it is weaker evidence than an exact name."""
     left, right = pl.col("name_key_l"), pl.col("name_key_r")
-    return ((left == pl.col("legal_rep_clean_r")) | (right == pl.col("legal_rep_clean_l"))).fill_null(False) & (left != right)
+    by_person = (left == pl.col("legal_rep_clean_r")) | (right == pl.col("legal_rep_clean_l"))
+    return (by_person & (left != right)).fill_null(False)
 
 
 def levels(pairs: pl.DataFrame) -> pl.DataFrame:
@@ -71,7 +72,9 @@ def levels(pairs: pl.DataFrame) -> pl.DataFrame:
         uscc_distance=_uscc_distance(pairs["uscc_l"], pairs["uscc_r"]),
     )
     return scored.with_columns(
-        name_level=pl.when(named_after_operator()).then(pl.lit("operator")).otherwise(_name_level(name_l, name_r)),
+        name_level=pl.when(named_after_operator())
+        .then(pl.lit("operator"))
+        .otherwise(_name_level(name_l, name_r)),
         location_level=_location_level(),
         legal_rep_level=_equal("legal_rep_clean"),
         phone_level=_equal("phone"),
