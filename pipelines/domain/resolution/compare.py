@@ -63,6 +63,17 @@ def named_after_operator() -> pl.Expr:
     return (by_person & (left != right)).fill_null(False)
 
 
+def _with_operator_level(graded: pl.Expr) -> pl.Expr:
+    """"operator" where the names agree through a person: a record named after the other side's legal rep, or
+    a nameless 个体工商户 known by its operator (see known_as) whose operator is the other side's name."""
+    through_person = pl.col("name_key_l").is_null() | pl.col("name_key_r").is_null()
+    return (
+        pl.when(named_after_operator() | (through_person & (graded == "exact")))
+        .then(pl.lit("operator"))
+        .otherwise(graded)
+    )
+
+
 def levels(pairs: pl.DataFrame) -> pl.DataFrame:
     """Adds similarity scores and one level per feature (`null` when a side has no value)."""
     name_l, name_r = known_as(pairs)
@@ -72,9 +83,7 @@ def levels(pairs: pl.DataFrame) -> pl.DataFrame:
         uscc_distance=_uscc_distance(pairs["uscc_l"], pairs["uscc_r"]),
     )
     return scored.with_columns(
-        name_level=pl.when(named_after_operator())
-        .then(pl.lit("operator"))
-        .otherwise(_name_level(name_l, name_r)),
+        name_level=_with_operator_level(_name_level(name_l, name_r)),
         location_level=_location_level(),
         legal_rep_level=_equal("legal_rep_clean"),
         phone_level=_equal("phone"),
