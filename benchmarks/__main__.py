@@ -111,7 +111,7 @@ def accuracy(work: Path, truth: Path) -> dict:
     records = pl.read_parquet(truth / "records.parquet")
     xref = pl.read_delta(str(work / "lake" / "gold" / "entity_xref"))
     table = evaluation.resolution_table(records, xref)
-    silver = pl.concat([pl.read_delta(str(work / "lake" / "silver" / s), columns=["record_key", "uscc", "uscc_is_valid"]).with_columns(source=pl.lit(s))
+    silver = pl.concat([pl.read_delta(str(work / "lake" / "silver" / s), columns=["record_key", "uscc", "uscc_is_valid", "name_key", "branch_marker"]).with_columns(source=pl.lit(s))
                         for s in ("registration", "licensing", "district")])
     conflicts = evaluation.uscc_conflicts(xref, silver)
     print("\nentity resolution vs ground truth (ours):")

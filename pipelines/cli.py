@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2026, 11, 20))
     demo.add_argument("--out", type=Path, default=Path("data/landing"), help="landing zone to write")
     demo.add_argument("--truth", type=Path, help="ground-truth folder (default: ground_truth beside --out)")
+    demo.add_argument("--noise", type=float, default=1.0, help="multiplies the formatting and code noise rates (0: none)")
     demo.set_defaults(handler=_demo)
     return parser
 
@@ -151,7 +152,15 @@ def _demo(args: argparse.Namespace) -> int:
     from pipelines.demo import generate
 
     truth = args.truth or args.out.parent / "ground_truth"
-    result = generate(args.out, truth, entities=args.entities, seed=args.seed, days=args.days, start=args.start)
+    result = generate(
+        args.out,
+        truth,
+        entities=args.entities,
+        seed=args.seed,
+        days=args.days,
+        start=args.start,
+        noise=args.noise,
+    )
     print(f"demo landing zone: {args.out} ({result})")
     print(f"ground truth:      {truth}")
     return 0

@@ -37,13 +37,23 @@ TRUTH_FILES = ("entities.parquet", "records.parquet", "issues.parquet", "files.p
                "judgements.parquet", "deliveries.json", "README.md")
 
 
-def generate(out: Path, truth: Path, entities: int, seed: int = 7, days: int = 5, start: date = date(2026, 11, 20)) -> dict:
+def generate(
+    out: Path,
+    truth: Path,
+    entities: int,
+    seed: int = 7,
+    days: int = 5,
+    start: date = date(2026, 11, 20),
+    noise: float = 1.0,
+) -> dict:
     """Write `days` deliveries for `entities` true entities into `out`, and the ground truth into `truth`.
+
+    `noise` multiplies the rates of formatting and code noise in licence and inspection records (0: none).
 
     Same arguments, same bytes. Returns a summary: rows per source and delivery date, files, seconds.
     """
     began = time.perf_counter()
-    plan = Plan(entities=entities, seed=seed, days=days, start=start)
+    plan = Plan(entities=entities, seed=seed, days=days, start=start, noise=noise)
     out, truth_dir = Path(out), Path(truth)
     _clear(out, truth_dir)
     schedule = Schedule.for_days(days)
@@ -127,7 +137,7 @@ def _write_truth(folder: Path, plan: Plan, schedule: Schedule, world: _World, la
             per_day = rows.setdefault(w.source, {})
             per_day[w.delivery_date.isoformat()] = per_day.get(w.delivery_date.isoformat(), 0) + w.rows_written
     return {
-        "entities": plan.entities, "seed": plan.seed, "days": plan.days, "as_of": plan.as_of.isoformat(),
+        "entities": plan.entities, "seed": plan.seed, "days": plan.days, "noise": plan.noise, "as_of": plan.as_of.isoformat(),
         "rows": rows, "files": len(landing.written), "issues": found.group_by("issue_type").len().sort("issue_type").rows(),
         "planted_missing": missing.height,
         "planted_missing_types": missing.group_by("issue_type", "source").len().sort("issue_type").rows(),

@@ -3,15 +3,21 @@
 Resolution: pairwise precision/recall/F1 (pairs of records put in one entity) and B-cubed F1, overall,
 for pairs involving a record without a valid USCC, and per source; entities holding two different valid
 USCCs. Flags: precision/recall per issue type, by (issue_type, true entity).
+
+`python -m pipelines.evaluation --lake DIR --truth DIR` prints both tables for a run's lake.
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
 from pipelines.domain.contract import ENTITY_SOURCES
+from pipelines.domain.resolution.records import without_borrowed_codes
 
 
 def _pairs(n: pl.Expr) -> pl.Expr:
@@ -66,8 +72,10 @@ def bcubed(frame: pl.DataFrame) -> Scores:
 
 
 def uscc_conflicts(xref: pl.DataFrame, records_with_uscc: pl.DataFrame) -> int:
-    """Entities holding two or more different valid USCCs (must be 0)."""
-    codes = records_with_uscc.filter("uscc_is_valid").select("source", "record_key", "uscc")
+    """Entities holding two or more different valid USCCs (must be 0), not counting a branch licence's
+    borrowed parent code (`records_with_uscc` has source, record_key, uscc, uscc_is_valid, name_key and
+    branch_marker)."""
+    codes = without_borrowed_codes(records_with_uscc).filter("uscc_is_valid").select("source", "record_key", "uscc")
     per_entity = xref.join(codes, on=["source", "record_key"]).group_by("entity_id").agg(codes=pl.col("uscc").n_unique())
     return per_entity.filter(pl.col("codes") > 1).height
 
@@ -118,3 +126,40 @@ def flag_table(truth_issues: pl.DataFrame, truth_records: pl.DataFrame, issues: 
         rows.append({"issue_type": issue_type, "expected": e.height, "flagged": f.height, "correct": hit,
                      "precision": _ratio(hit, f.height), "recall": _ratio(hit, e.height)})
     return pl.DataFrame(rows)
+
+
+def _silver_codes(lake: Path) -> pl.DataFrame:
+    columns = ["record_key", "uscc", "uscc_is_valid", "name_key", "branch_marker"]
+    return pl.concat(
+        [
+            pl.read_delta(str(lake / "silver" / s), columns=columns).with_columns(source=pl.lit(s))
+            for s in ENTITY_SOURCES
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.evaluation", description="Score a lake against the demo ground truth."
+    )
+    parser.add_argument(
+        "--lake", type=Path, required=True, help="the run's lake folder (holds gold/ and silver/)"
+    )
+    parser.add_argument("--truth", type=Path, required=True, help="the generator's ground-truth folder")
+    args = parser.parse_args(argv)
+    pl.Config.set_tbl_rows(60)
+    pl.Config.set_tbl_width_chars(160)
+    pl.Config.set_float_precision(4)
+    records = pl.read_parquet(args.truth / "records.parquet")
+    xref = pl.read_delta(str(args.lake / "gold" / "entity_xref"))
+    print("entity resolution (pairwise; B-cubed last):")
+    print(resolution_table(records, xref))
+    print(f"entities holding two different valid USCCs: {uscc_conflicts(xref, _silver_codes(args.lake))}")
+    issues = pl.read_delta(str(args.lake / "gold" / "entity_issue"))
+    print("flags (by issue type and true entity):")
+    print(flag_table(pl.read_parquet(args.truth / "issues.parquet"), records, issues))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -30,20 +30,24 @@ def _homophones() -> dict[str, str]:
 HOMOPHONE = _homophones()
 
 
-def draw_zihao(rng: np.random.Generator, n: int, three_share: float = 0.12) -> np.ndarray:
-    """Two distinct characters (sometimes three) of the 字号 vocabulary."""
+def draw_zihao(
+    rng: np.random.Generator, n: int, three_share: float = 0.12, four_share: float = 0.05
+) -> np.ndarray:
+    """Two distinct characters of the 字号 vocabulary, sometimes three or four (registries allow 2 to 4)."""
     chars = np.array(ZIHAO_CHARS)
     first = rng.integers(0, chars.size, size=n)
     second = (first + rng.integers(1, chars.size, size=n)) % chars.size
-    third = np.where(rng.random(n) < three_share, chars[rng.integers(0, chars.size, size=n)], "")
-    return np.char.add(np.char.add(chars[first], chars[second]), third)
+    u = rng.random(n)
+    third = np.where(u < three_share + four_share, chars[rng.integers(0, chars.size, size=n)], "")
+    fourth = np.where(u < four_share, chars[rng.integers(0, chars.size, size=n)], "")
+    return np.char.add(np.char.add(np.char.add(chars[first], chars[second]), third), fourth)
 
 
 def draw_shop_zihao(rng: np.random.Generator, n: int) -> np.ndarray:
     """个体工商户 字号: 甬兴 / 张记 / 小张."""
     form = rng.choice(3, size=n, p=[0.65, 0.25, 0.10])
     family = surnames(rng, n)
-    return np.select([form == 0, form == 1], [draw_zihao(rng, n, 0.0), np.char.add(family, "记")], np.char.add("小", family))
+    return np.select([form == 0, form == 1], [draw_zihao(rng, n, 0.0, 0.0), np.char.add(family, "记")], np.char.add("小", family))
 
 
 def typo(zihao: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -100,12 +104,12 @@ def prefixes(rng: np.random.Generator, kind: np.ndarray, district: np.ndarray, s
     county = np.isin(district, list(COUNTY_LEVEL))
     own = np.where(county, name, city_district)  # 余姚市 / 宁波市鄞州区
     u = rng.random(n)
-    company = np.select([u < 0.05, u < np.where(county, 0.45, 0.55)], ["浙江", "宁波"], own)
+    company = np.select([u < 0.05, u < np.where(county, 0.35, 0.45), u < np.where(county, 0.45, 0.55)], ["浙江", "宁波", "宁波市"], own)
     individual = np.where(~county & (rng.random(n) < 0.4), city_district, name)
     prefix = np.select([kind == "individual", kind == "cooperative"], [individual, own], company)
     with_locality = ((kind == "individual") & (u < 0.22)) | ((kind == "cooperative") & (u < 0.6))
     locality = np.where(with_locality, street_short(street), "")
-    return prefix, locality, ~np.isin(prefix, ["浙江", "宁波"])
+    return prefix, locality, ~np.isin(prefix, ["浙江", "宁波", "宁波市"])
 
 
 def compose(parts: dict[str, pl.Expr]) -> pl.Expr:

@@ -18,7 +18,7 @@ import opencc
 import polars as pl
 
 from pipelines.demo import codes, naming, people, places
-from pipelines.demo.vocab import HOMOPHONE_GROUPS
+from pipelines.demo.vocab import HOMOPHONE_GROUPS, OUTSIDE_DIVISIONS
 
 _S2T = opencc.OpenCC("s2t")
 _T2S = opencc.OpenCC("t2s")
@@ -26,6 +26,12 @@ _FULL_DIGITS = {str(d): chr(0xFF10 + d) for d in range(10)}
 _ALTERNATIVE_ROAD_CHAR = {c: g[(i + 1) % len(g)] for g in HOMOPHONE_GROUPS for i, c in enumerate(g)}
 
 LICENCE_RATES = {"uscc_blank": 0.10, "uscc_mistype": 0.03, "uscc_format": 0.01, "rep_blank": 0.05, "road_typo": 0.0}
+# Shares of names written with each administrative prefix: the city dropped, none, 宁波, 宁波市, 宁波市 + the
+# district; the rest as registered.
+PREFIX_FORMS = (0.15, 0.10, 0.06, 0.06, 0.05)
+# Shares of a named 个体工商户's licences and inspections naming only the operator, or the shop and the operator.
+SHOP_NAME_FORMS = (0.15, 0.15)
+OUTSIDE_NAMES = frozenset(name for _, name in OUTSIDE_DIVISIONS)
 DISTRICT_RATES = {"uscc_blank": 0.50, "uscc_mistype": 0.03, "uscc_format": 0.01, "rep_blank": 0.12, "road_typo": 0.03}
 
 
@@ -73,13 +79,14 @@ def _typo_road(texts: pl.Series) -> pl.Series:
 # --- names -------------------------------------------------------------------------------------------
 
 
-def names(frame: pl.DataFrame, rng: np.random.Generator) -> tuple[pl.Series, pl.Series]:
+def names(frame: pl.DataFrame, rng: np.random.Generator, scale: float = 1.0) -> tuple[pl.Series, pl.Series]:
     """(written name, canonical name) of each record.
 
     `frame` has the entity's name parts, `kind`, `name`, `legal_rep`, `is_hostile` and the record's
     `name_mode` (normal / zihao / typo / industry). The canonical name is what the record means; it
     differs from the registered one only for a material mode. Unnamed 个体工商户 are written as their
-    operator and have no canonical name (they are never name-inconsistent).
+    operator and have no canonical name (they are never name-inconsistent); a named one is sometimes
+    written as its operator only (no canonical name either) or as the shop with the operator in brackets.
     """
     named = (frame["zihao"] != "").to_numpy()
     mode = frame["name_mode"]
@@ -92,38 +99,88 @@ def names(frame: pl.DataFrame, rng: np.random.Generator) -> tuple[pl.Series, pl.
         shop = (frame["kind"].gather(rows) == "individual").to_numpy()
         other = naming.other_industry_word(frame["industry_id"].gather(rows).to_numpy(), shop, industry.gather(rows).to_numpy().astype(str), rng)
         industry = industry.scatter(rows, pl.Series(other, dtype=pl.Utf8))
-    parts = frame.select(*naming.NAME_PARTS).with_columns(zihao=zihao, industry=industry)
+    parts = frame.select(*naming.NAME_PARTS, "district_name").with_columns(zihao=zihao, industry=industry)
     canonical = parts.select(naming.compose(naming.parts_of())).to_series()
-    written = _name_formatting(parts, rng)
-    choose = pl.DataFrame({"hostile": frame["is_hostile"], "named": named, "name": frame["name"], "operator": frame["legal_rep"],
-                           "written": written, "canonical": canonical})
+    written = _name_formatting(parts, rng, scale)
+    # 0: the operator only, 1: the shop (the operator), 2: the shop
+    shop_form = _choice(rng, frame.height, SHOP_NAME_FORMS, scale)
+    operator_only = pl.Series(named) & (frame["kind"] == "individual") & (shop_form == 0) & (mode == "normal")
+    with_operator = pl.Series(named) & (frame["kind"] == "individual") & (shop_form == 1)
+    choose = pl.DataFrame(
+        {
+            "hostile": frame["is_hostile"],
+            "named": named,
+            "name": frame["name"],
+            "operator": frame["legal_rep"],
+            "written": written,
+            "canonical": canonical,
+            "operator_only": operator_only,
+            "with_operator": with_operator,
+            "half": pl.Series(rng.random(frame.height) < 0.3),
+        }
+    )
+    open_, close = pl.when("half").then(pl.lit("(")).otherwise(pl.lit("（")), pl.when("half").then(pl.lit(")")).otherwise(pl.lit("）"))
     out = choose.select(
-        written=pl.when("hostile").then("name").when("named").then("written").otherwise("operator"),
-        canonical=pl.when("hostile").then("name").when("named").then("canonical"),
+        written=pl.when("hostile")
+        .then("name")
+        .when("operator_only")
+        .then("operator")
+        .when("with_operator")
+        .then(pl.concat_str(["written", open_, "operator", close]))
+        .when("named")
+        .then("written")
+        .otherwise("operator"),
+        # A licence issued to the operator of a named shop says nothing about the shop's name.
+        canonical=pl.when("hostile")
+        .then("name")
+        .when(pl.col("named") & ~pl.col("operator_only"))
+        .then("canonical"),
     )
     return out["written"], out["canonical"]
 
 
-def _choice(rng: np.random.Generator, n: int, shares: tuple[float, ...]) -> pl.Series:
-    """Index of the share each row falls in (len(shares) for the remainder)."""
-    return pl.Series(np.searchsorted(np.cumsum(shares), rng.random(n), side="right"))
+def _choice(rng: np.random.Generator, n: int, shares: tuple[float, ...], scale: float = 1.0) -> pl.Series:
+    """Index of the share each row falls in (len(shares) for the remainder); shares times `scale`, at most 1 in all."""
+    scaled = np.array(shares) * scale
+    scaled = scaled / max(1.0, scaled.sum())
+    return pl.Series(np.searchsorted(np.cumsum(scaled), rng.random(n), side="right"))
 
 
-def _name_formatting(parts: pl.DataFrame, rng: np.random.Generator) -> pl.Series:
-    """Formatting-only variants: prefix dropped or added, 有限公司 <-> 有限责任公司, spaces, half-width brackets."""
+def _roll(rng: np.random.Generator, n: int, rate: float, scale: float) -> np.ndarray:
+    """True for a share `rate` times `scale` (at most all) of `n` rows."""
+    return rng.random(n) < min(1.0, rate * scale)
+
+
+def _name_formatting(parts: pl.DataFrame, rng: np.random.Generator, scale: float) -> pl.Series:
+    """Formatting-only variants: the administrative prefix in every form, 有限公司 <-> 有限责任公司, the branch
+    part in brackets, spaces, half-width brackets, traditional characters."""
     n = parts.height
     frame = parts.with_columns(
-        choice=_choice(rng, n, (0.2, 0.1, 0.04)),  # drop city / drop all places / add the city / keep
-        swap=pl.Series(rng.random(n) < 0.10),
-        sep=pl.Series(np.where(rng.random(n) < 0.04, " ", "")),
+        choice=_choice(rng, n, PREFIX_FORMS, scale),
+        swap=pl.Series(_roll(rng, n, 0.10, scale)),
+        sep=pl.Series(np.where(_roll(rng, n, 0.04, scale), " ", "")),
+        bracket=pl.Series(_roll(rng, n, 0.35, scale)),
     )
     prefix = pl.col("prefix")
-    without_city = pl.when(prefix.is_in(["宁波", "浙江"])).then(pl.lit("")).otherwise(prefix.str.replace("^宁波市", ""))
-    county_or_district = ~prefix.str.starts_with("宁波") & (prefix != "浙江")
+    without_city = (
+        pl.when(prefix.is_in(["宁波", "宁波市", "浙江"]))
+        .then(pl.lit(""))
+        .otherwise(prefix.str.replace("^宁波市", ""))
+    )
+    choice = pl.col("choice")
     new_prefix = (
-        pl.when(pl.col("choice") == 0).then(without_city)
-        .when(pl.col("choice") == 1).then(pl.lit(""))
-        .when((pl.col("choice") == 2) & county_or_district).then(pl.lit("宁波市") + prefix)
+        pl.when(prefix.is_in(list(OUTSIDE_NAMES)))
+        .then(prefix)  # a holder registered elsewhere keeps its city
+        .when(choice == 0)
+        .then(without_city)
+        .when(choice == 1)
+        .then(pl.lit(""))
+        .when(choice == 2)
+        .then(pl.lit("宁波"))
+        .when(choice == 3)
+        .then(pl.lit("宁波市"))
+        .when(choice == 4)
+        .then(pl.lit("宁波市") + pl.col("district_name"))
         .otherwise(prefix)
     )
     form = (
@@ -131,33 +188,41 @@ def _name_formatting(parts: pl.DataFrame, rng: np.random.Generator) -> pl.Series
         .when(pl.col("swap") & (pl.col("form") == "有限责任公司")).then(pl.lit("有限公司"))
         .otherwise(pl.col("form"))
     )
-    body = frame.select(pl.concat_str([new_prefix, pl.col("sep"), "locality", "zihao", "industry", form, "branch_suffix"])).to_series()
-    body = apply_where(body, rng.random(n) < 0.3, half_width_brackets)
-    body = apply_where(body, rng.random(n) < 0.02, lambda s: s + " ")
-    return apply_where(body, rng.random(n) < 0.03, traditional)
+    branch = pl.when(pl.col("bracket") & (pl.col("branch_suffix") != "")).then(
+        pl.lit("（") + pl.col("branch_suffix") + pl.lit("）")
+    )
+    branch = branch.otherwise("branch_suffix")
+    body = frame.select(
+        pl.concat_str([new_prefix, pl.col("sep"), "locality", "zihao", "industry", form, branch])
+    ).to_series()
+    body = apply_where(body, _roll(rng, n, 0.3, scale), half_width_brackets)
+    body = apply_where(body, _roll(rng, n, 0.02, scale), lambda s: s + " ")
+    return apply_where(body, _roll(rng, n, 0.03, scale), traditional)
 
 
 # --- addresses ---------------------------------------------------------------------------------------
 
 
-def addresses(parts: pl.DataFrame, rng: np.random.Generator, road_typo: float = 0.0) -> pl.Series:
+def addresses(parts: pl.DataFrame, rng: np.random.Generator, road_typo: float = 0.0, scale: float = 1.0) -> pl.Series:
     """An address written from its parts with formatting noise (and, if asked, a typo in the road name)."""
     n = parts.height
+    road = apply_where(parts["road"], _roll(rng, n, 0.3, scale), places.bare_road)  # the 社区 / 村 dropped
     frame = parts.with_columns(
-        road=apply_where(parts["road"], rng.random(n) < road_typo, _typo_road),
-        choice=_choice(rng, n, (0.15, 0.2, 0.1)),  # 浙江省宁波市 / no city / no city nor district / 宁波市
-        no_street=pl.Series(rng.random(n) < 0.15),
-        sep=pl.Series(np.where(rng.random(n) < 0.04, " ", "")),
-        hao=pl.Series(np.where(rng.random(n) < 0.03, "號", "号")),
+        road=apply_where(road, _roll(rng, n, road_typo, scale), _typo_road),
+        # 浙江省宁波市 / no city / no city nor district / 宁波市
+        choice=_choice(rng, n, (0.15, 0.2, 0.1), scale),
+        no_street=pl.Series(_roll(rng, n, 0.15, scale)),
+        sep=pl.Series(np.where(_roll(rng, n, 0.04, scale), " ", "")),
+        hao=pl.Series(np.where(_roll(rng, n, 0.03, scale), "號", "号")),
     )
     city = pl.when(pl.col("choice") == 0).then(pl.lit("浙江省宁波市")).when(pl.col("choice") < 3).then(pl.lit("")).otherwise(pl.lit("宁波市"))
     district = pl.when(pl.col("choice") == 2).then(pl.lit("")).otherwise("district_name")
     street = pl.when("no_street").then(pl.lit("")).otherwise("street")
     sep = pl.col("sep")
     text = frame.select(pl.concat_str([city, sep, district, sep, street, sep, "road", sep, "number", "hao", "extra"])).to_series()
-    text = apply_where(text, rng.random(n) < 0.05, full_width_digits)
-    text = apply_where(text, rng.random(n) < 0.3, half_width_brackets)
-    return apply_where(text, rng.random(n) < 0.03, traditional).alias("address")
+    text = apply_where(text, _roll(rng, n, 0.05, scale), full_width_digits)
+    text = apply_where(text, _roll(rng, n, 0.3, scale), half_width_brackets)
+    return apply_where(text, _roll(rng, n, 0.03, scale), traditional).alias("address")
 
 
 def address_canon(parts: pl.DataFrame) -> pl.Series:
@@ -178,7 +243,7 @@ def moved_parts(parts: pl.DataFrame, district_code: pl.Series, mask: np.ndarray,
 
 
 def legal_reps(true_rep: pl.Series, mode: pl.Series, keep: pl.Series, rng: np.random.Generator,
-               blank_rate: float) -> tuple[pl.Series, pl.Series]:
+               blank_rate: float, scale: float = 1.0) -> tuple[pl.Series, pl.Series]:
     """(written, canonical): another person for mode "other"; blank sometimes (canonical null then).
 
     `keep` rows (hostile names) are written exactly as registered.
@@ -186,20 +251,31 @@ def legal_reps(true_rep: pl.Series, mode: pl.Series, keep: pl.Series, rng: np.ra
     n = true_rep.len()
     rep = apply_where(true_rep, (mode == "other").to_numpy(),
                       lambda s: pl.Series(people.other_person(rng, s.to_numpy().astype(str)), dtype=pl.Utf8))
-    blank = ((mode == "blank") | ((mode == "normal") & pl.Series(rng.random(n) < blank_rate))) & ~keep
+    blank = ((mode == "blank") | ((mode == "normal") & pl.Series(_roll(rng, n, blank_rate, scale)))) & ~keep
     canonical = pl.select(pl.when(blank).then(None).otherwise(rep)).to_series().alias("rep")
-    written = apply_where(canonical, (rng.random(n) < 0.02) & ~keep.to_numpy(), lambda s: s.str.slice(0, 1) + " " + s.str.slice(1))
-    written = apply_where(written, (rng.random(n) < 0.02) & ~keep.to_numpy(), traditional)
+    written = apply_where(
+        canonical,
+        _roll(rng, n, 0.02, scale) & ~keep.to_numpy(),
+        lambda s: s.str.slice(0, 1) + " " + s.str.slice(1),
+    )
+    written = apply_where(written, _roll(rng, n, 0.02, scale) & ~keep.to_numpy(), traditional)
     return written.alias("legal_rep"), canonical
 
 
-def usccs(true_code: pl.Series, mode: pl.Series, as_is: pl.Series, rng: np.random.Generator, rates: dict[str, float]) -> pl.Series:
+def usccs(
+    true_code: pl.Series,
+    mode: pl.Series,
+    as_is: pl.Series,
+    rng: np.random.Generator,
+    rates: dict[str, float],
+    scale: float = 1.0,
+) -> pl.Series:
     """The USCC as a record writes it: blank, mistyped (check fails), reformatted (lower case, spaced) or as is.
 
     `as_is` rows (pilot codes, hostile names) carry the code exactly: a pilot code is the entity's real code.
     """
     n = true_code.len()
-    drawn = _choice(rng, n, (rates["uscc_blank"], rates["uscc_mistype"], rates["uscc_format"]))  # blank/mistype/format/as is
+    drawn = _choice(rng, n, (rates["uscc_blank"], rates["uscc_mistype"], rates["uscc_format"]), scale)  # blank/mistype/format/as is
     forced = pl.select(
         pl.when(mode == "mistype").then(1).when(mode == "blank").then(0).when(mode == "present").then(3).otherwise(drawn)
     ).to_series()

@@ -9,6 +9,11 @@ from pipelines.domain.divisions import CITY_NAME, DIVISIONS
 from pipelines.demo.vocab import BUILDING_WORDS, REAL_ROADS, ROAD_STEMS, ROAD_SUFFIXES, ZIHAO_CHARS
 
 ROADS_PER_DISTRICT = 60
+# Registries write places that no table we hold knows: a street renamed or newly created, a 社区 or 村
+# before the road. Shares of registered addresses.
+UNKNOWN_STREET_SHARE = 0.06
+COMMUNITY_SHARE = 0.12
+COMMUNITY_PATTERN = r"^..(?:社区|村)"
 ADDRESS_PARTS = ("district_name", "street", "road", "number", "extra")
 Roads = dict[str, list[list[str]]]  # division code -> for each of its streets (divisions.py order), its roads
 
@@ -71,13 +76,46 @@ def draw(rng: np.random.Generator, districts: np.ndarray, roads: Roads) -> pl.Da
         .when(pl.col("form") == 2).then(pl.concat_str([pl.col("building"), pl.lit("幢"), room]))
         .otherwise(pl.concat_str([pl.lit("（"), pl.col("tower"), pl.lit("）"), room]))
     )
+    parts = parts.with_columns(street=_unknown_streets(rng, parts["street"]), road=_communities(rng, parts["street"]) + parts["road"])
     return parts.select("district_name", "street", "road", "number", extra=extra)
+
+
+def bare_road(road: pl.Series) -> pl.Series:
+    """The road without the 社区 / 村 written before it (the same place either way)."""
+    return road.str.replace(COMMUNITY_PATTERN, "")
+
+
+def _invented(rng: np.random.Generator, n: int) -> pl.Series:
+    """Two 字号-like characters: a place name that is in no division or street table."""
+    return _vocabulary(ZIHAO_CHARS, rng, n) + _vocabulary(ZIHAO_CHARS, rng, n)
+
+
+def _unknown_streets(rng: np.random.Generator, street: pl.Series) -> pl.Series:
+    """Some streets replaced by an invented 街道 / 镇 of the same kind."""
+    n = street.len()
+    kind = street.str.extract(r"(街道|镇|乡)$", 1).fill_null("街道")
+    invented = _invented(rng, n) + kind
+    return pl.select(
+        pl.when(pl.Series(rng.random(n) < UNKNOWN_STREET_SHARE)).then(invented).otherwise(street)
+    ).to_series()
+
+
+def _communities(rng: np.random.Generator, street: pl.Series) -> pl.Series:
+    """A 社区 (in a 街道) or 村 (in a 镇/乡) written before the road, for some addresses; else ""."""
+    n = street.len()
+    word = pl.select(
+        pl.when(street.str.ends_with("街道")).then(pl.lit("社区")).otherwise(pl.lit("村"))
+    ).to_series()
+    community = _invented(rng, n) + word
+    return pl.select(
+        pl.when(pl.Series(rng.random(n) < COMMUNITY_SHARE)).then(community).otherwise(pl.lit(""))
+    ).to_series()
 
 
 def moved(rng: np.random.Generator, districts: np.ndarray, current: pl.DataFrame, roads: Roads) -> pl.DataFrame:
     """A different address in the same district: always another road or number, so never a formatting twin."""
     fresh = draw(rng, districts, roads)
-    same_spot = (fresh["road"] == current["road"]) & (fresh["number"] == current["number"])
+    same_spot = (bare_road(fresh["road"]) == bare_road(current["road"])) & (fresh["number"] == current["number"])
     bumped = (fresh["number"].cast(pl.Int64) + 1).cast(pl.Utf8)
     return fresh.with_columns(number=pl.when(same_spot).then(bumped).otherwise(fresh["number"]))
 

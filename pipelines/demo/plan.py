@@ -19,12 +19,15 @@ class Plan:
     seed: int
     days: int
     start: date
+    noise: float = 1.0  # multiplies the rates of formatting and code noise in licence and inspection records
 
     def __post_init__(self) -> None:
         if self.entities < MIN_ENTITIES:
             raise ValueError(f"entities must be at least {MIN_ENTITIES}")
         if self.days < 1:
             raise ValueError("days must be at least 1")
+        if self.noise < 0:
+            raise ValueError("noise must be at least 0")
 
     @property
     def dates(self) -> tuple[date, ...]:

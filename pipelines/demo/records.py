@@ -35,8 +35,9 @@ ENTITY_COLUMNS = (
     "eid", "kind", "industry_id", "name", "zihao", "prefix", "locality", "industry", "form", "branch_suffix", "legal_rep",
     "is_hostile", "uscc", "is_pilot", "district_code", "premises_district", "phone_digits", "phone_mobile",
     "district_name", "street", "road", "number", "extra",
-    "p_district_name", "p_street", "p_road", "p_number", "p_extra",
+    "p_district_name", "p_street", "p_road", "p_number", "p_extra", "parent_eid",
 )
+PARENT_USCC_SHARE = 0.4  # of branch licences written with a code: the parent's code instead of the branch's
 
 
 def _hidden(frame: pl.DataFrame, **values: pl.Expr) -> pl.DataFrame:
@@ -85,25 +86,37 @@ def registration(ent: pl.DataFrame, rng: np.random.Generator, twins: bool = Fals
     return _hidden(out, **{h: pl.col(h) for h in ("_eid", "_name_canon", "_rep_canon", "_addr_canon", "_status", "_district")})
 
 
-def licensing(lic: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator, roads: places.Roads) -> pl.DataFrame:
-    """Licence rows as the licensing system holds them: the holder's name, code and addresses with noise."""
+def licensing(
+    lic: pl.DataFrame,
+    ent: pl.DataFrame,
+    rng: np.random.Generator,
+    roads: places.Roads,
+    noise_scale: float = 1.0,
+) -> pl.DataFrame:
+    """Licence rows as the licensing system holds them: the holder's name, code and addresses with noise
+    (its rates times `noise_scale`)."""
     frame = lic.join(ent.select(ENTITY_COLUMNS), on="eid", how="left", maintain_order="left")
     hostile = frame["is_hostile"]
-    name, name_canon = noise.names(frame, rng)
-    rep, rep_canon = noise.legal_reps(frame["legal_rep"], frame["rep_mode"], hostile, rng, LICENCE_RATES["rep_blank"])
+    name, name_canon = noise.names(frame, rng, noise_scale)
+    rep, rep_canon = noise.legal_reps(frame["legal_rep"], frame["rep_mode"], hostile, rng, LICENCE_RATES["rep_blank"], noise_scale)
     registered = frame.select(*places.ADDRESS_PARTS)
     moved = noise.moved_parts(registered, frame["district_code"], (frame["addr_mode"] == "other").to_numpy(), rng, roads)
     premises = frame.select(*(pl.col(f"p_{p}").alias(p) for p in places.ADDRESS_PARTS))
     canon = noise.address_canon(moved)
-    address = pl.select(pl.when(hostile).then(canon).otherwise(noise.addresses(moved, rng))).to_series()
-    uscc = noise.usccs(frame["uscc"], frame["uscc_mode"], frame["is_pilot"] | hostile, rng, LICENCE_RATES)
+    address = pl.select(
+        pl.when(hostile).then(canon).otherwise(noise.addresses(moved, rng, scale=noise_scale))
+    ).to_series()
+    uscc = noise.usccs(
+        frame["uscc"], frame["uscc_mode"], frame["is_pilot"] | hostile, rng, LICENCE_RATES, noise_scale
+    )
+    uscc = _parent_code(frame, ent, uscc, rng, noise_scale)
     out = frame.select(
         "record_key", "licence_type",
         holder_name=name,
         uscc=uscc,
         legal_rep=rep,
         address=address,
-        premises_address=noise.addresses(premises, rng),
+        premises_address=noise.addresses(premises, rng, scale=noise_scale),
         business_form=pl.col("business_form"),
         issuer=pl.col("issuer"),
         issued_on=pl.col("issued_on"),
@@ -121,19 +134,35 @@ def licensing(lic: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator, ro
     )
 
 
+def _parent_code(
+    frame: pl.DataFrame, ent: pl.DataFrame, written: pl.Series, rng: np.random.Generator, scale: float
+) -> pl.Series:
+    """Some branch licences carry the parent company's USCC, as licensing clerks copy it from the parent."""
+    parents = ent.select(parent_eid="eid", parent_uscc="uscc")
+    parent_uscc = frame.select("parent_eid").join(
+        parents, on="parent_eid", how="left", maintain_order="left"
+    )["parent_uscc"]
+    swap = (
+        (written == frame["uscc"]).fill_null(False)
+        & parent_uscc.is_not_null()
+        & pl.Series(rng.random(frame.height) < min(1.0, PARENT_USCC_SHARE * scale))
+    )
+    return pl.select(pl.when(swap).then(parent_uscc).otherwise(written)).to_series().alias("uscc")
+
+
 def district(insp: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator, roads: places.Roads,
-             region_text: dict[str, str]) -> pl.DataFrame:
+             region_text: dict[str, str], noise_scale: float = 1.0) -> pl.DataFrame:
     """Inspection rows as a district bureau writes them (its own ways of naming the district and the entity)."""
     frame = insp.join(ent.select(ENTITY_COLUMNS), on="eid", how="left", maintain_order="left")
     hostile = frame["is_hostile"]
-    name, name_canon = noise.names(frame, rng)
-    rep, rep_canon = noise.legal_reps(frame["legal_rep"], frame["rep_mode"], hostile, rng, DISTRICT_RATES["rep_blank"])
+    name, name_canon = noise.names(frame, rng, noise_scale)
+    rep, rep_canon = noise.legal_reps(frame["legal_rep"], frame["rep_mode"], hostile, rng, DISTRICT_RATES["rep_blank"], noise_scale)
     premises = frame.select(*(pl.col(f"p_{p}").alias(p) for p in places.ADDRESS_PARTS))
     moved_away = (frame["file_code"] != frame["premises_district"]).to_numpy()
     local = noise.moved_parts(premises, frame["file_code"], moved_away, rng, roads)
     local = local.with_columns(district_name=frame["file_code"].replace_strict({c: d.name for c, d in BY_CODE.items()}))
-    address = noise.addresses(local, rng, DISTRICT_RATES["road_typo"])
-    uscc = noise.usccs(frame["uscc"], frame["uscc_mode"], frame["is_pilot"] | hostile, rng, DISTRICT_RATES)
+    address = noise.addresses(local, rng, DISTRICT_RATES["road_typo"], noise_scale)
+    uscc = noise.usccs(frame["uscc"], frame["uscc_mode"], frame["is_pilot"] | hostile, rng, DISTRICT_RATES, noise_scale)
     out = frame.select(
         "record_no",
         district=pl.col("file_code").replace_strict(region_text),

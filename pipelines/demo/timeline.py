@@ -67,8 +67,10 @@ def run(plan: Plan, ent: pl.DataFrame, lic: pl.DataFrame, insp: pl.DataFrame, ro
     rng = plan.rng("timeline")
     out = Deliveries()
     out.registration.append(records.registration(ent.filter(pl.col("role") == "existing"), rng, twins=True))
-    out.licensing.append(records.licensing(lic.filter(pl.col("appears_day") == 0), ent, rng, roads))
-    out.district.append(records.district(insp.filter(pl.col("appears_day") == 0), ent, rng, roads, REGION_TEXT))
+    out.licensing.append(
+        records.licensing(lic.filter(pl.col("appears_day") == 0), ent, rng, roads, plan.noise)
+    )
+    out.district.append(records.district(insp.filter(pl.col("appears_day") == 0), ent, rng, roads, REGION_TEXT, plan.noise))
     latest_lic, latest_dis = out.licensing[0], out.district[0]
     unreachable = _unreachable(ent, insp)
     closed: np.ndarray = np.zeros(0, dtype=np.int64)
@@ -79,7 +81,7 @@ def run(plan: Plan, ent: pl.DataFrame, lic: pl.DataFrame, insp: pl.DataFrame, ro
         appearing = ent.filter(pl.col("appears_day") == day)["eid"].to_numpy()
         rows = ent[np.unique(np.concatenate([appearing, changed]))]
         out.registration.append(_stale_first(records.registration(rows, rng), rng, 2, _stale_registration))
-        fresh = records.licensing(lic.filter(pl.col("appears_day") == day), ent, rng, roads)
+        fresh = records.licensing(lic.filter(pl.col("appears_day") == day), ent, rng, roads, plan.noise)
         updates = _licence_updates(plan, latest_lic, ent, closed, day, rng)
         if day == schedule.late_update_day and schedule.late_day is not None:
             late = _late_updates(plan, out.licensing[schedule.late_day], ent, rng)
@@ -87,7 +89,7 @@ def run(plan: Plan, ent: pl.DataFrame, lic: pl.DataFrame, insp: pl.DataFrame, ro
             updates = pl.concat([updates.filter(~pl.col("record_key").is_in(late["record_key"].implode())), late])
         licensing = _stale_first(pl.concat([fresh, updates]), rng, 1, _stale_licence)
         out.licensing.append(licensing)
-        district = pl.concat([records.district(insp.filter(pl.col("appears_day") == day), ent, rng, roads, REGION_TEXT),
+        district = pl.concat([records.district(insp.filter(pl.col("appears_day") == day), ent, rng, roads, REGION_TEXT, plan.noise),
                               _corrections(plan, latest_dis, ent, rng)])
         out.district.append(_stale_first(district, rng, 1, _stale_inspection))
         latest_lic = _latest(latest_lic, licensing)

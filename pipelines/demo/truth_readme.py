@@ -38,9 +38,12 @@ inconsistent.address -> the licence; unreachable -> the registration (无法联�
 no_annual_report / duplicate.registration -> the registration record(s); ceased_operating -> the latest
 inspection; inconsistent.name / legal_rep -> the licence or inspection; inconsistent.district -> the
 inspection; invalid.uscc -> every record carrying a failing code.
-Formatting-only differences (width, brackets, spaces, traditional characters, 有限责任公司 = 有限公司, a
-dropped province/city/district prefix, a dropped street segment, 號) are never issues; a different 字号
-(including a one-character sound-alike typo in it) or different industry words are.
+Formatting-only differences (width, brackets, spaces, traditional characters, 有限责任公司 = 有限公司, the
+administrative prefix in any form (宁波 / 宁波市 / 宁波市海曙区 / none), a branch part in brackets, a 个体工商户's
+operator added in brackets, a dropped street or 社区/村 segment, 號) are never issues; a different 字号
+(including a one-character sound-alike typo in it) or different industry words are. A licence or inspection
+naming only a 个体工商户's operator has no name to compare. A branch licence may carry its parent's USCC: it
+still belongs to the branch.
 
 ## files.parquet — every file written
 source, delivery_date (null for a folder that is not a date), path (relative to the landing dir), format,

@@ -27,6 +27,10 @@ ZONE_NAMES = {
 SHORT_NAMES = {d.short: d.code for d in divisions.DIVISIONS}
 STREETS = divisions.street_index()
 CITY_PREFIX = r"^(?:中国)?(?:浙江省|浙江)?(?:宁波市|宁波)?"
+# Streets and communities that no table holds (new or renamed 街道, a 社区 or 村 before the road): sources
+# write or drop them, so the key drops them by their shape when a road follows (望春街道中山路 -> 中山路).
+UNKNOWN_STREET = r"^\p{Han}{2,3}(?:街道|镇|乡)([^路街道巷弄0-9])"
+COMMUNITY = r"^\p{Han}{2,4}?(?:社区|村)(\p{Han})"
 # A short district name starts a road's name too (鄞州大道): it is a prefix only when no road follows.
 NOT_A_ROAD = r"([^大路街巷弄道港广]|$)"
 
@@ -37,7 +41,8 @@ def clean_expr(raw: pl.Expr) -> pl.Expr:
 
 
 def key_expr(clean: pl.Expr) -> pl.Expr:
-    """Comparison key: no province/city/district prefix, no 街道/镇/乡 segment (sources drop either)."""
+    """Comparison key: no province/city/district prefix, no 街道/镇/乡 or 社区/村 segment (sources drop
+    either)."""
     full = alternation(list(FULL_NAMES))
     short = alternation(list(SHORT_NAMES))
     streets = alternation(list(STREETS))
@@ -46,6 +51,8 @@ def key_expr(clean: pl.Expr) -> pl.Expr:
         .str.replace(rf"^{full}", "")
         .str.replace(rf"^{short}({NOT_A_ROAD})", "${1}")
         .str.replace_all(streets, "")
+        .str.replace(UNKNOWN_STREET, "${1}")
+        .str.replace(COMMUNITY, "${1}")
         .str.replace_all(r"[()]", "")
     )
 

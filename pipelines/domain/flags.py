@@ -145,10 +145,20 @@ def orphan_licence(s: Sources) -> pl.DataFrame:
     return _issue(hits, "zombie.orphan_licence", "medium", "licensing", detail, {"licence": "record_key", "holder_name": "holder_name"})
 
 
+def _named_after_operator() -> pl.Expr:
+    """A licence or inspection of a 个体工商户 issued to its operator (the person, not the shop) names no
+    shop."""
+    name = pl.col("name_key")
+    by_person = (name == pl.col("registered_legal_rep_clean")) | (name == pl.col("legal_rep_clean"))
+    return by_person.fill_null(False)
+
+
 def _named_differently(s: Sources, others: pl.DataFrame, source: str, name_column: str) -> pl.DataFrame:
-    pairs = _registered(s, others, ["name", "name_key", "branch_marker", "name_is_placeholder"]).filter(
+    columns = ["name", "name_key", "branch_marker", "name_is_placeholder", "legal_rep_clean"]
+    pairs = _registered(s, others, columns).filter(
         ~pl.col("name_is_placeholder") & ~pl.col("registered_name_is_placeholder")
         & pl.col("name_key").is_not_null() & pl.col("registered_name_key").is_not_null()
+        & ~_named_after_operator()
     )
     scored = pairs.with_columns(
         name_similarity=similarity(

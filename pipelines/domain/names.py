@@ -31,6 +31,8 @@ LEGAL_FORMS = (
 )
 BRANCH_SUFFIX = r"(分公司|分厂|分店|分行|支行|营业部|办事处|经营部|分部|分社|店)$"
 PARENT_END = r"(公司|企业|合作社|厂|\(普通合伙\)|\(有限合伙\))"
+PARTNERSHIP_FORMS = "(?:普通合伙|有限合伙)"
+OPERATOR_IN_BRACKETS = r"\([\p{Han}·]{2,4}\)$"  # a person's name: 2 to 4 Han characters
 
 
 def _admin_names() -> list[str]:
@@ -52,9 +54,18 @@ def is_placeholder_expr(raw: pl.Expr) -> pl.Expr:
 
 
 def branch_parts(clean: pl.Expr) -> dict[str, pl.Expr]:
-    """`branch_marker` (e.g. 鄞州分公司, null when not a branch) and the parent part of the name."""
-    pattern = rf"^(?<parent>.+?{PARENT_END})(?<branch>[^()]+?{BRANCH_SUFFIX})$"
+    """`branch_marker` (e.g. 鄞州分公司, null when not a branch) and the parent part of the name.
+
+    Sources bracket the branch part or not (XX有限公司(江北分公司) / XX有限公司江北分公司): one marker
+    either way.
+    """
+    suffix = BRANCH_SUFFIX.removesuffix("$")
+    pattern = rf"^(?<parent>.+?{PARENT_END})(?:(?<branch>[^()]+?{suffix})|\((?<bracketed>[^()]+?{suffix})\))$"
     parts = clean.str.extract_groups(pattern)
+    parts = pl.struct(
+        parent=parts.struct.field("parent"),
+        branch=pl.coalesce(parts.struct.field("branch"), parts.struct.field("bracketed")),
+    )
     is_branch = parts.struct.field("branch").is_not_null()
     return {
         "branch_marker": parts.struct.field("branch"),
@@ -62,12 +73,23 @@ def branch_parts(clean: pl.Expr) -> dict[str, pl.Expr]:
     }
 
 
+def without_operator(name: pl.Expr) -> pl.Expr:
+    """The name without a trailing bracketed person (宁海县开通海鲜排档(邵丽)): licensing and district clerks
+    add a 个体工商户's operator to its shop name. A bracketed legal form ((普通合伙)) is not a person."""
+    return (
+        pl.when(name.str.contains(rf"\({PARTNERSHIP_FORMS}\)$"))
+        .then(name)
+        .otherwise(name.str.replace(OPERATOR_IN_BRACKETS, ""))
+    )
+
+
 def key_expr(parent_name: pl.Expr) -> pl.Expr:
-    """字号 + industry words: no administrative prefix or bracketed place, no legal form."""
+    """字号 + industry words: no administrative prefix or bracketed place, no legal form, no bracketed
+    operator."""
     bracketed_place = rf"\({ADMIN}\)"
     leading_places = rf"^(?:{ADMIN})+"
     stripped = (
-        parent_name.str.replace_all(bracketed_place, "")
+        without_operator(parent_name.str.replace_all(bracketed_place, ""))
         .str.replace(leading_places, "")
         .str.replace(rf"{LEGAL_FORM}$", "")
         .str.replace_all(r"[()]", "")
@@ -77,7 +99,8 @@ def key_expr(parent_name: pl.Expr) -> pl.Expr:
 
 
 def legal_form_expr(clean: pl.Expr) -> pl.Expr:
-    return clean.str.extract(rf"({LEGAL_FORM})(?:[^()]*{BRANCH_SUFFIX})?$", 1)
+    branch = BRANCH_SUFFIX.removesuffix("$")
+    return clean.str.extract(rf"({LEGAL_FORM})(?:[^()]*{branch}|\([^()]*{branch}\))?$", 1)
 
 
 def normalise(frame: pl.LazyFrame | pl.DataFrame, column: str, prefix: str = "name") -> pl.LazyFrame:

@@ -13,7 +13,7 @@ from pipelines.domain import addresses, incremental, names, phones, uscc, vocab
 from pipelines.domain.dates import parse_date_expr
 from pipelines.domain.text import fold, on_distinct
 
-NORMALISER_VERSION = 3
+NORMALISER_VERSION = 4
 LINEAGE = ["delivery_date", "source_file", "source_row", "file_sha256"]
 VERSION = ["record_key", *LINEAGE]  # a version of a bronze record; silver keeps it to know what is done
 

@@ -18,7 +18,7 @@ def test_resolution_precision_recall_and_no_uscc_conflicts(pipeline: Run) -> Non
     table = {row["slice"]: row for row in evaluation.resolution_table(truth, xref).iter_rows(named=True)}
     assert table["all records"]["precision"] >= 0.99 and table["all records"]["recall"] >= 0.97
     assert table["records without a valid USCC"]["f1"] >= 0.95
-    records = pl.concat([pipeline.delta(f"silver/{s}").select("record_key", "uscc", "uscc_is_valid").with_columns(source=pl.lit(s))
+    records = pl.concat([pipeline.delta(f"silver/{s}").select("record_key", "uscc", "uscc_is_valid", "name_key", "branch_marker").with_columns(source=pl.lit(s))
                          for s in ("registration", "licensing", "district")])
     assert evaluation.uscc_conflicts(xref, records) == 0
     assert xref.height == truth.height  # every accepted record resolved, once

@@ -1,6 +1,7 @@
 """Clusters of records under hard constraints: one entity per cluster.
 
-Order of evidence: steward `same` judgements, then records sharing a valid USCC, then accepted fuzzy
+Order of evidence: steward `same` judgements, then records sharing a valid USCC (those named in a
+`different` judgement join their code's cluster only where the judgement allows), then accepted fuzzy
 pairs from the most to the least likely. A union is refused when it would put into one cluster
 - two different valid USCCs (not even through a chain of fuzzy links),
 - two records a steward judged `different`,
@@ -110,6 +111,9 @@ def resolve(
     for left, right in same:
         clusters.union(left, right)
         judged.update((left, right))
+    for left, right in _shared_codes_of_judged(records, different):
+        if clusters.refusal(left, right, registrations_pair_ok=True) is None:
+            clusters.union(left, right)
     ordered = accepted.sort("match_probability", "rid_l", "rid_r", descending=[True, False, False])
     outcomes = []
     for left, right, probability, registrations in ordered.select("rid_l", "rid_r", "match_probability", "registrations").iter_rows():
@@ -126,6 +130,20 @@ def resolve(
     )
     assignment = records.select("rid", "uscc", "uscc_is_valid").with_columns(cluster=pl.Series(clusters.roots(), dtype=pl.Int64))
     return _methods(assignment, decided, judged), decided
+
+
+def _shared_codes_of_judged(records: pl.DataFrame, different: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Pairs of a record named in a `different` judgement and another record with its valid USCC.
+
+    Such a record does not start in its code's cluster (the judgement may be about that code), but it
+    joins it unless the judgement forbids: otherwise nothing would link it, as two records with valid
+    codes are never a fuzzy candidate pair.
+    """
+    judged = sorted({r for pair in different for r in pair})
+    codes = records.filter(pl.col("uscc_is_valid")).select("rid", "uscc")
+    mine = codes.filter(pl.col("rid").is_in(judged))
+    pairs = mine.join(codes, on="uscc", suffix="_other").filter(pl.col("rid") != pl.col("rid_other"))
+    return [tuple(p) for p in pairs.select("rid", "rid_other").sort("rid", "rid_other").iter_rows()]
 
 
 def _methods(assignment: pl.DataFrame, decided: pl.DataFrame, judged: set[int]) -> pl.DataFrame:

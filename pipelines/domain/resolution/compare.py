@@ -54,6 +54,26 @@ def known_as(pairs: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
     return side("l", "r"), side("r", "l")
 
 
+def named_after_operator() -> pl.Expr:
+    """One side is named after the other's legal rep: a 个体工商户's licence or inspection issued to its
+    operator rather than to the shop. Its own name level, learned apart: one person may run several shops, and common
+    names repeat, so it is weaker evidence than an exact name."""
+    left, right = pl.col("name_key_l"), pl.col("name_key_r")
+    by_person = (left == pl.col("legal_rep_clean_r")) | (right == pl.col("legal_rep_clean_l"))
+    return (by_person & (left != right)).fill_null(False)
+
+
+def _with_operator_level(graded: pl.Expr) -> pl.Expr:
+    """"operator" where the names agree through a person: a record named after the other side's legal rep, or
+    a nameless 个体工商户 known by its operator (see known_as) whose operator is the other side's name."""
+    through_person = pl.col("name_key_l").is_null() | pl.col("name_key_r").is_null()
+    return (
+        pl.when(named_after_operator() | (through_person & (graded == "exact")))
+        .then(pl.lit("operator"))
+        .otherwise(graded)
+    )
+
+
 def levels(pairs: pl.DataFrame) -> pl.DataFrame:
     """Adds similarity scores and one level per feature (`null` when a side has no value)."""
     name_l, name_r = known_as(pairs)
@@ -63,7 +83,7 @@ def levels(pairs: pl.DataFrame) -> pl.DataFrame:
         uscc_distance=_uscc_distance(pairs["uscc_l"], pairs["uscc_r"]),
     )
     return scored.with_columns(
-        name_level=_name_level(name_l, name_r),
+        name_level=_with_operator_level(_name_level(name_l, name_r)),
         location_level=_location_level(),
         legal_rep_level=_equal("legal_rep_clean"),
         phone_level=_equal("phone"),

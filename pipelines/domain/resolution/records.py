@@ -42,6 +42,29 @@ def entity_records(registration: pl.DataFrame, licensing: pl.DataFrame, district
         road=pl.col("address_key").str.extract(r"^(.+?(?:路|街|道|巷|弄|村|大厦|广场))", 1),
         **{c: pl.when(pl.col(c) != "").then(pl.col(c)) for c in ("name_key", "address_key", "legal_rep_clean", "phone")},
     )
+    records = without_borrowed_codes(records)
     order = pl.col("source").replace_strict(SOURCE_ORDER, return_dtype=pl.Int8)
     records = records.sort(order, "record_key").with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
     return records.select(list(RECORD_SCHEMA)).cast(RECORD_SCHEMA)
+
+
+def without_borrowed_codes(records: pl.DataFrame) -> pl.DataFrame:
+    """A licence or inspection whose name marks another branch than the registration holding its USCC carries
+    its parent's code (clerks copy the parent's): that code says nothing about which entity it is, so the
+    record is resolved as one without a code (by name, branch, legal rep and place)."""
+    holders = (
+        records.filter((pl.col("source") == "registration") & pl.col("uscc_is_valid"))
+        .select("uscc", holder_branch=pl.col("branch_marker").fill_null(""))
+        .unique("uscc", keep="first")
+    )
+    borrowed = (
+        (pl.col("source") != "registration")
+        & pl.col("uscc_is_valid")
+        & pl.col("name_key").is_not_null()
+        & (pl.col("branch_marker").fill_null("") != pl.col("holder_branch"))
+    ).fill_null(False)
+    marked = records.join(holders, on="uscc", how="left", maintain_order="left")
+    return marked.with_columns(
+        uscc=pl.when(borrowed).then(None).otherwise("uscc"),
+        uscc_is_valid=pl.when(borrowed).then(False).otherwise("uscc_is_valid"),
+    ).drop("holder_branch")

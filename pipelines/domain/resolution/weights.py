@@ -32,7 +32,11 @@ PRIOR_STRENGTH = 200.0
 PRIOR_MATCH_SHARE = 0.2  # of candidate pairs
 # feature -> level -> (m, u): P(level | match), P(level | non-match) among candidate pairs.
 PRIOR_RATES: dict[str, dict[str, tuple[float, float]]] = {
-    "name": {"exact": (0.55, 0.15), "high": (0.25, 0.05), "mid": (0.1, 0.15), "contains": (0.05, 0.1), "diff": (0.05, 0.55)},
+    "name": {
+        "exact": (0.55, 0.15), "high": (0.25, 0.05), "mid": (0.1, 0.15), "contains": (0.05, 0.1),
+        "diff": (0.05, 0.55),
+        "operator": (0.05, 0.05),  # named after the other side's legal rep (see compare.named_after_operator)
+    },
     "location": {"exact": (0.45, 0.02), "high": (0.2, 0.04), "mid": (0.08, 0.08), "same_district": (0.24, 0.56), "other_district": (0.03, 0.3)},
     "legal_rep": {"same": (0.9, 0.15), "diff": (0.1, 0.85)},
     "phone": {"same": (0.9, 0.05), "diff": (0.1, 0.95)},
