@@ -4,7 +4,7 @@ Resolution: pairwise precision/recall/F1 (pairs of records put in one entity) an
 for pairs involving a record without a valid USCC, and per source; entities holding two different valid
 USCCs. Flags: precision/recall per issue type, by (issue_type, true entity).
 
-`python -m pipelines.evaluation --lake DIR --truth DIR` prints both tables for a run's lake.
+`python -m pipelines.demo.evaluation --lake DIR --truth DIR` prints both tables for a run's lake.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.storage import catalog
 from pipelines.domain.contract import ENTITY_SOURCES
 from pipelines.domain.resolution.records import without_borrowed_codes
 
@@ -132,7 +133,7 @@ def _silver_codes(lake: Path) -> pl.DataFrame:
     columns = ["record_key", "uscc", "uscc_is_valid", "name_key", "branch_marker"]
     return pl.concat(
         [
-            pl.read_delta(str(lake / "silver" / s), columns=columns).with_columns(source=pl.lit(s))
+            pl.read_delta(str(lake / catalog.silver(s)), columns=columns).with_columns(source=pl.lit(s))
             for s in ENTITY_SOURCES
         ]
     )
@@ -140,7 +141,7 @@ def _silver_codes(lake: Path) -> pl.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.evaluation", description="Score a lake against the demo ground truth."
+        prog="python -m pipelines.demo.evaluation", description="Score a lake against the demo ground truth."
     )
     parser.add_argument(
         "--lake", type=Path, required=True, help="the run's lake folder (holds gold/ and silver/)"
@@ -151,11 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     pl.Config.set_tbl_width_chars(160)
     pl.Config.set_float_precision(4)
     records = pl.read_parquet(args.truth / "records.parquet")
-    xref = pl.read_delta(str(args.lake / "gold" / "entity_xref"))
+    xref = pl.read_delta(str(args.lake / catalog.ENTITY_XREF))
     print("entity resolution (pairwise; B-cubed last):")
     print(resolution_table(records, xref))
     print(f"entities holding two different valid USCCs: {uscc_conflicts(xref, _silver_codes(args.lake))}")
-    issues = pl.read_delta(str(args.lake / "gold" / "entity_issue"))
+    issues = pl.read_delta(str(args.lake / catalog.ENTITY_ISSUE))
     print("flags (by issue type and true entity):")
     print(flag_table(pl.read_parquet(args.truth / "issues.parquet"), records, issues))
     return 0

@@ -78,7 +78,6 @@ def test_the_first_night_publishes_without_any_licence(nights: tuple[Run, Run]) 
     assert "zombie.orphan_licence" not in set(first.sql("select issue_type from entity_issue")["issue_type"])
 
 
-@pytest.mark.xfail(strict=True, reason="a branch licence carrying its parent's USCC still links to the parent (resolver fix pending)")
 def test_records_resolve_to_the_entities_worked_out_by_hand(nights: tuple[Run, Run]) -> None:
     _, second = nights
     xref = {(s, k): e for s, k, e in second.sql("select source, record_key, entity_id from entity_xref").iter_rows()}
@@ -90,7 +89,6 @@ def test_records_resolve_to_the_entities_worked_out_by_hand(nights: tuple[Run, R
     assert second.sql("select count(*) as n from golden_entity")["n"].item() == 9  # 8 registered + the orphan
 
 
-@pytest.mark.xfail(strict=True, reason="a branch licence carrying its parent's USCC still links to the parent (resolver fix pending)")
 def test_exactly_the_issues_worked_out_by_hand(nights: tuple[Run, Run]) -> None:
     _, second = nights
     issues = set(second.sql("select issue_type, record_key from entity_issue").iter_rows())
