@@ -42,10 +42,25 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
+class ServiceSettings:
+    open_rate: str
+    partner_rate: str
+    internal_rate: str
+    default_page_size: int
+    max_page_size: int
+    cookie_max_age_seconds: int
+
+    def rate(self, scope: str) -> str:
+        """The default rate limit of a scope (open, partner, internal)."""
+        return getattr(self, f"{scope}_rate")
+
+
+@dataclass(frozen=True)
 class Settings:
     matching: MatchingSettings
     rules: RuleSettings
     run: RunSettings
+    service: ServiceSettings
 
 
 def load(path: Path = DEFAULT_FILE) -> Settings:
@@ -53,5 +68,8 @@ def load(path: Path = DEFAULT_FILE) -> Settings:
     matching = dict(raw["matching"])
     blocking = tuple(BlockingRule(r["name"], tuple(r["columns"])) for r in matching.pop("blocking"))
     return Settings(
-        matching=MatchingSettings(**matching, blocking=blocking), rules=RuleSettings(**raw["rules"]), run=RunSettings(**raw["run"])
+        matching=MatchingSettings(**matching, blocking=blocking),
+        rules=RuleSettings(**raw["rules"]),
+        run=RunSettings(**raw["run"]),
+        service=ServiceSettings(**raw["service"]),
     )
