@@ -83,8 +83,8 @@ def _errors(app: FastAPI) -> None:
         detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
         return error_response(422, detail)
 
-    @app.exception_handler(RateLimitExceeded)
-    async def too_many(request: Request, error: RateLimitExceeded) -> Response:
+    @app.exception_handler(RateLimitExceeded)  # synchronous: slowapi's middleware calls only those
+    def too_many(request: Request, error: RateLimitExceeded) -> Response:
         return error_response(429, f"rate limit {error.detail} exceeded; retry later")
 
 
