@@ -176,7 +176,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     warehouse = paths_module.resolve(warehouse=args.warehouse).warehouse
     if not warehouse.is_file():
-        print(f"error: no published warehouse at {warehouse} (run `entity-lakehouse run` first)", file=sys.stderr)
+        print(f"error: no published warehouse at {warehouse} (run `entity-lakehouse run`)", file=sys.stderr)
         return EXIT_FAILED
     import uvicorn
 

@@ -48,7 +48,7 @@ class AccessLog:
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 SUMMARY_SQL = """
@@ -64,7 +64,8 @@ select
     round(quantile_cont(duration_ms, 0.95), 1) as p95_ms
 from read_json(?, columns = {
     requested_at: 'varchar', caller: 'varchar', scope: 'varchar', method: 'varchar', path: 'varchar',
-    parameters: 'map(varchar, varchar)', status: 'integer', rows: 'bigint', duration_ms: 'double', client: 'varchar'
+    parameters: 'map(varchar, varchar)', status: 'integer', rows: 'bigint', duration_ms: 'double',
+    client: 'varchar'
 }, format = 'newline_delimited')
 where requested_at >= ? and requested_at < ?
 group by caller

@@ -29,8 +29,16 @@ from pipelines.service.context import COOKIE, Service, reading
 from pipelines.service.keys import OPEN_CALLER, Caller, Registry
 from pipelines.service.warehouse import Warehouse
 
-ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-               422: "invalid", 429: "rate_limited", 500: "internal"}  # fmt: skip
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    422: "invalid",
+    429: "rate_limited",
+    500: "internal",
+}
 LOG = logging.getLogger(__name__)
 CURRENT_RATE: ContextVar[str] = ContextVar("current_rate")
 MONTH = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
@@ -38,7 +46,9 @@ MONTH = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 
 def create_app(warehouse: Path, keys: Path | None, settings: ServiceSettings) -> FastAPI:
     """The app over one published warehouse path; raises WarehouseMissing when nothing is published there."""
-    service = Service(Warehouse(warehouse), Registry(keys), access_log.AccessLog(access_log.folder_for(warehouse)), settings)
+    service = Service(
+        Warehouse(warehouse), Registry(keys), access_log.AccessLog(access_log.folder_for(warehouse)), settings
+    )
     app = FastAPI(title="entity-lakehouse 数据共享交换 / 开放数据服务接口", version="1", docs_url="/docs")
     app.state.service = service
     _rate_limits(app, service)
@@ -68,7 +78,9 @@ def current_rate() -> str:
 
 
 def rate_of(caller: Caller, service: Service) -> str:
-    return (None if caller.is_anonymous else service.registry.rate(caller.name)) or service.settings.rate(caller.scope)
+    return (None if caller.is_anonymous else service.registry.rate(caller.name)) or service.settings.rate(
+        caller.scope
+    )
 
 
 def _errors(app: FastAPI) -> None:
@@ -92,7 +104,9 @@ def error_response(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"error": ERROR_CODES.get(status, "error"), "detail": detail}, status_code=status)
 
 
-def _audit(service: Service) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+def _audit(
+    service: Service,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         request.state.rows = 0
@@ -104,9 +118,11 @@ def _audit(service: Service) -> Callable[[Request, Callable[[Request], Awaitable
         else:
             try:
                 response = await call_next(request)
-            except Exception:  # noqa: BLE001 - the caller gets a code, never a trace; the operator gets the trace
+            except Exception:
                 LOG.exception("request %s %s failed", request.method, request.url.path)
-                response = error_response(500, "the request failed inside the service; the operator has the details")
+                response = error_response(
+                    500, "the request failed inside the service; the operator has the details"
+                )
         service.log.append(_entry(request, response.status_code, started))
         return response
 
@@ -138,10 +154,17 @@ def _known(registry: Registry, key: str) -> tuple[Caller | None, Response | None
 def _entry(request: Request, status: int, started: float) -> access_log.Entry:
     caller: Caller = request.state.caller
     return access_log.Entry(
-        requested_at=access_log.now(), caller=caller.name, scope=caller.scope, method=request.method, path=request.url.path,
-        parameters=dict(request.query_params), status=status, rows=request.state.rows,
-        duration_ms=round((time.perf_counter() - started) * 1000, 2), client=request.client.host if request.client else "",
-    )  # fmt: skip
+        requested_at=access_log.now(),
+        caller=caller.name,
+        scope=caller.scope,
+        method=request.method,
+        path=request.url.path,
+        parameters=dict(request.query_params),
+        status=status,
+        rows=request.state.rows,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        client=request.client.host if request.client else "",
+    )
 
 
 def check_districts(caller: Caller, district_code: str | None) -> None:
@@ -213,12 +236,16 @@ def _api_routes(app: FastAPI, service: Service) -> None:
         caller: Caller = request.state.caller
         check_districts(caller, district_code)
         with reading(service) as (cursor, _):
-            rows = queries.district_monthly(cursor, caller, district_code, _month(from_, "from"), _month(to, "to"))
+            rows = queries.district_monthly(
+                cursor, caller, district_code, _month(from_, "from"), _month(to, "to")
+            )
         request.state.rows = len(rows)
         return {"items": rows}
 
     @app.get("/v1/access/summary", tags=["service"])
-    def access_summary(request: Request, from_: str | None = Query(None, alias="from"), to: str | None = None) -> dict:
+    def access_summary(
+        request: Request, from_: str | None = Query(None, alias="from"), to: str | None = None
+    ) -> dict:
         """Requests per caller (internal scope: auditors)."""
         if request.state.caller.scope != "internal":
             raise HTTPException(403, "the access summary is for internal callers")

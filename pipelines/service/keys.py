@@ -86,7 +86,7 @@ def _validate(caller: Caller) -> None:
 def save(path: Path, callers: tuple[Caller, ...]) -> None:
     """Write the whole file to a temporary name, then rename: a server reading it never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = "# Callers of `entity-lakehouse serve`: hashes only (issue keys with `entity-lakehouse keys issue`).\n"
+    text = "# Callers of `entity-lakehouse serve`: hashes only (`entity-lakehouse keys issue` adds one).\n"
     text += "".join(_entry(c) for c in callers)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(text, encoding="utf-8")

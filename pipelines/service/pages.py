@@ -18,27 +18,41 @@ from pipelines.service.context import COOKIE, Service, reading
 from pipelines.service.keys import Caller
 
 TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")), autoescape=True, undefined=jinja2.StrictUndefined
+    loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
 )
 SCOPE_ZH = {"open": "公开（未登录）", "partner": "部门共享", "internal": "内部"}
-STATUS_ZH = {"active": "存续/在业", "revoked": "吊销", "deregistered": "注销", "moved_out": "迁出", "cancelled": "撤销",
-             "unknown": "未知"}  # fmt: skip
+STATUS_ZH = {
+    "active": "存续/在业",
+    "revoked": "吊销",
+    "deregistered": "注销",
+    "moved_out": "迁出",
+    "cancelled": "撤销",
+    "unknown": "未知",
+}
 PAGE_SIZE = 20
 
 
 def render(name: str, status: int = 200, message: str | None = None, **context: object) -> HTMLResponse:
-    html = TEMPLATES.get_template(name).render(scope_zh=SCOPE_ZH, status_zh=STATUS_ZH, message=message, **context)
+    html = TEMPLATES.get_template(name).render(
+        scope_zh=SCOPE_ZH, status_zh=STATUS_ZH, message=message, **context
+    )
     return HTMLResponse(html, status_code=status)
 
 
 def add_routes(app: FastAPI, service: Service) -> None:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def search_page(request: Request, q: str = Query("", max_length=200), page: int = Query(1, ge=1, le=10_000)) -> Response:
+    def search_page(
+        request: Request, q: str = Query("", max_length=200), page: int = Query(1, ge=1, le=10_000)
+    ) -> Response:
         caller: Caller = request.state.caller
         result = None
         if q.strip():
             with reading(service) as (cursor, _):
-                result = queries.search(cursor, caller, queries.Search(q=q.strip(), page=page, page_size=PAGE_SIZE))
+                result = queries.search(
+                    cursor, caller, queries.Search(q=q.strip(), page=page, page_size=PAGE_SIZE)
+                )
             request.state.rows = len(result["items"])
         return render("search.html", caller=caller, q=q, result=result)
 
@@ -48,7 +62,14 @@ def add_routes(app: FastAPI, service: Service) -> None:
         with reading(service) as (cursor, _):
             found = queries.profile(cursor, caller, entity_id)
         if found is None:
-            return render("search.html", status=404, caller=caller, q="", result=None, message=f"未找到经济主体 {entity_id}")
+            return render(
+                "search.html",
+                status=404,
+                caller=caller,
+                q="",
+                result=None,
+                message=f"未找到经济主体 {entity_id}",
+            )
         request.state.rows = 1
         return render("entity.html", caller=caller, p=found)
 
@@ -56,12 +77,24 @@ def add_routes(app: FastAPI, service: Service) -> None:
     def enter_key(request: Request, key: str = Form(..., max_length=200)) -> Response:
         caller = service.registry.caller(key.strip())
         if caller is None:
-            return render("search.html", status=401, caller=request.state.caller, q="", result=None, message="密钥无效或已停用")
+            return render(
+                "search.html",
+                status=401,
+                caller=request.state.caller,
+                q="",
+                result=None,
+                message="密钥无效或已停用",
+            )
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(
-            COOKIE, key.strip(), max_age=service.settings.cookie_max_age_seconds, httponly=True, samesite="strict",
-            secure=request.url.scheme == "https", path="/",
-        )  # fmt: skip
+            COOKIE,
+            key.strip(),
+            max_age=service.settings.cookie_max_age_seconds,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
         return response
 
     @app.post("/logout", include_in_schema=False)

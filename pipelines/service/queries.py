@@ -31,17 +31,21 @@ INTERNAL_ENTITY = """(
     left join shared_entity as shared on golden.entity_id = shared.entity_id
 )"""
 OPEN_LICENCE_COLUMNS = (
-    "licence_no, entity_id, licence_type, licence_type_zh, is_filing, holder_name, uscc, district_code, issuer, "
-    "issued_on, valid_until, licence_status"
+    "licence_no, entity_id, licence_type, licence_type_zh, is_filing, holder_name, uscc, district_code, "
+    "issuer, issued_on, valid_until, licence_status"
 )
-# Partners get the published licence (holder names of 个体 withheld) and the inspection results, no personal data.
+# Partners get the published licence (holder names of 个体 withheld) and the inspection results,
+# no personal data.
 PARTNER_INSPECTION_COLUMNS = (
     "inspection_key, entity_id, supervising_district_code, district_code, inspected_on, inspection_type, "
     "result, penalty_doc_no, penalty_amount"
 )
 # Open data publishes no supervision findings (open_entity.sql): the public sees descriptive tags only;
 # partners also the abnormal-list and penalty factors, which are public records; internal sees every tag.
-TAG_TYPES = {"open": ("industry", "primary_industry", "size_band"), "partner": ("industry", "primary_industry", "size_band")}
+TAG_TYPES = {
+    "open": ("industry", "primary_industry", "size_band"),
+    "partner": ("industry", "primary_industry", "size_band"),
+}
 PARTNER_RISK_RULES = ("risk.abnormal_list", "risk.penalised")
 PROVENANCE_FIELDS = ("name", "address", "legal_rep", "status", "district_code")
 OPEN_ISSUE_STATUSES = ("open", "confirmed")
@@ -100,7 +104,9 @@ def search(cursor: duckdb.DuckDBPyConnection, caller: Caller, query: Search) -> 
     total = cursor.execute(f"select count(*) from {source} where {where}", params).fetchone()[0]
     offset = (query.page - 1) * query.page_size
     items = _rows(
-        cursor, f"select * from {source} where {where} order by entity_id limit ? offset ?", [*params, query.page_size, offset]
+        cursor,
+        f"select * from {source} where {where} order by entity_id limit ? offset ?",
+        [*params, query.page_size, offset],
     )
     return {"items": items, "total": total, "page": query.page, "page_size": query.page_size}
 
@@ -108,7 +114,9 @@ def search(cursor: duckdb.DuckDBPyConnection, caller: Caller, query: Search) -> 
 def entity_id_for_uscc(cursor: duckdb.DuckDBPyConnection, caller: Caller, uscc: str) -> str | None:
     district, params = _district_filter(caller, "district_code")
     source = _entity_source(caller.scope)
-    found = cursor.execute(f"select min(entity_id) from {source} where uscc = ? and {district}", [uscc, *params]).fetchone()
+    found = cursor.execute(
+        f"select min(entity_id) from {source} where uscc = ? and {district}", [uscc, *params]
+    ).fetchone()
     return found[0]
 
 
@@ -125,7 +133,11 @@ def profile(cursor: duckdb.DuckDBPyConnection, caller: Caller, entity_id: str) -
     found = _rows(cursor, f"select * from {source} where entity_id = ? and {district}", [entity_id, *params])
     if not found:
         return None
-    result: Row = {"scope": caller.scope, "entity": found[0], "licences": _licences(cursor, caller.scope, entity_id)}
+    result: Row = {
+        "scope": caller.scope,
+        "entity": found[0],
+        "licences": _licences(cursor, caller.scope, entity_id),
+    }
     if caller.scope != "open":
         result["inspections"] = _inspections(cursor, caller.scope, entity_id)
     result["tags"] = _tags(cursor, caller.scope, entity_id)
@@ -136,14 +148,17 @@ def profile(cursor: duckdb.DuckDBPyConnection, caller: Caller, entity_id: str) -
 
 def _licences(cursor: duckdb.DuckDBPyConnection, scope: str, entity_id: str) -> list[Row]:
     if scope == "internal":
-        return _rows(cursor, "select * from licence_fact where entity_id = ? order by licence_no", [entity_id])
+        return _rows(
+            cursor, "select * from licence_fact where entity_id = ? order by licence_no", [entity_id]
+        )
     sql = f"select {OPEN_LICENCE_COLUMNS} from open_licence where entity_id = ? order by licence_no"
     return _rows(cursor, sql, [entity_id])
 
 
 def _inspections(cursor: duckdb.DuckDBPyConnection, scope: str, entity_id: str) -> list[Row]:
     columns = "*" if scope == "internal" else PARTNER_INSPECTION_COLUMNS
-    sql = f"select {columns} from inspection_fact where entity_id = ? order by inspected_on desc, inspection_key"
+    order = "order by inspected_on desc, inspection_key"
+    sql = f"select {columns} from inspection_fact where entity_id = ? {order}"
     return _rows(cursor, sql, [entity_id])
 
 
@@ -169,9 +184,20 @@ def _internal(cursor: duckdb.DuckDBPyConnection, entity: Row) -> Row:
         "order by severity, issue_type, issue_id",
         [entity_id, *OPEN_ISSUE_STATUSES],
     )
-    tasks = _rows(cursor, "select * exclude (run_id) from supervision_task where entity_id = ? order by due_on, task_id", [entity_id])
-    lineage = _rows(cursor, "select * from record_lineage where entity_id = ? order by source, record_key", [entity_id])
-    return {"open_issues": issues, "tasks": tasks, "provenance": _provenance(entity, lineage), "record_lineage": lineage}
+    tasks = _rows(
+        cursor,
+        "select * exclude (run_id) from supervision_task where entity_id = ? order by due_on, task_id",
+        [entity_id],
+    )
+    lineage = _rows(
+        cursor, "select * from record_lineage where entity_id = ? order by source, record_key", [entity_id]
+    )
+    return {
+        "open_issues": issues,
+        "tasks": tasks,
+        "provenance": _provenance(entity, lineage),
+        "record_lineage": lineage,
+    }
 
 
 def _provenance(entity: Row, lineage: list[Row]) -> list[Row]:
@@ -181,26 +207,48 @@ def _provenance(entity: Row, lineage: list[Row]) -> list[Row]:
     for field in PROVENANCE_FIELDS:
         ref = entity.get(f"{field}_source")
         record = by_ref.get(ref, {})
-        result.append({
-            "field": field, "value": entity.get(field), "record_ref": ref, "delivery_date": record.get("delivery_date"),
-            "source_file": record.get("source_file"), "source_row": record.get("source_row"),
-        })  # fmt: skip
+        result.append(
+            {
+                "field": field,
+                "value": entity.get(field),
+                "record_ref": ref,
+                "delivery_date": record.get("delivery_date"),
+                "source_file": record.get("source_file"),
+                "source_row": record.get("source_row"),
+            }
+        )
     return result
 
 
-def district_monthly(cursor: duckdb.DuckDBPyConnection, caller: Caller, district_code: str | None,
-                     start: dt.date | None, end: dt.date | None) -> list[Row]:  # fmt: skip
+def district_monthly(
+    cursor: duckdb.DuckDBPyConnection,
+    caller: Caller,
+    district_code: str | None,
+    start: dt.date | None,
+    end: dt.date | None,
+) -> list[Row]:
     district, params = _district_filter(caller, "district_code")
     conditions = [district]
-    for condition, value in (("district_code = ?", district_code), ("month >= ?", start), ("month <= ?", end)):
+    for condition, value in (
+        ("district_code = ?", district_code),
+        ("month >= ?", start),
+        ("month <= ?", end),
+    ):
         if value is not None:
             conditions.append(condition)
             params.append(value)
-    sql = f"select * from district_monthly_index where {' and '.join(conditions)} order by district_code, month"
+    sql = (
+        f"select * from district_monthly_index where {' and '.join(conditions)} order by district_code, month"
+    )
     return _rows(cursor, sql, params)
 
 
 def health(cursor: duckdb.DuckDBPyConnection, published_at: dt.datetime) -> Row:
     as_of = cursor.execute("select max(delivery_date) from load_summary").fetchone()[0]
     entities = cursor.execute("select count(*) from golden_entity").fetchone()[0]
-    return {"status": "ok", "as_of": _json(as_of), "published_at": published_at.isoformat(), "entities": entities}
+    return {
+        "status": "ok",
+        "as_of": _json(as_of),
+        "published_at": published_at.isoformat(),
+        "entities": entities,
+    }

@@ -49,13 +49,13 @@ def open_snapshot(path: Path) -> Snapshot:
     stamp = _stamp(path)
     connection = duckdb.connect(":memory:")
     connection.execute(f"attach ? as {ALIAS} (read_only)", [str(path)])
-    published_at = dt.datetime.fromtimestamp(stamp[1] / 1e9, tz=dt.timezone.utc).replace(microsecond=0)
+    published_at = dt.datetime.fromtimestamp(stamp[1] / 1e9, tz=dt.UTC).replace(microsecond=0)
     return Snapshot(connection, stamp, published_at)
 
 
 class Warehouse:
-    """The latest published snapshot. Replaced snapshots are not closed here: requests still holding one finish
-    on it, and DuckDB closes it when the last reference goes."""
+    """The latest published snapshot. Replaced snapshots are not closed here: requests still holding one
+    finish on it, and DuckDB closes it when the last reference goes."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

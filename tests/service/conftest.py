@@ -23,8 +23,12 @@ from tests.conftest import Run, generate_demo, run_pipeline
 
 # The tests read the whole warehouse as the public, far beyond the public's production rate; the rate limit
 # itself is tested with a caller whose own rate is tiny.
-SETTINGS = dataclasses.replace(settings_module.load().service, open_rate="100000/minute",
-                               partner_rate="100000/minute", internal_rate="100000/minute")  # fmt: skip
+SETTINGS = dataclasses.replace(
+    settings_module.load().service,
+    open_rate="100000/minute",
+    partner_rate="100000/minute",
+    internal_rate="100000/minute",
+)
 DISTRICT = "330203"
 
 
@@ -84,8 +88,11 @@ def free_port() -> int:
 def serving(warehouse: Path, keys_path: Path) -> Iterator[str]:
     """uvicorn in a thread on a free loopback port, stopped at the end."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(warehouse, keys_path, SETTINGS), host="127.0.0.1", port=port,
-                                           log_level="warning"))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(warehouse, keys_path, SETTINGS), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

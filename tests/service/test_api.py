@@ -1,4 +1,4 @@
-"""The service over HTTP on a loopback port: scopes, refusals, districts, the value scan and injection text."""
+"""The service over HTTP on a loopback port: scopes, refusals, districts, value scan, injection text."""
 
 from __future__ import annotations
 
@@ -15,12 +15,19 @@ pytestmark = pytest.mark.xdist_group("service")
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 LANDLINE = re.compile(r"(?<!\d)0\d{2,3}-?[2-9]\d{6,7}(?!\d)")
-ID_NUMBER = re.compile(r"(?<![0-9A-Z])[1-6]\d{5}(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dX](?![0-9A-Z])")
+ID_NUMBER = re.compile(
+    r"(?<![0-9A-Z])[1-6]\d{5}(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dX](?![0-9A-Z])"
+)
 INJECTIONS = ["'); DROP TABLE golden_entity; --", "%' OR '1'='1", "{{7*7}}", "<script>alert(1)</script>"]
 
 
 def columns(server: Server, table: str) -> set[str]:
-    return {row[0] for row in server.sql(f"select column_name from information_schema.columns where table_name = '{table}'")}
+    return {
+        row[0]
+        for row in server.sql(
+            f"select column_name from information_schema.columns where table_name = '{table}'"
+        )
+    }
 
 
 def an_entity_with_licences_and_inspections(server: Server, district: str | None = None) -> str:
@@ -39,14 +46,19 @@ def test_health_at_every_scope(server: Server) -> None:
 
 def test_each_scope_sees_exactly_its_fields(server: Server) -> None:
     entity_id = an_entity_with_licences_and_inspections(server)
-    open_, partner, internal = (server.client(k).get(f"/v1/entities/{entity_id}").json()
-                                for k in (None, server.keys.partner, server.keys.internal))  # fmt: skip
+    open_, partner, internal = (
+        server.client(k).get(f"/v1/entities/{entity_id}").json()
+        for k in (None, server.keys.partner, server.keys.internal)
+    )
     assert set(open_["entity"]) == columns(server, "open_entity")
     assert set(partner["entity"]) == columns(server, "shared_entity")
     assert columns(server, "golden_entity") <= set(internal["entity"])
     assert "inspections" not in open_ and "open_issues" not in open_ and "open_issues" not in partner
     assert {"open_issues", "tasks", "provenance", "record_lineage"} <= set(internal)
-    licences = [r[0] for r in server.sql("select licence_no from licence_fact where entity_id = ? order by 1", [entity_id])]
+    licences = [
+        r[0]
+        for r in server.sql("select licence_no from licence_fact where entity_id = ? order by 1", [entity_id])
+    ]
     for body in (open_, partner, internal):
         assert [lic["licence_no"] for lic in body["licences"]] == licences
     inspections = server.sql("select count(*) from inspection_fact where entity_id = ?", [entity_id])[0][0]
@@ -57,7 +69,8 @@ def test_each_scope_sees_exactly_its_fields(server: Server) -> None:
 
 def test_search_by_name_fragment_and_uscc_prefix(server: Server) -> None:
     name, uscc, entity_id = server.sql(
-        "select name, uscc, entity_id from open_entity where name is not null and uscc is not null order by entity_id limit 1"
+        "select name, uscc, entity_id from open_entity where name is not null and uscc is not null "
+        "order by entity_id limit 1"
     )[0]
     client = server.client()
     by_name = client.get("/v1/entities", params={"q": name[2:6], "page_size": 100}).json()
@@ -122,10 +135,15 @@ def test_a_caller_over_its_rate_gets_429(server: Server) -> None:
 def test_a_district_limited_key_sees_only_its_district(server: Server) -> None:
     client = server.client(server.keys.district)
     body = client.get("/v1/entities", params={"page_size": 100}).json()
-    assert body["total"] == server.sql("select count(*) from golden_entity where district_code = ?", [DISTRICT])[0][0]
+    assert (
+        body["total"]
+        == server.sql("select count(*) from golden_entity where district_code = ?", [DISTRICT])[0][0]
+    )
     assert {item["district_code"] for item in body["items"]} == {DISTRICT}
-    other = server.sql("select entity_id, uscc from golden_entity where district_code <> ? and uscc is not null limit 1",
-                       [DISTRICT])[0]  # fmt: skip
+    other = server.sql(
+        "select entity_id, uscc from golden_entity where district_code <> ? and uscc is not null limit 1",
+        [DISTRICT],
+    )[0]
     assert client.get(f"/v1/entities/{other[0]}").status_code == 404
     assert client.get(f"/v1/entities/by-uscc/{other[1]}").status_code == 404
     assert client.get("/v1/entities", params={"q": other[1]}).json()["total"] == 0
@@ -159,7 +177,12 @@ def string_values(value: object) -> list[str]:
 def test_no_open_response_holds_a_phone_an_id_number_or_a_full_legal_rep(server: Server) -> None:
     texts = open_responses(server)
     assert len(texts) > 1000
-    legal_reps = {r[0] for r in server.sql("select distinct trim(legal_rep) from golden_entity where length(trim(legal_rep)) >= 2")}
+    legal_reps = {
+        r[0]
+        for r in server.sql(
+            "select distinct trim(legal_rep) from golden_entity where length(trim(legal_rep)) >= 2"
+        )
+    }
     for text in texts:
         assert not MOBILE.search(text) and not LANDLINE.search(text) and not ID_NUMBER.search(text)
         if text.startswith("{"):
@@ -189,11 +212,31 @@ def test_every_request_is_in_the_access_log(server: Server) -> None:
     server.client(server.keys.partner).get("/v1/entities", params={"q": "宁波", "page_size": 5})
     server.client("elk_" + "B" * 43).get("/v1/health")
     folder = access_log.folder_for(server.warehouse)
-    lines = [json.loads(line) for f in folder.glob("*.jsonl") for line in f.read_text(encoding="utf-8").splitlines()]
-    search = [e for e in lines if e["caller"] == "tax-bureau" and e["path"] == "/v1/entities" and e["parameters"].get("q") == "宁波"]
-    assert search and search[-1]["rows"] == 5 and search[-1]["status"] == 200 and search[-1]["scope"] == "partner"
+    lines = [
+        json.loads(line)
+        for f in folder.glob("*.jsonl")
+        for line in f.read_text(encoding="utf-8").splitlines()
+    ]
+    search = [
+        e
+        for e in lines
+        if e["caller"] == "tax-bureau" and e["path"] == "/v1/entities" and e["parameters"].get("q") == "宁波"
+    ]
+    assert (
+        search
+        and search[-1]["rows"] == 5
+        and search[-1]["status"] == 200
+        and search[-1]["scope"] == "partner"
+    )
     assert any(e["status"] == 401 and e["caller"] == "public" for e in lines)
-    summary = {row["caller"]: row for row in server.client(server.keys.internal).get("/v1/access/summary").json()["items"]}
+    summary = {
+        row["caller"]: row
+        for row in server.client(server.keys.internal).get("/v1/access/summary").json()["items"]
+    }
     assert {"public", "tax-bureau", "officer"} <= set(summary)
-    assert summary["slow-partner"]["rate_limited"] >= 2 or "slow-partner" not in summary or summary["slow-partner"]["requests"] < 4
+    assert (
+        summary["slow-partner"]["rate_limited"] >= 2
+        or "slow-partner" not in summary
+        or summary["slow-partner"]["requests"] < 4
+    )
     assert summary["public"]["refused"] >= 1

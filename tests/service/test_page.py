@@ -15,13 +15,18 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)")
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)"
+)
 def test_an_officer_searches_enters_a_key_and_reads_a_profile(server: Server, tmp_path: Path) -> None:
     entity_id, name = server.sql(
         """select entity_id, name from golden_entity where licence_count > 0 and inspection_count > 0
            and name is not null order by entity_id limit 1"""
     )[0]
-    licences = [r[0] for r in server.sql("select licence_no from licence_fact where entity_id = ? order by 1", [entity_id])]
+    licences = [
+        r[0]
+        for r in server.sql("select licence_no from licence_fact where entity_id = ? order by 1", [entity_id])
+    ]
     inspections = server.sql("select count(*) from inspection_fact where entity_id = ?", [entity_id])[0][0]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

@@ -1,4 +1,4 @@
-"""A publish while requests stream in: each response comes whole from one warehouse, and the new one is served."""
+"""A publish while requests stream in: each response whole from one warehouse; the new one is served next."""
 
 from __future__ import annotations
 
@@ -50,7 +50,9 @@ def test_a_publish_during_requests_is_picked_up_whole(service_run: Run, keys: Ke
             thread.start()
         while len(responses) < 40:
             time.sleep(0.01)
-        os.replace(tmp_path / "next.duckdb", served)  # how the pipeline publishes: a new file renamed over the old
+        os.replace(
+            tmp_path / "next.duckdb", served
+        )  # how the pipeline publishes: a new file renamed over the old
         seen = len(responses)
         while len(responses) < seen + 40:
             time.sleep(0.01)
