@@ -85,7 +85,36 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--truth", type=Path, help="ground-truth folder (default: ground_truth beside --out)")
     demo.add_argument("--noise", type=float, default=1.0, help="multiplies the formatting and code noise rates (0: none)")
     demo.set_defaults(handler=_demo)
+
+    serve = commands.add_parser("serve", help="serve the published warehouse over HTTP (API and officer page)")
+    serve.add_argument("--warehouse", help=PATH_OPTIONS["--warehouse"])
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--keys", type=Path, help=f"callers' keys file (env {KEYS_ENV}; default: none, open scope only)")
+    serve.set_defaults(handler=_serve)
+
+    _keys_parser(commands)
     return parser
+
+
+KEYS_ENV = "ENTITY_SERVICE_KEYS"
+
+
+def _keys_parser(commands: argparse._SubParsersAction) -> None:
+    keys = commands.add_parser("keys", help="issue, list, disable and re-enable the service's caller keys")
+    keys.add_argument("--keys", type=Path, help=f"keys file (env {KEYS_ENV})")
+    actions = keys.add_subparsers(required=True, metavar="action")
+    issue = actions.add_parser("issue", help="add a caller and print its new key (shown once)")
+    issue.add_argument("name")
+    issue.add_argument("--scope", choices=("open", "partner", "internal"), required=True)
+    issue.add_argument("--district", action="append", default=[], help="limit to this 6-digit district (repeatable)")
+    issue.add_argument("--rate", help="own rate limit, e.g. 120/minute (default: the scope's, settings.toml)")
+    issue.set_defaults(handler=_keys_issue)
+    actions.add_parser("list", help="callers, scopes, districts, enabled").set_defaults(handler=_keys_list)
+    for action, enabled in (("disable", False), ("enable", True)):
+        toggle = actions.add_parser(action, help=f"{action} a caller's key")
+        toggle.add_argument("name")
+        toggle.set_defaults(handler=_keys_toggle, enabled=enabled)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -163,6 +192,75 @@ def _demo(args: argparse.Namespace) -> int:
     )
     print(f"demo landing zone: {args.out} ({result})")
     print(f"ground truth:      {truth}")
+    return 0
+
+
+def _keys_file(args: argparse.Namespace) -> Path | None:
+    import os
+
+    chosen = args.keys or os.environ.get(KEYS_ENV)
+    return Path(chosen).expanduser().resolve() if chosen else None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from pipelines.domain import settings
+    from pipelines.storage import paths as paths_module
+
+    warehouse = paths_module.resolve(warehouse=args.warehouse).warehouse
+    if not warehouse.is_file():
+        print(f"error: no published warehouse at {warehouse} (run `entity-lakehouse run`)", file=sys.stderr)
+        return EXIT_FAILED
+    import uvicorn
+
+    from pipelines.service.app import create_app
+
+    keys = _keys_file(args)
+    app = create_app(warehouse, keys, settings.load().service)
+    print(f"serving {warehouse} on http://{args.host}:{args.port} (keys: {keys or 'none, open scope only'})")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _required_keys_file(args: argparse.Namespace) -> Path:
+    path = _keys_file(args)
+    if path is None:
+        print(f"error: give --keys FILE or set {KEYS_ENV}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+    return path
+
+
+def _keys_issue(args: argparse.Namespace) -> int:
+    from pipelines.service import keys
+
+    try:
+        key = keys.issue(_required_keys_file(args), args.name, args.scope, tuple(args.district), args.rate)
+    except keys.KeysError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"caller {args.name} ({args.scope}) added; its key, shown only this once:")
+    print(key)
+    return 0
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    from pipelines.service import keys
+
+    for caller in keys.load(_required_keys_file(args)):
+        state = "enabled" if caller.enabled else "disabled"
+        districts = ",".join(caller.districts) or "all districts"
+        print(f"{caller.name}\t{caller.scope}\t{districts}\t{state}\t{caller.rate or 'scope rate'}")
+    return 0
+
+
+def _keys_toggle(args: argparse.Namespace) -> int:
+    from pipelines.service import keys
+
+    try:
+        caller = keys.set_enabled(_required_keys_file(args), args.name, args.enabled)
+    except keys.KeysError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"caller {caller.name}: {'enabled' if caller.enabled else 'disabled'}")
     return 0
 
 

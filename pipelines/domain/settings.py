@@ -53,12 +53,27 @@ class MaintenanceSettings:
 
 
 @dataclass(frozen=True)
+class ServiceSettings:
+    open_rate: str
+    partner_rate: str
+    internal_rate: str
+    default_page_size: int
+    max_page_size: int
+    cookie_max_age_seconds: int
+
+    def rate(self, scope: str) -> str:
+        """The default rate limit of a scope (open, partner, internal)."""
+        return getattr(self, f"{scope}_rate")
+
+
+@dataclass(frozen=True)
 class Settings:
     matching: MatchingSettings
     rules: RuleSettings
     run: RunSettings
     history: HistorySettings
     maintenance: MaintenanceSettings
+    service: ServiceSettings
 
 
 def load(path: Path = DEFAULT_FILE) -> Settings:
@@ -68,6 +83,7 @@ def load(path: Path = DEFAULT_FILE) -> Settings:
     settings = Settings(
         matching=MatchingSettings(**matching, blocking=blocking), rules=RuleSettings(**raw["rules"]), run=RunSettings(**raw["run"]),
         history=HistorySettings(**raw["history"]), maintenance=MaintenanceSettings(**raw["maintenance"]),
+        service=ServiceSettings(**raw["service"]),
     )
     if settings.maintenance.retention_days < settings.history.asof_days:
         raise ValueError(

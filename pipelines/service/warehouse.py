@@ -1,0 +1,74 @@
+"""Read-only snapshots of the published warehouse file, renewed when a publish replaces it.
+
+The pipeline publishes by writing a new file and renaming it over the old path. An open file keeps reading the
+old inode, so a request that holds one snapshot sees one warehouse from start to end, while the next request
+finds the new inode and opens the new file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+ALIAS = "published"
+
+
+class WarehouseMissing(FileNotFoundError):
+    """There is no published warehouse at the path: nothing to serve."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One published warehouse file, open read-only; `cursor()` gives a request its own connection to it."""
+
+    connection: duckdb.DuckDBPyConnection
+    stamp: tuple[int, int, int]
+    published_at: dt.datetime
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = self.connection.cursor()
+        cursor.execute(f"use {ALIAS}")  # the default schema is per connection, not per instance
+        return cursor
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    status = os.stat(path)
+    return status.st_ino, status.st_mtime_ns, status.st_size
+
+
+def open_snapshot(path: Path) -> Snapshot:
+    """A fresh in-memory DuckDB instance attaching the file: `duckdb.connect(path)` would hand back the cached
+    instance of the replaced file (DuckDB caches instances by path), never the new publish."""
+    if not path.is_file():
+        raise WarehouseMissing(f"no published warehouse at {path} (run `entity-lakehouse run` first)")
+    stamp = _stamp(path)
+    connection = duckdb.connect(":memory:")
+    connection.execute(f"attach ? as {ALIAS} (read_only)", [str(path)])
+    published_at = dt.datetime.fromtimestamp(stamp[1] / 1e9, tz=dt.UTC).replace(microsecond=0)
+    return Snapshot(connection, stamp, published_at)
+
+
+class Warehouse:
+    """The latest published snapshot. Replaced snapshots are not closed here: requests still holding one
+    finish on it, and DuckDB closes it when the last reference goes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._current = open_snapshot(path)
+
+    def snapshot(self) -> Snapshot:
+        try:
+            stamp = _stamp(self.path)
+        except FileNotFoundError:
+            return self._current  # between unlink and rename of a publish: keep serving the last one
+        if stamp != self._current.stamp:
+            with self._lock:
+                if stamp != self._current.stamp:
+                    self._current = open_snapshot(self.path)
+        return self._current
