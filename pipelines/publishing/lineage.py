@@ -256,6 +256,9 @@ WRITERS: dict[str, str] = {
     catalog.ENTITY_ISSUE: "assets.issues.entity_issue",
     catalog.CORRECTION_LOG: "assets.issues.correction_log",
     catalog.SUPERVISION_TASK: "assets.issues.supervision_task",
+    # Versions of what sql/curated/golden_entity.sql published, and the lifecycle events between them.
+    catalog.GOLDEN_ENTITY_HISTORY: "assets.history.golden_entity_history",
+    catalog.ENTITY_EVENT: "assets.history.entity_event",
     catalog.QUALITY_RESULT: "pipelines.quality.suites.quality_rows",
     catalog.DELIVERY_METRICS: "pipelines.quality.suites.delivery_metrics",
 }
