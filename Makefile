@@ -22,7 +22,9 @@ run: .venv/.synced  ## demo landing data if data/landing is empty, then the whol
 		$(UV) run --frozen entity-lakehouse demo --entities $(DEMO_ENTITIES) --out data/landing; fi
 	$(UV) run --frozen entity-lakehouse run
 
-test: .venv/.synced
+test: .venv/.synced  ## lint and format check (ruff), then the suite
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen pytest -n 2 --dist loadgroup
 
 bench: .venv/.synced

@@ -7,25 +7,26 @@
 - `bronze/quarantine` and `bronze/load_log` are shared tables: each delivery replaces its own slice.
 """
 
-
 import datetime as dt
 
 import dagster as dg
 import polars as pl
 
 from assets.keys import key
-from pipelines.storage import catalog
-from assets.retry import on_transient_errors
 from assets.metadata import markdown_table
 from assets.quality import check_specs, report, validate_and_store
+from assets.retry import on_transient_errors
 from pipelines.domain import current_state, landing
 from pipelines.domain.contract import SOURCES, SPECS
-from pipelines.quality.suites import METRICS_SCHEMA, QUALITY_SCHEMA
 from pipelines.domain.ingest import LOAD_LOG_SCHEMA, QUARANTINE_SCHEMA, load_delivery, raw_schema
-from pipelines.storage.lake import Lake
 from pipelines.orchestration.resources import LakehouseResource
+from pipelines.quality.suites import METRICS_SCHEMA, QUALITY_SCHEMA
+from pipelines.storage import catalog
+from pipelines.storage.lake import Lake
 
-DELIVERY_PARTITIONS = {s: dg.DynamicPartitionsDefinition(name=catalog.delivery_partitions(s)) for s in SOURCES}
+DELIVERY_PARTITIONS = {
+    s: dg.DynamicPartitionsDefinition(name=catalog.delivery_partitions(s)) for s in SOURCES
+}
 
 
 def shared_schemas() -> dict[str, dict[str, pl.DataType]]:
@@ -61,36 +62,60 @@ def _delivery_asset(source: str) -> dg.AssetsDefinition:
         "A delivery whose files did not change since it was loaded is not loaded again.",
     )
     @on_transient_errors
-    def deliveries(context: dg.AssetExecutionContext, config: DeliveryLoadConfig, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+    def deliveries(
+        context: dg.AssetExecutionContext, config: DeliveryLoadConfig, lakehouse: LakehouseResource
+    ) -> dg.MaterializeResult:
         # One run per delivery, so that its counts and check results are that partition's own.
         lake = lakehouse.lake(context)
         inventory = lakehouse.inventory(lake)
         delivery_date = dt.date.fromisoformat(context.partition_key)
-        mine = landing.deliveries(inventory).filter(pl.col("source") == source, pl.col("delivery_date") == delivery_date)
+        mine = landing.deliveries(inventory).filter(
+            pl.col("source") == source, pl.col("delivery_date") == delivery_date
+        )
         todo = mine if config.reload_unchanged else landing.pending(mine, lake.read(catalog.LOAD_LOG))
         runs = []
         for manifest in todo["manifest"]:
-            files = inventory.filter(pl.col("source") == source, pl.col("delivery_date") == delivery_date, pl.col("problem").is_null())
+            files = inventory.filter(
+                pl.col("source") == source,
+                pl.col("delivery_date") == delivery_date,
+                pl.col("problem").is_null(),
+            )
             load = load_delivery(lakehouse.landing, files, manifest, context.run_id)
             slice_of = {"source": source, "delivery_date": delivery_date}
             lake.replace_slice(catalog.deliveries(source), load.rows, {"delivery_date": delivery_date})
             lake.replace_slice(catalog.QUARANTINE, load.quarantine, slice_of)
             if checked:
-                runs = validate_and_store(lake, {delivery_date: load.rows}, "bronze", source, landing.as_of(inventory), context.run_id)
+                runs = validate_and_store(
+                    lake,
+                    {delivery_date: load.rows},
+                    "bronze",
+                    source,
+                    landing.as_of(inventory),
+                    context.run_id,
+                )
             lake.replace_slice(catalog.LOAD_LOG, load.log, slice_of)  # last: marks the delivery loaded
             for line in load.log.iter_rows(named=True):
                 context.log.info(_progress_line(line))
         if todo.is_empty():
-            context.log.info(f"{source}/{delivery_date}: unchanged or no longer in the landing zone, not reloaded")
+            context.log.info(
+                f"{source}/{delivery_date}: unchanged or no longer in the landing zone, not reloaded"
+            )
         checks = report(lake, lakehouse.reports, runs, [delivery_date], "bronze", source) if checked else None
-        return dg.MaterializeResult(check_results=checks, metadata=_delivery_metadata(lake, source, delivery_date, reloaded=not todo.is_empty()))
+        return dg.MaterializeResult(
+            check_results=checks,
+            metadata=_delivery_metadata(lake, source, delivery_date, reloaded=not todo.is_empty()),
+        )
 
     return deliveries
 
 
 def _delivery_metadata(lake: Lake, source: str, delivery_date: dt.date, reloaded: bool) -> dict:
     """This delivery's own figures, from its rows of the load log (also when it was not reloaded)."""
-    log = lake.scan(catalog.LOAD_LOG).filter(pl.col("source") == source, pl.col("delivery_date") == delivery_date).collect()
+    log = (
+        lake.scan(catalog.LOAD_LOG)
+        .filter(pl.col("source") == source, pl.col("delivery_date") == delivery_date)
+        .collect()
+    )
     return {
         "delivery": f"{source}/{delivery_date}",
         "loaded_in_this_run": reloaded,
@@ -121,9 +146,13 @@ def _current_state_asset(source: str) -> dg.AssetsDefinition:
             context.log.warning(f"no {source} delivery has been loaded yet")
             lake.ensure(table, raw_schema(SPECS[source]))
             return dg.MaterializeResult(metadata={"rows": 0})
-        upserts, deletes, records = current_state.changes(lake.scan(catalog.deliveries(source)), lake.read(table, current_state.VERSION))
+        upserts, deletes, records = current_state.changes(
+            lake.scan(catalog.deliveries(source)), lake.read(table, current_state.VERSION)
+        )
         lake.upsert(table, upserts, key=["record_key"], deleted=deletes)
-        context.log.info(f"{table}: {records:,} records, {upserts.height:,} new or changed, {deletes.height:,} gone")
+        context.log.info(
+            f"{table}: {records:,} records, {upserts.height:,} new or changed, {deletes.height:,} gone"
+        )
         return dg.MaterializeResult(
             metadata={
                 "rows": records,
@@ -144,7 +173,9 @@ def _current_state_asset(source: str) -> dg.AssetsDefinition:
     "folder are quarantined whole.",
 )
 @on_transient_errors
-def landing_inventory(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+def landing_inventory(
+    context: dg.AssetExecutionContext, lakehouse: LakehouseResource
+) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
     inventory = lakehouse.inventory(lake)
     lake.overwrite(catalog.LANDING_INVENTORY, inventory)
@@ -165,12 +196,18 @@ def landing_inventory(context: dg.AssetExecutionContext, lakehouse: LakehouseRes
     for row in problems.iter_rows(named=True):
         context.log.warning(f"quarantined {row['path']}: {row['problem']}")
     return dg.MaterializeResult(
-        metadata={"files": inventory.height, "quarantined_files": problems.height, "bytes": int(inventory["size"].sum() or 0)}
+        metadata={
+            "files": inventory.height,
+            "quarantined_files": problems.height,
+            "bytes": int(inventory["size"].sum() or 0),
+        }
     )
 
 
 def _progress_line(log: dict) -> str:
-    counts = f"read {log['rows_read']:,}, loaded {log['rows_loaded']:,}, quarantined {log['rows_quarantined']:,}"
+    counts = (
+        f"read {log['rows_read']:,}, loaded {log['rows_loaded']:,}, quarantined {log['rows_quarantined']:,}"
+    )
     suffix = f" ({log['reason']})" if log["reason"] else ""
     return f"{log['file']}: {log['status']}: {counts} in {log['seconds']:.1f}s{suffix}"
 

@@ -14,7 +14,6 @@ schema with each column's inputs, and a readable lineage table down to bronze; t
 warehouse's `column_lineage` table, written with the model in the staging file and published with it.
 """
 
-
 import datetime as dt
 from pathlib import Path
 
@@ -22,13 +21,14 @@ import dagster as dg
 import polars as pl
 from sqlglot.errors import SqlglotError
 
-from assets.retry import on_transient_errors
 from assets.keys import writer_keys
 from assets.metadata import markdown_table
+from assets.retry import on_transient_errors
+from pipelines.orchestration.resources import LakehouseResource
 from pipelines.publishing import asof, lineage, sql_models
 from pipelines.storage import catalog
 from pipelines.storage import warehouse as warehouse_file
-from pipelines.orchestration.resources import LakehouseResource
+
 
 def upstream_keys(sql: str) -> list[dg.AssetKey]:
     keys: list[dg.AssetKey] = []
@@ -37,23 +37,40 @@ def upstream_keys(sql: str) -> list[dg.AssetKey]:
     return sorted(set(keys), key=lambda k: k.to_user_string())
 
 
-def lineage_metadata(direct: dict[str, list[lineage.Column]], rows: list[lineage.LineageRow], columns: list[tuple[str, str]]) -> dict:
+def lineage_metadata(
+    direct: dict[str, list[lineage.Column]], rows: list[lineage.LineageRow], columns: list[tuple[str, str]]
+) -> dict:
     """`dagster/column_lineage` (upstream columns by the asset keys that write them: a shared lake table's
     writers), the column schema with each column's inputs, and the readable lineage table down to bronze
     (by lake table name)."""
     deps = {
-        column: [dg.TableColumnDep(asset_key=key, column_name=upstream) for table, upstream in inputs for key in writer_keys(table)]
+        column: [
+            dg.TableColumnDep(asset_key=key, column_name=upstream)
+            for table, upstream in inputs
+            for key in writer_keys(table)
+        ]
         for column, inputs in direct.items()
     }
     inputs = {c: ", ".join(f"{t}.{u}" for t, u in direct.get(c, [])) for c, _ in columns}
     schema = dg.TableSchema(
-        columns=[dg.TableColumn(c, t, description=f"← {inputs[c]}" if inputs[c] else "← no column (literal or count)") for c, t in columns]
+        columns=[
+            dg.TableColumn(
+                c, t, description=f"← {inputs[c]}" if inputs[c] else "← no column (literal or count)"
+            )
+            for c, t in columns
+        ]
     )
-    table = pl.DataFrame(lineage.summary(rows, [c for c, _ in columns]), schema=["column", "← model SQL", "← … down to bronze"], orient="row")
+    table = pl.DataFrame(
+        lineage.summary(rows, [c for c, _ in columns]),
+        schema=["column", "← model SQL", "← … down to bronze"],
+        orient="row",
+    )
     return {
         "dagster/column_schema": schema,
         "dagster/column_lineage": dg.TableColumnLineage(deps_by_column=deps),
-        "column_lineage": dg.MetadataValue.md(markdown_table(table, max_rows=table.height).value + LINEAGE_NOTE),
+        "column_lineage": dg.MetadataValue.md(
+            markdown_table(table, max_rows=table.height).value + LINEAGE_NOTE
+        ),
     }
 
 
@@ -96,10 +113,20 @@ def _model_asset(name: str) -> dg.AssetsDefinition:
             connection.execute("commit")
         if direct is None:
             schema = dg.TableSchema(columns=[dg.TableColumn(c, t) for c, t in columns])
-            return dg.MaterializeResult(metadata={"dagster/row_count": rows, "dagster/column_schema": schema, "column_lineage_error": problem})
+            return dg.MaterializeResult(
+                metadata={
+                    "dagster/row_count": rows,
+                    "dagster/column_schema": schema,
+                    "column_lineage_error": problem,
+                }
+            )
         if list(direct) != [c for c, _ in columns]:
-            context.log.warning(f"{name}: sqlglot names the columns {list(direct)}, the table has {[c for c, _ in columns]}")
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows, **lineage_metadata(direct, steps, columns)})
+            context.log.warning(
+                f"{name}: sqlglot names the columns {list(direct)}, the table has {[c for c, _ in columns]}"
+            )
+        return dg.MaterializeResult(
+            metadata={"dagster/row_count": rows, **lineage_metadata(direct, steps, columns)}
+        )
 
     return model
 
@@ -118,9 +145,24 @@ model_assets = [_model_asset(n) for n in model_names]
 )
 @on_transient_errors
 def warehouse(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
-    tables, carried = warehouse_file.publish(warehouse_file.staging_path(lakehouse.warehouse, context.run_id), lakehouse.warehouse)
+    tables, carried = warehouse_file.publish(
+        warehouse_file.staging_path(lakehouse.warehouse, context.run_id), lakehouse.warehouse
+    )
     lake = lakehouse.lake(context)
     # Logged after the rename: a publication in the log was seen by readers (wall time only orders the log).
-    lake.insert_new(catalog.PUBLICATION_LOG, asof.publication_row(lake, lakehouse.as_of(lake), dt.datetime.now()), key=["run_id"])
-    context.log.info(f"published {lakehouse.warehouse} with {len(tables)} tables" + (f" ({len(carried)} carried over)" if carried else ""))
-    return dg.MaterializeResult(metadata={"path": str(lakehouse.warehouse), "tables": ", ".join(tables), "carried_over": ", ".join(carried)})
+    lake.insert_new(
+        catalog.PUBLICATION_LOG,
+        asof.publication_row(lake, lakehouse.as_of(lake), dt.datetime.now()),
+        key=["run_id"],
+    )
+    context.log.info(
+        f"published {lakehouse.warehouse} with {len(tables)} tables"
+        + (f" ({len(carried)} carried over)" if carried else "")
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "path": str(lakehouse.warehouse),
+            "tables": ", ".join(tables),
+            "carried_over": ", ".join(carried),
+        }
+    )

@@ -4,21 +4,23 @@ import dagster as dg
 import polars as pl
 
 from assets.keys import key
-from pipelines.storage import catalog
-from assets.retry import on_transient_errors
 from assets.metadata import markdown_table
+from assets.retry import on_transient_errors
 from pipelines.domain import alerts, corrections, survivorship
 from pipelines.domain.contract import ENTITY_SOURCES
 from pipelines.domain.resolution.entity_ids import id_number
 from pipelines.domain.resolution.records import SILVER_COLUMNS
 from pipelines.domain.resolution.resolve import resolve_entities
-from pipelines.storage.lake import Lake
 from pipelines.orchestration.resources import LakehouseResource
+from pipelines.storage import catalog
+from pipelines.storage.lake import Lake
 
 SILVER_KEYS = [key(catalog.silver(s)) for s in ENTITY_SOURCES]
 
 
-def resolved_silver(lake: Lake, columns: dict[str, list[str]], xref: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
+def resolved_silver(
+    lake: Lake, columns: dict[str, list[str]], xref: pl.DataFrame | None = None
+) -> dict[str, pl.DataFrame]:
     """Each named source's silver records, only the given columns, with the entity_id they resolved to."""
     xref = lake.read(catalog.ENTITY_XREF) if xref is None else xref
     return {
@@ -30,7 +32,11 @@ def resolved_silver(lake: Lake, columns: dict[str, list[str]], xref: pl.DataFram
 
 
 def _highest_issued(*frames: pl.DataFrame | None) -> int:
-    numbers = [f.select(id_number(pl.col("entity_id")).max()).item() for f in frames if f is not None and not f.is_empty()]
+    numbers = [
+        f.select(id_number(pl.col("entity_id")).max()).item()
+        for f in frames
+        if f is not None and not f.is_empty()
+    ]
     return max([n for n in numbers if n is not None], default=0)
 
 
@@ -59,7 +65,11 @@ def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource)
     # Issued ids are recorded after the xref that uses them: a run killed in between re-derives the same ids.
     issued = xref.select("entity_id").unique().with_columns(first_run_id=pl.lit(context.run_id))
     known = registry.select("entity_id") if registry is not None else issued.clear().select("entity_id")
-    lake.upsert(catalog.ENTITY_ID_REGISTRY, issued.join(known, on="entity_id", how="anti").sort("entity_id"), key=["entity_id"])
+    lake.upsert(
+        catalog.ENTITY_ID_REGISTRY,
+        issued.join(known, on="entity_id", how="anti").sort("entity_id"),
+        key=["entity_id"],
+    )
     lake.overwrite(catalog.MATCH_PAIRS, resolution.pairs)
     lake.overwrite(catalog.MATCH_WEIGHTS, resolution.model.as_frame())
     stats = resolution.stats
@@ -99,14 +109,27 @@ def golden_entity(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
     xref = lake.read(catalog.ENTITY_XREF)
     sources = resolved_silver(lake, survivorship.SILVER_COLUMNS, xref)
     as_of = lakehouse.as_of(lake)
-    table = survivorship.golden(xref, sources["registration"], sources["licensing"], sources["district"], as_of)
+    table = survivorship.golden(
+        xref, sources["registration"], sources["licensing"], sources["district"], as_of
+    )
     table = survivorship.apply_overrides(table, corrections.overrides(lake.read(catalog.CORRECTIONS)))
     # Changes are recorded before the table they compare against moves on: a rerun finds them again.
     changes = alerts.entity_changes(lake.read(catalog.GOLDEN_ENTITY), table, as_of)
     lake.insert_new(catalog.ENTITY_CHANGES, changes, key=["entity_id", "field", "changed_on"])
-    upserted, deleted = lake.sync(catalog.GOLDEN_ENTITY, table.with_columns(run_id=pl.lit(context.run_id)), key=["entity_id"])
-    context.log.info(f"{catalog.GOLDEN_ENTITY}: {table.height:,} entities, {upserted:,} changed, {deleted:,} gone, {changes.height:,} status/district changes")
-    return dg.MaterializeResult(metadata={"entities": table.height, "changed": upserted, "removed": deleted, "status_or_district_changes": changes.height})
+    upserted, deleted = lake.sync(
+        catalog.GOLDEN_ENTITY, table.with_columns(run_id=pl.lit(context.run_id)), key=["entity_id"]
+    )
+    context.log.info(
+        f"{catalog.GOLDEN_ENTITY}: {table.height:,} entities, {upserted:,} changed, {deleted:,} gone, {changes.height:,} status/district changes"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "entities": table.height,
+            "changed": upserted,
+            "removed": deleted,
+            "status_or_district_changes": changes.height,
+        }
+    )
 
 
 gold_assets = [entity_xref, golden_entity]

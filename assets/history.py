@@ -6,15 +6,15 @@ import dagster as dg
 import polars as pl
 
 from assets.curated import upstream_keys
-from pipelines.publishing.sql_models import model_sql
-from pipelines.storage.warehouse import connect_with_lake
 from assets.keys import key
 from assets.retry import on_transient_errors
 from pipelines.domain import events, history
 from pipelines.domain.contract import ENTITY_SOURCES
 from pipelines.orchestration.resources import LakehouseResource
+from pipelines.publishing.sql_models import model_sql
 from pipelines.storage import catalog
 from pipelines.storage.lake import Lake
+from pipelines.storage.warehouse import connect_with_lake
 
 # The history versions exactly what the curated model publishes, so it runs the model's own SQL.
 PUBLISHED_MODEL = "golden_entity"

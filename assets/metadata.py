@@ -9,7 +9,9 @@ def markdown_table(frame: pl.DataFrame, max_rows: int = 50) -> dg.MetadataValue:
     shown = frame.head(max_rows)
     header = "| " + " | ".join(shown.columns) + " |\n|" + "---|" * shown.width + "\n"
     body = "".join(
-        "| " + " | ".join("" if v is None else str(v).replace("|", "\\|").replace("\n", " ") for v in row) + " |\n"
+        "| "
+        + " | ".join("" if v is None else str(v).replace("|", "\\|").replace("\n", " ") for v in row)
+        + " |\n"
         for row in shown.iter_rows()
     )
     more = f"\n… {frame.height - max_rows} more rows\n" if frame.height > max_rows else ""

@@ -14,15 +14,23 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from pipelines.storage import catalog
-from pipelines.storage.lake import Lake
 from pipelines.quality.data_docs import build_data_docs
 from pipelines.quality.gx_runner import ValidationRun
-from pipelines.quality.suites import QUALITY_SCHEMA, check_name, declared_checks, quality_rows, validate_delivery
+from pipelines.quality.suites import (
+    QUALITY_SCHEMA,
+    check_name,
+    declared_checks,
+    quality_rows,
+    validate_delivery,
+)
+from pipelines.storage import catalog
+from pipelines.storage.lake import Lake
 
 # Partitioned checks are a preview feature in Dagster 1.13; they are what ties a delivery's check results
 # to its partition in the UI (a check of a partitioned asset otherwise shows "Partition —").
-warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*")
+warnings.filterwarnings(
+    "ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*"
+)
 
 SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.WARN}
 
@@ -33,7 +41,10 @@ def check_specs(
     """One check per expectation; a partitioned asset's checks judge each partition (delivery) alone."""
     return [
         dg.AssetCheckSpec(
-            c.name, asset=key, blocking=c.blocking, partitions_def=partitions_def,
+            c.name,
+            asset=key,
+            blocking=c.blocking,
+            partitions_def=partitions_def,
             description=f"[{c.severity}{', blocking' if c.blocking else ''}] {c.description}",
         )
         for c in declared_checks(layer, source)
@@ -53,7 +64,9 @@ def validate_and_store(
     for delivery_date, frame in sorted(frames.items()):
         run = validate_delivery(frame, layer, source, delivery_date, as_of)
         rows = quality_rows(run, layer, source, delivery_date, run_id)
-        lake.replace_slice(catalog.QUALITY_RESULT, rows, {"source": source, "delivery_date": delivery_date, "layer": layer})
+        lake.replace_slice(
+            catalog.QUALITY_RESULT, rows, {"source": source, "delivery_date": delivery_date, "layer": layer}
+        )
         runs.append(run)
     return runs
 
@@ -64,11 +77,21 @@ def report(
     """Data Docs for the runs of this step, and one check result per expectation: the deliveries validated
     in this step, or the latest stored delivery when none was."""
     index = build_data_docs(runs, data_docs_dir(reports)) if runs else data_docs_dir(reports) / "index.html"
-    stored = lake.scan(catalog.QUALITY_RESULT).filter((pl.col("layer") == layer) & (pl.col("source") == source)).collect() if lake.exists(catalog.QUALITY_RESULT) else pl.DataFrame(schema=QUALITY_SCHEMA)
+    stored = (
+        lake.scan(catalog.QUALITY_RESULT)
+        .filter((pl.col("layer") == layer) & (pl.col("source") == source))
+        .collect()
+        if lake.exists(catalog.QUALITY_RESULT)
+        else pl.DataFrame(schema=QUALITY_SCHEMA)
+    )
     if validated:
         rows = stored.filter(pl.col("delivery_date").is_in(validated))
     else:
-        rows = stored.filter(pl.col("delivery_date") == stored["delivery_date"].max()) if stored.height else stored
+        rows = (
+            stored.filter(pl.col("delivery_date") == stored["delivery_date"].max())
+            if stored.height
+            else stored
+        )
     return _check_results(rows, layer, source, index)
 
 
@@ -85,5 +108,9 @@ def _check_results(rows: pl.DataFrame, layer: str, source: str, index: Path) -> 
             "data_docs": dg.MetadataValue.path(str(index)),
             "rule": description,
         }
-        results.append(dg.AssetCheckResult(check_name=name, passed=passed, severity=SEVERITY[severity], metadata=metadata))
+        results.append(
+            dg.AssetCheckResult(
+                check_name=name, passed=passed, severity=SEVERITY[severity], metadata=metadata
+            )
+        )
     return results

@@ -7,14 +7,14 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from pipelines.domain.contract import ENTITY_SOURCES
 from assets.keys import key
-from pipelines.storage import catalog
-from assets.retry import on_transient_errors
 from assets.quality import data_docs_dir
-from pipelines.publishing import html_report
+from assets.retry import on_transient_errors
 from pipelines.domain import divisions, worksheets
+from pipelines.domain.contract import ENTITY_SOURCES
 from pipelines.orchestration.resources import LakehouseResource
+from pipelines.publishing import html_report
+from pipelines.storage import catalog
 
 PAIRS_TO_REVIEW = 5_000  # most likely near-miss pairs per worksheet
 
@@ -29,13 +29,18 @@ PAIRS_TO_REVIEW = 5_000  # most likely near-miss pairs per worksheet
     "and the district's supervision tasks.",
 )
 @on_transient_errors
-def steward_worksheets(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+def steward_worksheets(
+    context: dg.AssetExecutionContext, lakehouse: LakehouseResource
+) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
     as_of = lakehouse.as_of(lake)
     golden = lake.read(catalog.GOLDEN_ENTITY, ["entity_id", "district_code", "name"])
-    issues = lake.read(catalog.ENTITY_ISSUE).filter(pl.col("status") == "open").join(
-        golden.rename({"name": "entity_name"}), on="entity_id", how="left"
-    ).sort("district_code", "severity", "issue_type", "issue_id", nulls_last=True)
+    issues = (
+        lake.read(catalog.ENTITY_ISSUE)
+        .filter(pl.col("status") == "open")
+        .join(golden.rename({"name": "entity_name"}), on="entity_id", how="left")
+        .sort("district_code", "severity", "issue_type", "issue_id", nulls_last=True)
+    )
     pairs = _pairs_to_review(lake)
     tasks = lake.read(catalog.SUPERVISION_TASK).filter(pl.col("created_on") == as_of)
     folder = lakehouse.reports / "worksheets" / as_of.isoformat()
@@ -43,28 +48,44 @@ def steward_worksheets(context: dg.AssetExecutionContext, lakehouse: LakehouseRe
     for division in divisions.DIVISIONS:
         rows = pl.concat(
             [
-                worksheets.issue_rows(issues.filter(pl.col("district_code") == division.code), mask_personal=False),
-                worksheets.pair_rows(pairs.filter(pl.col("district_code") == division.code).head(PAIRS_TO_REVIEW)),
+                worksheets.issue_rows(
+                    issues.filter(pl.col("district_code") == division.code), mask_personal=False
+                ),
+                worksheets.pair_rows(
+                    pairs.filter(pl.col("district_code") == division.code).head(PAIRS_TO_REVIEW)
+                ),
             ],
             how="diagonal_relaxed",
         )
-        sheets[f"{division.code}_{division.name}.xlsx"] = (rows, tasks.filter(pl.col("district_code") == division.code))
+        sheets[f"{division.code}_{division.name}.xlsx"] = (
+            rows,
+            tasks.filter(pl.col("district_code") == division.code),
+        )
     sheets["city.xlsx"] = (worksheets.issue_rows(issues, mask_personal=True), tasks)
     outcome = worksheets.publish(folder, sheets)
     written = {name: min(rows.height, worksheets.MAX_ROWS) for name, (rows, _) in sheets.items()}
     rendered = sum(1 for how in outcome.values() if how == "written")
-    context.log.info(f"worksheets in {folder}: {sum(written.values()):,} rows; {rendered} of {len(sheets)} rendered, the rest unchanged")
+    context.log.info(
+        f"worksheets in {folder}: {sum(written.values()):,} rows; {rendered} of {len(sheets)} rendered, the rest unchanged"
+    )
     return dg.MaterializeResult(
         metadata={"folder": dg.MetadataValue.path(str(folder)), "rows_per_sheet": written, "sheets": outcome}
     )
 
 
 def _pairs_to_review(lake) -> pl.DataFrame:  # noqa: ANN001 - the run's Lake
-    pairs = lake.read(catalog.MATCH_PAIRS).filter(~pl.col("linked") & (pl.col("refused_because") == "below the match threshold"))
+    pairs = lake.read(catalog.MATCH_PAIRS).filter(
+        ~pl.col("linked") & (pl.col("refused_because") == "below the match threshold")
+    )
     district = pl.concat(
-        [lake.read(catalog.silver(s), ["record_key", "district_code"]).with_columns(source_l=pl.lit(s)) for s in ENTITY_SOURCES]
+        [
+            lake.read(catalog.silver(s), ["record_key", "district_code"]).with_columns(source_l=pl.lit(s))
+            for s in ENTITY_SOURCES
+        ]
     ).rename({"record_key": "record_key_l"})
-    return pairs.join(district, on=["source_l", "record_key_l"], how="left").sort("match_probability", descending=True)
+    return pairs.join(district, on=["source_l", "record_key_l"], how="left").sort(
+        "match_probability", descending=True
+    )
 
 
 @dg.asset(
@@ -83,12 +104,20 @@ def quality_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResour
     results = lake.read(catalog.QUALITY_RESULT)
     folder = lakehouse.reports / "quality"
     plot = html_report.line_plot(
-        metrics, "delivery_date", ["valid_uscc_share", "district_mapped_share", "unknown_vocabulary_share"], "source",
-        folder / "quality_trend.png", "Quality per delivery",
+        metrics,
+        "delivery_date",
+        ["valid_uscc_share", "district_mapped_share", "unknown_vocabulary_share"],
+        "source",
+        folder / "quality_trend.png",
+        "Quality per delivery",
     )
-    failed = results.filter(~pl.col("success")).select(
-        "source", "delivery_date", "layer", "expectation", "severity", "observed_value", "description"
-    ).sort("source", "delivery_date", "layer", "expectation")
+    failed = (
+        results.filter(~pl.col("success"))
+        .select(
+            "source", "delivery_date", "layer", "expectation", "severity", "observed_value", "description"
+        )
+        .sort("source", "delivery_date", "layer", "expectation")
+    )
     docs = data_docs_dir(lakehouse.reports) / "index.html"
     page = html_report.page(
         "数据质量报告 Quality report",
@@ -102,7 +131,11 @@ def quality_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResour
     index = folder / "index.html"
     index.write_text(page, encoding="utf-8")
     return dg.MaterializeResult(
-        metadata={"report": dg.MetadataValue.path(str(index)), "data_docs": dg.MetadataValue.path(str(docs)), "failed_expectations": failed.height}
+        metadata={
+            "report": dg.MetadataValue.path(str(index)),
+            "data_docs": dg.MetadataValue.path(str(docs)),
+            "failed_expectations": failed.height,
+        }
     )
 
 
@@ -110,8 +143,11 @@ def quality_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResour
     key=["reports", "run_report"],
     group_name="reports",
     deps=[
-        dg.AssetKey(["curated", "warehouse"]), dg.AssetKey(["reports", "quality_report"]), dg.AssetKey(["reports", "steward_worksheets"]),
-        dg.AssetKey(["reports", "district_indices"]), dg.AssetKey(["reports", "open_data_export"]),
+        dg.AssetKey(["curated", "warehouse"]),
+        dg.AssetKey(["reports", "quality_report"]),
+        dg.AssetKey(["reports", "steward_worksheets"]),
+        dg.AssetKey(["reports", "district_indices"]),
+        dg.AssetKey(["reports", "open_data_export"]),
     ],
     kinds={"html"},
     description="The run at a glance (reports/index.html, and one page per run): table counts, deliveries and "
@@ -122,12 +158,24 @@ def run_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) 
     reports = lakehouse.reports
     with duckdb.connect(str(lakehouse.warehouse), read_only=True) as db:
         as_of = db.sql("select max(delivery_date) from load_summary").fetchall()[0][0]
-        counts = db.sql("select table_name as \"table\", estimated_size as rows from duckdb_tables() order by table_name").pl()
+        counts = db.sql(
+            'select table_name as "table", estimated_size as rows from duckdb_tables() order by table_name'
+        ).pl()
         deliveries = db.sql("select * from load_summary order by delivery_date desc, source limit 40").pl()
-        quality = db.sql("select source, delivery_date, layer, expectation, severity, observed_value from quality_result where not success order by delivery_date desc, source limit 50").pl()
-        new_issues = db.sql("select issue_type, severity, count(*) as new_open from entity_issue where first_detected_on = ? and status = 'open' group by all order by issue_type", params=[as_of]).pl()
-        all_issues = db.sql("select issue_type, status, count(*) as issues from entity_issue group by all order by issue_type, status").pl()
-        tasks = db.sql("select reason, district_code, count(*) as tasks from supervision_task where created_on = ? group by all order by reason, district_code", params=[as_of]).pl()
+        quality = db.sql(
+            "select source, delivery_date, layer, expectation, severity, observed_value from quality_result where not success order by delivery_date desc, source limit 50"
+        ).pl()
+        new_issues = db.sql(
+            "select issue_type, severity, count(*) as new_open from entity_issue where first_detected_on = ? and status = 'open' group by all order by issue_type",
+            params=[as_of],
+        ).pl()
+        all_issues = db.sql(
+            "select issue_type, status, count(*) as issues from entity_issue group by all order by issue_type, status"
+        ).pl()
+        tasks = db.sql(
+            "select reason, district_code, count(*) as tasks from supervision_task where created_on = ? group by all order by reason, district_code",
+            params=[as_of],
+        ).pl()
     links = {
         "Data Docs (Great Expectations)": data_docs_dir(reports) / "index.html",
         "Quality report": reports / "quality" / "index.html",
@@ -135,16 +183,26 @@ def run_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) 
         "District indices": reports / "indices" / "index.html",
         "Open data export": lakehouse.warehouse.parent / "open_data",
     }
-    link_list = "".join(f'<li><a href="{html.escape(os.path.relpath(p, reports))}">{html.escape(name)}</a></li>' for name, p in links.items())
+    link_list = "".join(
+        f'<li><a href="{html.escape(os.path.relpath(p, reports))}">{html.escape(name)}</a></li>'
+        for name, p in links.items()
+    )
     images = "".join(
         f'<img src="{html.escape(os.path.relpath(p, reports))}" alt="{html.escape(p.stem)}" style="max-width:100%">'
-        for p in (reports / "quality" / "quality_trend.png", reports / "indices" / "vitality_index.png", reports / "indices" / "credit_index.png")
+        for p in (
+            reports / "quality" / "quality_trend.png",
+            reports / "indices" / "vitality_index.png",
+            reports / "indices" / "credit_index.png",
+        )
         if p.exists()
     )
     page = html_report.page(
         f"主体数据仓 run report — as of {as_of}",
         [
-            ("Run", f"<p>Dagster run <code>{html.escape(context.run_id)}</code>; warehouse <code>{html.escape(str(lakehouse.warehouse))}</code></p><ul>{link_list}</ul>"),
+            (
+                "Run",
+                f"<p>Dagster run <code>{html.escape(context.run_id)}</code>; warehouse <code>{html.escape(str(lakehouse.warehouse))}</code></p><ul>{link_list}</ul>",
+            ),
             ("Published tables", html_report.table(counts)),
             ("Latest deliveries", html_report.table(deliveries)),
             (f"Failed expectations ({quality.height})", html_report.table(quality)),
@@ -156,6 +214,10 @@ def run_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) 
     )
     runs = reports / "runs"
     runs.mkdir(parents=True, exist_ok=True)
-    (runs / f"{context.run_id}.html").write_text(page.replace('href="', 'href="../').replace('src="', 'src="../'), encoding="utf-8")
+    (runs / f"{context.run_id}.html").write_text(
+        page.replace('href="', 'href="../').replace('src="', 'src="../'), encoding="utf-8"
+    )
     (reports / "index.html").write_text(page, encoding="utf-8")
-    return dg.MaterializeResult(metadata={"report": dg.MetadataValue.path(str(reports / "index.html")), "as_of": str(as_of)})
+    return dg.MaterializeResult(
+        metadata={"report": dg.MetadataValue.path(str(reports / "index.html")), "as_of": str(as_of)}
+    )

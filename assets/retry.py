@@ -31,6 +31,8 @@ def on_transient_errors(compute: F) -> F:
             return compute(*args, **kwargs)
         except TRANSIENT as error:
             run = settings.load().run
-            raise dg.RetryRequested(max_retries=run.transient_retries, seconds_to_wait=run.transient_retry_seconds) from error
+            raise dg.RetryRequested(
+                max_retries=run.transient_retries, seconds_to_wait=run.transient_retry_seconds
+            ) from error
 
     return wrapped  # type: ignore[return-value]

@@ -9,13 +9,11 @@ nothing new. Files are rewritten on every run, each under a temporary name and t
 - `<warehouse dir>/reports/indices/`: vitality_index.png, credit_index.png, index.html.
 """
 
-
 import dagster as dg
 
 from assets.retry import on_transient_errors
-from pipelines.publishing import data_dictionary
-from pipelines.publishing import index_report
 from pipelines.orchestration.resources import LakehouseResource
+from pipelines.publishing import data_dictionary, index_report
 
 WAREHOUSE_KEY = dg.AssetKey(["curated", "warehouse"])
 
@@ -27,7 +25,11 @@ def _source_models(audience: str) -> list[dg.AssetKey]:
 @dg.asset(
     key=["reports", "open_data_export"],
     group_name="sharing",
-    deps=[WAREHOUSE_KEY, *_source_models(data_dictionary.OPEN_DATA), *_source_models(data_dictionary.SHARING)],
+    deps=[
+        WAREHOUSE_KEY,
+        *_source_models(data_dictionary.OPEN_DATA),
+        *_source_models(data_dictionary.SHARING),
+    ],
     kinds={"parquet"},
     description="Open data (<warehouse dir>/open_data/: open_entity, open_licence, district_monthly_index) and partner "
     "sharing (<warehouse dir>/sharing/: shared_entity, entity_tag) as Parquet with a data dictionary (CSV and "
@@ -47,7 +49,9 @@ def open_data_export(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
             "open_data": dg.MetadataValue.path(str(folders[data_dictionary.OPEN_DATA])),
             "sharing": dg.MetadataValue.path(str(folders[data_dictionary.SHARING])),
             "rows": rows,
-            "dictionary": dg.MetadataValue.path(str(folders[data_dictionary.OPEN_DATA] / "data_dictionary.md")),
+            "dictionary": dg.MetadataValue.path(
+                str(folders[data_dictionary.OPEN_DATA] / "data_dictionary.md")
+            ),
         }
     )
 

@@ -8,12 +8,12 @@ import dagster as dg
 import polars as pl
 
 from assets.keys import key
-from pipelines.storage import catalog
-from assets.retry import on_transient_errors
 from assets.quality import check_specs, report, validate_and_store
+from assets.retry import on_transient_errors
 from pipelines.domain import incremental, standardise
-from pipelines.quality.suites import delivery_metrics
 from pipelines.orchestration.resources import LakehouseResource
+from pipelines.quality.suites import delivery_metrics
+from pipelines.storage import catalog
 
 SILVER_SOURCES = tuple(standardise.STANDARDISERS)
 
@@ -35,14 +35,18 @@ def _silver_asset(source: str) -> dg.AssetsDefinition:
         lake = lakehouse.lake(context)
         table = catalog.silver(source)
         upserts, deletes = standardise.changed(
-            source, lake.scan(catalog.current(source)), lake.read(table, [*standardise.VERSION, incremental.VERSION_COLUMN])
+            source,
+            lake.scan(catalog.current(source)),
+            lake.read(table, [*standardise.VERSION, incremental.VERSION_COLUMN]),
         )
         # Quality is measured per delivery on the rows this run standardised, before the upsert that marks
         # them done (a run killed in between measures them again).
         upserts, frames = incremental.by_delivery(upserts)
         for delivery_date, frame in frames.items():
             metrics = delivery_metrics(frame, source, delivery_date)
-            lake.replace_slice(catalog.DELIVERY_METRICS, metrics, {"source": source, "delivery_date": delivery_date})
+            lake.replace_slice(
+                catalog.DELIVERY_METRICS, metrics, {"source": source, "delivery_date": delivery_date}
+            )
         runs = validate_and_store(lake, frames, "silver", source, lakehouse.as_of(lake), context.run_id)
         lake.upsert(table, upserts, key=["record_key"], deleted=deletes)
         checks = report(lake, lakehouse.reports, runs, list(frames), "silver", source)
@@ -50,7 +54,12 @@ def _silver_asset(source: str) -> dg.AssetsDefinition:
         context.log.info(f"{table}: {rows:,} records, {upserts.height:,} recomputed, {deletes.height:,} gone")
         return dg.MaterializeResult(
             check_results=checks,
-            metadata={"rows": rows, "recomputed": upserts.height, "deleted": deletes.height, "delta_version": lake.version(table)}
+            metadata={
+                "rows": rows,
+                "recomputed": upserts.height,
+                "deleted": deletes.height,
+                "delta_version": lake.version(table),
+            },
         )
 
     return silver

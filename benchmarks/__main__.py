@@ -75,11 +75,17 @@ def bench_size(size: int, seed: int, folder: Path, splink: bool) -> dict:
         increment = measure.run(command, folder / "logs" / "incremental.log")
     finally:
         stages.remove_incremental_delivery(landing, truth)
-    results["incremental"] = _figures(f"incremental delivery of {incremental:,} changed registrations (whole run)", incremental, increment)
+    results["incremental"] = _figures(
+        f"incremental delivery of {incremental:,} changed registrations (whole run)", incremental, increment
+    )
     results["incremental_ingest"] = stages.ingest_by_source(work, latest_batch_only=True)
     results["incremental_stages"] = stages.report(work, truth, increment.samples, latest_batch_only=True)
-    share, entities = evaluation.id_stability(before, pl.read_delta(str(work / "lake" / "gold" / "entity_xref")))
-    print(f"id stability after the incremental delivery: {share:.4%} of {entities:,} entities whose records did not change kept their id")
+    share, entities = evaluation.id_stability(
+        before, pl.read_delta(str(work / "lake" / "gold" / "entity_xref"))
+    )
+    print(
+        f"id stability after the incremental delivery: {share:.4%} of {entities:,} entities whose records did not change kept their id"
+    )
     results["id_stability"] = {"share": share, "entities": entities}
     return results
 
@@ -89,8 +95,15 @@ def _records(truth: Path) -> int:
 
 
 def _figures(what: str, rows: int, measured: measure.Measured) -> dict:
-    figures = {"rows": rows, "seconds": round(measured.seconds, 1), "rows_per_second": round(rows / measured.seconds), "peak_rss_mb": round(measured.peak_rss_mb)}
-    print(f"{what}: {rows:,} rows in {figures['seconds']} s = {figures['rows_per_second']:,} rows/s, peak RSS {figures['peak_rss_mb']:,} MB")
+    figures = {
+        "rows": rows,
+        "seconds": round(measured.seconds, 1),
+        "rows_per_second": round(rows / measured.seconds),
+        "peak_rss_mb": round(measured.peak_rss_mb),
+    }
+    print(
+        f"{what}: {rows:,} rows in {figures['seconds']} s = {figures['rows_per_second']:,} rows/s, peak RSS {figures['peak_rss_mb']:,} MB"
+    )
     return figures
 
 
@@ -101,8 +114,22 @@ def silver_alone(work: Path, folder: Path) -> list[dict]:
     out = []
     for source in ("registration", "licensing", "district"):
         rows = pl.scan_delta(str(work / "lake" / "bronze" / source)).select(pl.len()).collect().item()
-        command = [PYTHON, "-m", "benchmarks.silver_alone", str(work / "lake"), source, str(work / "scratch" / f"silver_{source}")]
-        out.append({"source": source, **_figures(f"  {source}", rows, measure.run(command, folder / "logs" / f"silver_{source}.log"))})
+        command = [
+            PYTHON,
+            "-m",
+            "benchmarks.silver_alone",
+            str(work / "lake"),
+            source,
+            str(work / "scratch" / f"silver_{source}"),
+        ]
+        out.append(
+            {
+                "source": source,
+                **_figures(
+                    f"  {source}", rows, measure.run(command, folder / "logs" / f"silver_{source}.log")
+                ),
+            }
+        )
     shutil.rmtree(work / "scratch", ignore_errors=True)
     return out
 
@@ -111,8 +138,15 @@ def accuracy(work: Path, truth: Path) -> dict:
     records = pl.read_parquet(truth / "records.parquet")
     xref = pl.read_delta(str(work / "lake" / "gold" / "entity_xref"))
     table = evaluation.resolution_table(records, xref)
-    silver = pl.concat([pl.read_delta(str(work / "lake" / "silver" / s), columns=["record_key", "uscc", "uscc_is_valid", "name_key", "branch_marker"]).with_columns(source=pl.lit(s))
-                        for s in ("registration", "licensing", "district")])
+    silver = pl.concat(
+        [
+            pl.read_delta(
+                str(work / "lake" / "silver" / s),
+                columns=["record_key", "uscc", "uscc_is_valid", "name_key", "branch_marker"],
+            ).with_columns(source=pl.lit(s))
+            for s in ("registration", "licensing", "district")
+        ]
+    )
     conflicts = evaluation.uscc_conflicts(xref, silver)
     print("\nentity resolution vs ground truth (ours):")
     print(table)
@@ -121,8 +155,11 @@ def accuracy(work: Path, truth: Path) -> dict:
 
 
 def flags(work: Path, truth: Path) -> dict:
-    table = evaluation.flag_table(pl.read_parquet(truth / "issues.parquet"), pl.read_parquet(truth / "records.parquet"),
-                                  pl.read_delta(str(work / "lake" / "gold" / "entity_issue")))
+    table = evaluation.flag_table(
+        pl.read_parquet(truth / "issues.parquet"),
+        pl.read_parquet(truth / "records.parquet"),
+        pl.read_delta(str(work / "lake" / "gold" / "entity_issue")),
+    )
     print("\nflags vs ground truth (by issue type and true entity):")
     print(table)
     return {"table": table.to_dicts()}

@@ -12,12 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-import polars as pl
-
-from pipelines.storage import catalog
 from pipelines.domain import incremental, standardise
-from pipelines.storage.lake import Lake
 from pipelines.quality.suites import validate_delivery
+from pipelines.storage import catalog
+from pipelines.storage.lake import Lake
 
 
 def main(lake_root: Path, source: str, out: Path) -> None:
@@ -31,8 +29,10 @@ def main(lake_root: Path, source: str, out: Path) -> None:
     validated = time.perf_counter()
     shutil.rmtree(out, ignore_errors=True)
     Lake(out.parent, run_id="bench").upsert(out.name, upserts, key=["record_key"])
-    print(f"{source}: {upserts.height} rows; standardise {standardised - started:.1f} s, "
-          f"validate {validated - standardised:.1f} s, write {time.perf_counter() - validated:.1f} s")
+    print(
+        f"{source}: {upserts.height} rows; standardise {standardised - started:.1f} s, "
+        f"validate {validated - standardised:.1f} s, write {time.perf_counter() - validated:.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -62,22 +62,23 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import polars as pl
 
 from benchmarks import measure
 from benchmarks.meter import Meter, Metered
-from pipelines.storage import catalog
+from pipelines.demo.evaluation import resolution_table
 from pipelines.domain.contract import ENTITY_SOURCES
 from pipelines.domain.corrections import judgements
 from pipelines.domain.resolution import clusters
 from pipelines.domain.resolution.records import SILVER_COLUMNS, entity_records
 from pipelines.domain.resolution.resolve import JUDGEMENT_SCHEMA, judged_pairs, resolve_entities
 from pipelines.domain.settings import MatchingSettings, load
-from pipelines.demo.evaluation import resolution_table
+from pipelines.storage import catalog
 from pipelines.storage.lake import Lake
 
 # Swept for both Splink variants, wide enough that neither best lies on an edge (seed 11). Low ones matter
@@ -484,8 +485,10 @@ def _print(table: pl.DataFrame, sweep: pl.DataFrame, splink: dict) -> None:
         print(table.drop("time_includes"))
         for matcher, includes in TIME_INCLUDES.items():
             print(f"  {matcher}: {includes}")
-        print("  peak RSS: the matcher's process high-water mark (its input and imports included; "
-              "rss_at_start_mb is what it held when the timed scope began)")
+        print(
+            "  peak RSS: the matcher's process high-water mark (its input and imports included; "
+            "rss_at_start_mb is what it held when the timed scope began)"
+        )
         print("Splink threshold sweep (the best F1 per variant is reported above):")
         print(sweep.filter(pl.col("matcher") != OURS).drop("time_includes", "rss_at_start_mb"))
         print(f"Splink phases (seconds): {splink['seconds']}; pairs scored {splink['pairs_scored']:,}")

@@ -12,16 +12,22 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from pipelines.storage import catalog
 from pipelines.domain.contract import SPECS
+from pipelines.storage import catalog
 
 STEP = pl.col("step")
 STAGES = {
     "ingest (bronze deliveries)": STEP.str.ends_with("_deliveries"),
-    "current state (bronze merge)": STEP.is_in(["bronze__registration", "bronze__licensing", "bronze__district", "bronze__corrections"]),
-    "standardise + quality (silver)": STEP.is_in(["silver__registration", "silver__licensing", "silver__district"]),
+    "current state (bronze merge)": STEP.is_in(
+        ["bronze__registration", "bronze__licensing", "bronze__district", "bronze__corrections"]
+    ),
+    "standardise + quality (silver)": STEP.is_in(
+        ["silver__registration", "silver__licensing", "silver__district"]
+    ),
     "resolution + golden record": STEP.is_in(["gold__entity_xref", "gold__golden_entity"]),
-    "flags, corrections, tasks": STEP.is_in(["gold__entity_issue", "gold__correction_log", "gold__supervision_task", "silver__corrections"]),
+    "flags, corrections, tasks": STEP.is_in(
+        ["gold__entity_issue", "gold__correction_log", "gold__supervision_task", "silver__corrections"]
+    ),
     "publish (curated DuckDB, reports)": STEP.str.contains(r"^(curated__|reports__)"),
 }
 
@@ -47,7 +53,9 @@ def _step_seconds(work: Path, latest_batch_only: bool) -> pl.DataFrame:
         for run_id in _run_ids(instance, latest_batch_only)
         for stat in instance.get_run_step_stats(run_id)
     ]
-    frame = pl.DataFrame(rows, schema={"step": pl.String, "start": pl.Float64, "end": pl.Float64}, orient="row")
+    frame = pl.DataFrame(
+        rows, schema={"step": pl.String, "start": pl.Float64, "end": pl.Float64}, orient="row"
+    )
     return frame.with_columns(seconds=pl.col("end") - pl.col("start"))
 
 
@@ -56,20 +64,31 @@ def ingest_by_source(work: Path, latest_batch_only: bool = False) -> list[dict]:
     steps = _step_seconds(work, latest_batch_only)
     log = pl.read_delta(str(work / "lake" / "bronze" / "load_log"))
     if latest_batch_only:
-        log = log.filter(pl.col("run_id").is_in(_run_ids(dg.DagsterInstance.from_config(str(work / "dagster_home")), True)))
+        log = log.filter(
+            pl.col("run_id").is_in(_run_ids(dg.DagsterInstance.from_config(str(work / "dagster_home")), True))
+        )
     out = []
     for source in ("registration", "licensing", "district", "corrections"):
         seconds = steps.filter(pl.col("step") == f"bronze__{source}_deliveries")["seconds"].sum()
         mine = log.filter(pl.col("source") == source)
         read = int(mine["rows_read"].sum())
-        out.append({"source": source, "rows_read": read, "rows_loaded": int(mine["rows_loaded"].sum()),
-                    "rows_quarantined": int(mine["rows_quarantined"].sum()), "seconds": round(seconds, 1),
-                    "rows_per_second": round(read / seconds) if seconds else None})
+        out.append(
+            {
+                "source": source,
+                "rows_read": read,
+                "rows_loaded": int(mine["rows_loaded"].sum()),
+                "rows_quarantined": int(mine["rows_quarantined"].sum()),
+                "seconds": round(seconds, 1),
+                "rows_per_second": round(read / seconds) if seconds else None,
+            }
+        )
     print(pl.DataFrame(out))
     return out
 
 
-def report(work: Path, truth: Path, samples: list[tuple[float, float]], latest_batch_only: bool = False) -> list[dict]:
+def report(
+    work: Path, truth: Path, samples: list[tuple[float, float]], latest_batch_only: bool = False
+) -> list[dict]:
     """Seconds, rows/s and peak RSS per stage; rows are the stage's input records, the peak is the highest
     RSS sample taken while one of the stage's steps ran."""
     steps = _step_seconds(work, latest_batch_only)
@@ -79,11 +98,19 @@ def report(work: Path, truth: Path, samples: list[tuple[float, float]], latest_b
     for stage, belongs in STAGES.items():
         mine = steps.filter(belongs)
         seconds = mine["seconds"].sum()
-        during = rss.join_where(mine.select("start", "end"), pl.col("at") >= pl.col("start"), pl.col("at") <= pl.col("end"))
+        during = rss.join_where(
+            mine.select("start", "end"), pl.col("at") >= pl.col("start"), pl.col("at") <= pl.col("end")
+        )
         count = rows.get(stage, 0)
-        out.append({"stage": stage, "seconds": round(seconds, 1), "rows": count,
-                    "rows_per_second": round(count / seconds) if seconds else None,
-                    "peak_rss_mb": round(during["rss_mb"].max()) if during.height else None})
+        out.append(
+            {
+                "stage": stage,
+                "seconds": round(seconds, 1),
+                "rows": count,
+                "rows_per_second": round(count / seconds) if seconds else None,
+                "peak_rss_mb": round(during["rss_mb"].max()) if during.height else None,
+            }
+        )
     print(pl.DataFrame(out))
     return out
 
@@ -108,7 +135,9 @@ def _stage_rows(work: Path) -> dict[str, int]:
 
 def _incremental_folder(landing: Path, truth: Path) -> Path:
     """The day after the demo's last delivery."""
-    as_of = dt.date.fromisoformat(json.loads((truth / "deliveries.json").read_text(encoding="utf-8"))["as_of"])
+    as_of = dt.date.fromisoformat(
+        json.loads((truth / "deliveries.json").read_text(encoding="utf-8"))["as_of"]
+    )
     return landing / "registration" / (as_of + dt.timedelta(days=1)).isoformat()
 
 
@@ -119,7 +148,11 @@ def write_incremental_delivery(landing: Path, truth: Path, work: Path, changed: 
     columns = [c for c in spec.columns if c in current.columns]
     picked = current.filter(pl.col("status").is_in(["存续", "在业", "开业"])).sort("record_key").head(changed)
     folder = _incremental_folder(landing, truth)
-    picked = picked.with_columns(status=pl.lit("注销"), deregistered_on=pl.lit(folder.name), address=pl.col("address") + pl.lit("（迁）"))
+    picked = picked.with_columns(
+        status=pl.lit("注销"),
+        deregistered_on=pl.lit(folder.name),
+        address=pl.col("address") + pl.lit("（迁）"),
+    )
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "incremental_bench.csv", "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)

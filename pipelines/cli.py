@@ -46,8 +46,16 @@ def _path_help() -> dict[str, str]:
     """`--landing` etc. with their environment variable and default, from pipelines/storage/paths.py (one home)."""
     from pipelines.storage.paths import DEFAULTS
 
-    what = {"landing": "landing zone", "lake": "Delta lake directory", "warehouse": "curated DuckDB file", "dagster_home": "Dagster instance"}
-    return {f"--{f.replace('_', '-')}": f"{what[f]} (env {env}, default {default})" for f, (env, default) in DEFAULTS.items()}
+    what = {
+        "landing": "landing zone",
+        "lake": "Delta lake directory",
+        "warehouse": "curated DuckDB file",
+        "dagster_home": "Dagster instance",
+    }
+    return {
+        f"--{f.replace('_', '-')}": f"{what[f]} (env {env}, default {default})"
+        for f, (env, default) in DEFAULTS.items()
+    }
 
 
 PATH_OPTIONS = _path_help()
@@ -61,11 +69,15 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="load new deliveries and rebuild the warehouse")
     for option, help_text in PATH_OPTIONS.items():
         run.add_argument(option, help=help_text)
-    run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for another run to finish")
+    run.add_argument(
+        "--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for another run to finish"
+    )
     run.set_defaults(handler=_run)
 
     asof = commands.add_parser("asof", help="write the curated tables as they were published on a date")
-    asof.add_argument("--date", type=dt.date.fromisoformat, required=True, metavar="YYYY-MM-DD", help="the as-of date D")
+    asof.add_argument(
+        "--date", type=dt.date.fromisoformat, required=True, metavar="YYYY-MM-DD", help="the as-of date D"
+    )
     asof.add_argument("--out", type=Path, required=True, help="DuckDB file to write (replaced if it exists)")
     for option, help_text in PATH_OPTIONS.items():
         asof.add_argument(option, help=help_text)
@@ -83,14 +95,22 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2026, 11, 20))
     demo.add_argument("--out", type=Path, default=Path("data/landing"), help="landing zone to write")
     demo.add_argument("--truth", type=Path, help="ground-truth folder (default: ground_truth beside --out)")
-    demo.add_argument("--noise", type=float, default=1.0, help="multiplies the formatting and code noise rates (0: none)")
+    demo.add_argument(
+        "--noise", type=float, default=1.0, help="multiplies the formatting and code noise rates (0: none)"
+    )
     demo.set_defaults(handler=_demo)
 
-    serve = commands.add_parser("serve", help="serve the published warehouse over HTTP (API and officer page)")
+    serve = commands.add_parser(
+        "serve", help="serve the published warehouse over HTTP (API and officer page)"
+    )
     serve.add_argument("--warehouse", help=PATH_OPTIONS["--warehouse"])
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--keys", type=Path, help=f"callers' keys file (env {KEYS_ENV}; default: none, open scope only)")
+    serve.add_argument(
+        "--keys", type=Path, help=f"callers' keys file (env {KEYS_ENV}; default: none, open scope only)"
+    )
     serve.set_defaults(handler=_serve)
 
     _keys_parser(commands)
@@ -107,7 +127,9 @@ def _keys_parser(commands: argparse._SubParsersAction) -> None:
     issue = actions.add_parser("issue", help="add a caller and print its new key (shown once)")
     issue.add_argument("name")
     issue.add_argument("--scope", choices=("open", "partner", "internal"), required=True)
-    issue.add_argument("--district", action="append", default=[], help="limit to this 6-digit district (repeatable)")
+    issue.add_argument(
+        "--district", action="append", default=[], help="limit to this 6-digit district (repeatable)"
+    )
     issue.add_argument("--rate", help="own rate limit, e.g. 120/minute (default: the scope's, settings.toml)")
     issue.set_defaults(handler=_keys_issue)
     actions.add_parser("list", help="callers, scopes, districts, enabled").set_defaults(handler=_keys_list)
@@ -142,14 +164,18 @@ def _asof(args: argparse.Namespace) -> int:
     from pipelines.publishing.asof import NothingPublished, write_asof
     from pipelines.storage import paths as paths_module
 
-    paths = paths_module.resolve(landing=args.landing, lake=args.lake, warehouse=args.warehouse, dagster_home=args.dagster_home)
+    paths = paths_module.resolve(
+        landing=args.landing, lake=args.lake, warehouse=args.warehouse, dagster_home=args.dagster_home
+    )
     try:
         publication, tables = write_asof(paths.lake, args.date, args.out)
     except NothingPublished as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"{args.out}: {len(tables)} curated tables as published on {args.date} "
-          f"(the warehouse of as-of date {publication.as_of}, run {publication.run_id})")
+    print(
+        f"{args.out}: {len(tables)} curated tables as published on {args.date} "
+        f"(the warehouse of as-of date {publication.as_of}, run {publication.run_id})"
+    )
     return 0
 
 
@@ -166,8 +192,8 @@ def _landing_problem(landing: Path) -> str | None:
 def _ui(args: argparse.Namespace) -> int:
     import os
 
-    from pipelines.storage import paths as paths_module
     from pipelines.orchestration.runner import prepare_instance
+    from pipelines.storage import paths as paths_module
 
     paths = paths_module.resolve(dagster_home=args.dagster_home)
     paths.export_env()

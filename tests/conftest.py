@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 from _pytest.nodeid import coerce_node_id
 
-from pipelines.storage import paths as paths_module
 from pipelines.orchestration.runner import BatchResult, run_batch
+from pipelines.storage import paths as paths_module
 
 DEMO_ENTITIES = 1500
 DEMO_DAYS = 3
@@ -50,7 +50,10 @@ def generate_demo(folder: Path, entities: int = DEMO_ENTITIES, days: int = DEMO_
 
 def workspace(folder: Path, landing: Path) -> paths_module.Paths:
     return paths_module.resolve(
-        landing=landing, lake=folder / "lake", warehouse=folder / "warehouse" / "curated.duckdb", dagster_home=folder / "dagster_home"
+        landing=landing,
+        lake=folder / "lake",
+        warehouse=folder / "warehouse" / "curated.duckdb",
+        dagster_home=folder / "dagster_home",
     )
 
 
@@ -77,7 +80,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "@" in item.nodeid:
             continue
-        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")})
+        groups = sorted(
+            {
+                str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                for m in item.iter_markers("xdist_group")
+            }
+        )
         if groups:
             item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(groups)}")
 

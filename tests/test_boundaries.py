@@ -21,7 +21,11 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_domain_modules_do_not_import_dagster() -> None:
-    offenders = [p.name for p in DOMAIN.rglob("*.py") if "dagster" in imported_modules(p) or "dagster_webserver" in imported_modules(p)]
+    offenders = [
+        p.name
+        for p in DOMAIN.rglob("*.py")
+        if "dagster" in imported_modules(p) or "dagster_webserver" in imported_modules(p)
+    ]
     assert offenders == []
     assert len(list(DOMAIN.rglob("*.py"))) > 15
 

@@ -11,22 +11,43 @@ from pipelines.storage import paths
 
 
 def build(tmp_path: Path) -> dg.Definitions:
-    return definitions.build(paths.resolve(landing=tmp_path / "l", lake=tmp_path / "k", warehouse=tmp_path / "w.duckdb", dagster_home=tmp_path / "h"))
+    return definitions.build(
+        paths.resolve(
+            landing=tmp_path / "l",
+            lake=tmp_path / "k",
+            warehouse=tmp_path / "w.duckdb",
+            dagster_home=tmp_path / "h",
+        )
+    )
 
 
 def test_every_job_resolves(tmp_path: Path) -> None:
     defs = build(tmp_path)
     names = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__"))
-    assert names == ["consolidate_job", "ingest_corrections_job", "ingest_district_job", "ingest_licensing_job", "ingest_registration_job",
-                     "maintain_lake_job"]
+    assert names == [
+        "consolidate_job",
+        "ingest_corrections_job",
+        "ingest_district_job",
+        "ingest_licensing_job",
+        "ingest_registration_job",
+        "maintain_lake_job",
+    ]
 
 
 def test_asset_keys_by_layer(tmp_path: Path) -> None:
     keys = sorted(k.to_user_string() for k in build(tmp_path).resolve_all_asset_keys())
     layers = {k.split("/")[0] for k in keys}
     assert layers == {"bronze", "silver", "gold", "curated", "reports", "seed"}
-    for required in ["bronze/registration_deliveries", "silver/registration", "gold/entity_xref", "gold/golden_entity",
-                     "gold/entity_issue", "curated/golden_entity", "curated/quarantine", "curated/warehouse"]:
+    for required in [
+        "bronze/registration_deliveries",
+        "silver/registration",
+        "gold/entity_xref",
+        "gold/golden_entity",
+        "gold/entity_issue",
+        "curated/golden_entity",
+        "curated/quarantine",
+        "curated/warehouse",
+    ]:
         assert required in keys
 
 
@@ -66,7 +87,11 @@ def describe(defs: dg.Definitions) -> str:
     for check in sorted(graph.asset_check_keys, key=lambda c: (c.asset_key.to_user_string(), c.name)):
         blocking = " blocking" if graph.get_check_spec(check).blocking else ""
         lines.append(f"check {check.asset_key.to_user_string()}:{check.name}{blocking}")
-    lines += [f"job {j.name}" for j in sorted(defs.resolve_all_job_defs(), key=lambda j: j.name) if not j.name.startswith("__")]
+    lines += [
+        f"job {j.name}"
+        for j in sorted(defs.resolve_all_job_defs(), key=lambda j: j.name)
+        if not j.name.startswith("__")
+    ]
     lines += [f"schedule {s.name} {s.cron_schedule} {s.execution_timezone}" for s in defs.schedules or []]
     lines += [f"sensor {s.name}" for s in defs.sensors or []]
     return "\n".join(lines) + "\n"

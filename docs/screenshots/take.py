@@ -32,9 +32,19 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 MAX_BYTES = 400_000
-CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-            "--remote-debugging-port=0"]
+CHROMIUM = [
+    "chromium",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--remote-debugging-port=0",
+]
 
 
 @dataclass(frozen=True)
@@ -46,29 +56,60 @@ class Shot:
     then: tuple[str, ...] = ()
     full_page: int = 0  # capture the page down to this many pixels (static reports)
     scroll: int = 0  # then turn the mouse wheel this much over the page's middle (pans a graph)
-    clip: tuple[int, int, int, int, float] | None = None  # x, y, width, height, zoom: a part of the page, magnified
+    clip: tuple[int, int, int, int, float] | None = (
+        None  # x, y, width, height, zoom: a part of the page, magnified
+    )
     settle: float = 2.0
 
 
 def shots(ui: str, reports: Path, latest_delivery: str) -> dict[str, Shot]:
     return {
         # The layers as collapsed groups; the graph part only, magnified (its zoom stops short of filling the page).
-        "asset_graph": Shot(f"{ui}/asset-groups", ("Global asset lineage", "silver", "curated"), clip=(560, 400, 1030, 200, 1.5)),
+        "asset_graph": Shot(
+            f"{ui}/asset-groups",
+            ("Global asset lineage", "silver", "curated"),
+            clip=(560, 400, 1030, 200, 1.5),
+        ),
         "golden_entity_lineage": Shot(
             f"{ui}/assets/curated/golden_entity?view=lineage&lineageScope=upstream&lineageDepth=6",
-            ("Upstream", "entity_xref", "golden_entity"), size=(1600, 1200), scroll=60),
+            ("Upstream", "entity_xref", "golden_entity"),
+            size=(1600, 1200),
+            scroll=60,
+        ),
         "runs": Shot(f"{ui}/runs", ("consolidate_job", "ingest_registration_job", "entity_lakehouse/batch")),
-        "golden_entity_columns": Shot(f"{ui}/assets/curated/golden_entity", ("Columns", "entity_id", "gold/golden_entity.uscc"),
-                                      size=(1600, 1300)),
-        "golden_entity_column_lineage": Shot(f"{ui}/assets/curated/golden_entity?view=events", ("column_lineage",),
-                                             size=(1600, 1100), click="[Show Markdown]", then=("bronze/registration_deliveries",)),
-        "silver_registration_checks": Shot(f"{ui}/assets/silver/registration?view=checks", ("Latest execution", "Checks (")),
+        "golden_entity_columns": Shot(
+            f"{ui}/assets/curated/golden_entity",
+            ("Columns", "entity_id", "gold/golden_entity.uscc"),
+            size=(1600, 1300),
+        ),
+        "golden_entity_column_lineage": Shot(
+            f"{ui}/assets/curated/golden_entity?view=events",
+            ("column_lineage",),
+            size=(1600, 1100),
+            click="[Show Markdown]",
+            then=("bronze/registration_deliveries",),
+        ),
+        "silver_registration_checks": Shot(
+            f"{ui}/assets/silver/registration?view=checks", ("Latest execution", "Checks (")
+        ),
         "registration_deliveries_partitions": Shot(
             f"{ui}/assets/bronze/registration_deliveries?view=partitions&partition={latest_delivery}",
-            ("Materialized (", "Latest materialization", "Run")),
-        "run_report": Shot((reports / "index.html").as_uri(), ("Published tables",), size=(1400, 1000), full_page=1800, settle=0.5),
-        "quality_report": Shot((reports / "quality" / "index.html").as_uri(), ("Failed expectations",), size=(1700, 1000),
-                               full_page=1800, settle=0.5),
+            ("Materialized (", "Latest materialization", "Run"),
+        ),
+        "run_report": Shot(
+            (reports / "index.html").as_uri(),
+            ("Published tables",),
+            size=(1400, 1000),
+            full_page=1800,
+            settle=0.5,
+        ),
+        "quality_report": Shot(
+            (reports / "quality" / "index.html").as_uri(),
+            ("Failed expectations",),
+            size=(1700, 1000),
+            full_page=1800,
+            settle=0.5,
+        ),
     }
 
 
@@ -95,7 +136,9 @@ class Tab:
                 return message["result"]
 
     async def js(self, expression: str):
-        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        result = await self.call(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
         return result["result"].get("value")
 
     async def wait_for(self, texts: tuple[str, ...], timeout: float = 60) -> None:
@@ -110,8 +153,11 @@ class Tab:
 
 async def capture(shot: Shot) -> bytes:
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
-        browser = subprocess.Popen([*CHROMIUM, f"--user-data-dir={profile}", "about:blank"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        browser = subprocess.Popen(
+            [*CHROMIUM, f"--user-data-dir={profile}", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             port_file = Path(profile) / "DevToolsActivePort"
             for _ in range(300):
@@ -124,27 +170,55 @@ async def capture(shot: Shot) -> bytes:
             async with websockets.connect(target["webSocketDebuggerUrl"], max_size=None) as socket:
                 tab = Tab(socket)
                 width, height = shot.size
-                await tab.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+                await tab.call(
+                    "Emulation.setDeviceMetricsOverride",
+                    width=width,
+                    height=height,
+                    deviceScaleFactor=1,
+                    mobile=False,
+                )
                 await tab.call("Page.enable")
                 await tab.call("Page.navigate", url=shot.url)
                 await tab.wait_for(shot.wait_for)
                 if shot.click:
                     clicked = await tab.js(
                         "(() => { const e = [...document.querySelectorAll('*')]"
-                        f".filter(x => x.textContent.trim() === {json.dumps(shot.click)}).pop(); if (e) e.click(); return !!e; }})()")
+                        f".filter(x => x.textContent.trim() === {json.dumps(shot.click)}).pop(); if (e) e.click(); return !!e; }})()"
+                    )
                     assert clicked, f"nothing to click: {shot.click}"
                     await tab.wait_for(shot.then)
                 if shot.scroll:
-                    await tab.call("Input.dispatchMouseEvent", type="mouseWheel", x=width // 2, y=height // 2, deltaX=0, deltaY=shot.scroll)
+                    await tab.call(
+                        "Input.dispatchMouseEvent",
+                        type="mouseWheel",
+                        x=width // 2,
+                        y=height // 2,
+                        deltaX=0,
+                        deltaY=shot.scroll,
+                    )
                 await asyncio.sleep(shot.settle)
                 params = {"format": "png"}
                 if shot.full_page:
                     page_height = await tab.js("document.documentElement.scrollHeight")
-                    params |= {"captureBeyondViewport": True,
-                               "clip": {"x": 0, "y": 0, "width": width, "height": min(page_height, shot.full_page), "scale": 1}}
+                    params |= {
+                        "captureBeyondViewport": True,
+                        "clip": {
+                            "x": 0,
+                            "y": 0,
+                            "width": width,
+                            "height": min(page_height, shot.full_page),
+                            "scale": 1,
+                        },
+                    }
                 if shot.clip:
                     x, y, clip_width, clip_height, zoom = shot.clip
-                    params["clip"] = {"x": x, "y": y, "width": clip_width, "height": clip_height, "scale": zoom}
+                    params["clip"] = {
+                        "x": x,
+                        "y": y,
+                        "width": clip_width,
+                        "height": clip_height,
+                        "scale": zoom,
+                    }
                 return base64.b64decode((await tab.call("Page.captureScreenshot", **params))["data"])
         finally:
             browser.terminate()
@@ -156,7 +230,9 @@ def save(png: bytes, target: Path) -> None:
     image = Image.open(io.BytesIO(png)).convert("RGB")
     while True:
         data = io.BytesIO()
-        image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(data, "PNG", optimize=True)
+        image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+            data, "PNG", optimize=True
+        )
         if data.tell() <= MAX_BYTES or image.width < 800:
             target.write_bytes(data.getvalue())
             return
@@ -166,14 +242,18 @@ def save(png: bytes, target: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=3000)
-    parser.add_argument("--warehouse", type=Path, required=True, help="the folder holding curated.duckdb and reports/")
+    parser.add_argument(
+        "--warehouse", type=Path, required=True, help="the folder holding curated.duckdb and reports/"
+    )
     parser.add_argument("names", nargs="*", help="only these shots")
     args = parser.parse_args()
     ui = f"http://127.0.0.1:{args.port}"
     dismiss_first_visit_modal(ui)
     warehouse = args.warehouse.resolve()
     with duckdb.connect(str(warehouse / "curated.duckdb"), read_only=True) as connection:
-        latest = connection.sql("select max(delivery_date) from load_summary where source = 'registration'").fetchall()[0][0]
+        latest = connection.sql(
+            "select max(delivery_date) from load_summary where source = 'registration'"
+        ).fetchall()[0][0]
     for name, shot in shots(ui, warehouse / "reports", latest.isoformat()).items():
         if args.names and name not in args.names:
             continue

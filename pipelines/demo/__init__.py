@@ -33,8 +33,16 @@ from pipelines.demo.timeline import Schedule
 from pipelines.demo.truth_readme import README
 
 LANDING_FOLDERS = ("registration", "licensing", "district", "corrections", "unknown_source")
-TRUTH_FILES = ("entities.parquet", "records.parquet", "issues.parquet", "files.parquet", "bad_rows.parquet",
-               "judgements.parquet", "deliveries.json", "README.md")
+TRUTH_FILES = (
+    "entities.parquet",
+    "records.parquet",
+    "issues.parquet",
+    "files.parquet",
+    "bad_rows.parquet",
+    "judgements.parquet",
+    "deliveries.json",
+    "README.md",
+)
 
 
 def generate(
@@ -96,8 +104,17 @@ def _simulate(plan: Plan, schedule: Schedule) -> _World:
 def _write_bad_files(landing: Landing, plan: Plan) -> None:
     samples = {source: landing.sample(source, 12) for source in ("registration", "licensing", "district")}
     for bad in bad_input.bad_files(samples, plan.dates):
-        record = WrittenFile(bad.source, bad.delivered, bad.path, bad.name.rsplit(".", 1)[1], bad.encoding, None, [], bad.rows,
-                             quarantine=bad.reason)
+        record = WrittenFile(
+            bad.source,
+            bad.delivered,
+            bad.path,
+            bad.name.rsplit(".", 1)[1],
+            bad.encoding,
+            None,
+            [],
+            bad.rows,
+            quarantine=bad.reason,
+        )
         landing.write_raw(record, bad.data)
 
 
@@ -111,16 +128,22 @@ def _clear(out: Path, truth_dir: Path) -> None:
     truth_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _write_truth(folder: Path, plan: Plan, schedule: Schedule, world: _World, landing: Landing,
-                 finals: dict[str, pl.DataFrame]) -> dict:
+def _write_truth(
+    folder: Path,
+    plan: Plan,
+    schedule: Schedule,
+    world: _World,
+    landing: Landing,
+    finals: dict[str, pl.DataFrame],
+) -> dict:
     ent = world.deliveries.ent
     assert ent is not None
     found = ground_truth.issues(plan, finals, ent)
     planted = ground_truth.planted_keys(world.cases, finals)
     marked = planted.with_columns(is_planted=pl.lit(True))
-    found = found.join(marked, on=["issue_type", "source", "record_key"], how="left", maintain_order="left").with_columns(
-        is_planted=pl.col("is_planted").fill_null(False)
-    )
+    found = found.join(
+        marked, on=["issue_type", "source", "record_key"], how="left", maintain_order="left"
+    ).with_columns(is_planted=pl.col("is_planted").fill_null(False))
     missing = planted.join(found, on=["issue_type", "source", "record_key"], how="anti")
     ground_truth.entities_table(ent, finals).write_parquet(folder / "entities.parquet")
     ground_truth.records_table(finals, ent).write_parquet(folder / "records.parquet")
@@ -135,10 +158,18 @@ def _write_truth(folder: Path, plan: Plan, schedule: Schedule, world: _World, la
     for w in landing.written:
         if w.delivery_date is not None and not w.quarantine:
             per_day = rows.setdefault(w.source, {})
-            per_day[w.delivery_date.isoformat()] = per_day.get(w.delivery_date.isoformat(), 0) + w.rows_written
+            per_day[w.delivery_date.isoformat()] = (
+                per_day.get(w.delivery_date.isoformat(), 0) + w.rows_written
+            )
     return {
-        "entities": plan.entities, "seed": plan.seed, "days": plan.days, "noise": plan.noise, "as_of": plan.as_of.isoformat(),
-        "rows": rows, "files": len(landing.written), "issues": found.group_by("issue_type").len().sort("issue_type").rows(),
+        "entities": plan.entities,
+        "seed": plan.seed,
+        "days": plan.days,
+        "noise": plan.noise,
+        "as_of": plan.as_of.isoformat(),
+        "rows": rows,
+        "files": len(landing.written),
+        "issues": found.group_by("issue_type").len().sort("issue_type").rows(),
         "planted_missing": missing.height,
         "planted_missing_types": missing.group_by("issue_type", "source").len().sort("issue_type").rows(),
     }
@@ -149,8 +180,10 @@ def _deliveries(plan: Plan, schedule: Schedule, world: _World, landing: Landing)
     late = None
     if schedule.late_day is not None and schedule.late_update_day is not None:
         late = {
-            "source": "licensing", "date": dates[schedule.late_day],
-            "arrives_after": dates[schedule.late_day + 1 :], "updated_again_in": dates[schedule.late_update_day],
+            "source": "licensing",
+            "date": dates[schedule.late_day],
+            "arrives_after": dates[schedule.late_day + 1 :],
+            "updated_again_in": dates[schedule.late_update_day],
             "updated_keys": world.deliveries.late_updated_keys,
             "rule": "the later delivery date wins whatever the arrival order",
         }
@@ -159,11 +192,21 @@ def _deliveries(plan: Plan, schedule: Schedule, world: _World, landing: Landing)
     if copy is not None and schedule.redelivery is not None:
         between = schedule.redelivery[2]
         redelivery = {
-            "source": "registration", "original": copy.identical_of, "copy": copy.path,
+            "source": "registration",
+            "original": copy.identical_of,
+            "copy": copy.path,
             "changed_in_between": dates[between] if between is not None else None,
             "changed_keys": world.deliveries.redelivered_keys,
             "rule": "same bytes change nothing: the copy is ignored",
         }
-    return {"dates": dates, "as_of": plan.as_of.isoformat(), "seed": plan.seed, "entities": plan.entities,
-            "late_delivery": late, "identical_redelivery": redelivery,
-            "bad_folders": [w.path for w in landing.written if w.quarantine in ("unknown_source", "bad_delivery_folder")]}
+    return {
+        "dates": dates,
+        "as_of": plan.as_of.isoformat(),
+        "seed": plan.seed,
+        "entities": plan.entities,
+        "late_delivery": late,
+        "identical_redelivery": redelivery,
+        "bad_folders": [
+            w.path for w in landing.written if w.quarantine in ("unknown_source", "bad_delivery_folder")
+        ],
+    }

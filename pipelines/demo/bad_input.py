@@ -39,29 +39,50 @@ def rows_for(source: str, day: int, stub: str, days: int, xlsx_day: int | None =
     last = days - 1
     if source == "registration":
         if day == 0 and stub == "reg_enterprise":
-            return (BadRow("missing_key", "record_key", ""), BadRow("bad_required_date", "established_on", "2019-02-30"),
-                    BadRow("vocabulary", "status", "在营（开业）企业"))
+            return (
+                BadRow("missing_key", "record_key", ""),
+                BadRow("bad_required_date", "established_on", "2019-02-30"),
+                BadRow("vocabulary", "status", "在营（开业）企业"),
+            )
         if day == last and day > 0:
-            return (BadRow("column_count", "", "", +1), BadRow("vocabulary", "status", "正常"),
-                    BadRow("bad_required_date", "established_on", "不详"))
+            return (
+                BadRow("column_count", "", "", +1),
+                BadRow("vocabulary", "status", "正常"),
+                BadRow("bad_required_date", "established_on", "不详"),
+            )
     if source == "licensing":
         if day == 0 and stub == "lic_food_business":
-            return (BadRow("missing_key", "record_key", ""), BadRow("vocabulary", "licence_type", "食品流通许可"),
-                    BadRow("bad_required_date", "issued_on", "2021-13-01"))
+            return (
+                BadRow("missing_key", "record_key", ""),
+                BadRow("vocabulary", "licence_type", "食品流通许可"),
+                BadRow("bad_required_date", "issued_on", "2021-13-01"),
+            )
         csv_last = last if last != xlsx_day else last - 1
         if day == csv_last and day > 0:
-            return (BadRow("column_count", "", "", -1), BadRow("vocabulary", "licence_status", "过期"),
-                    BadRow("missing_key", "record_key", ""))
+            return (
+                BadRow("column_count", "", "", -1),
+                BadRow("vocabulary", "licence_status", "过期"),
+                BadRow("missing_key", "record_key", ""),
+            )
     if source == "district":
         if day == 0 and stub == "330203":
-            return (BadRow("column_count", "", "", +1), BadRow("bad_required_date", "inspected_on", "待定"),
-                    BadRow("vocabulary", "inspection_type", "飞行检查"))
+            return (
+                BadRow("column_count", "", "", +1),
+                BadRow("bad_required_date", "inspected_on", "待定"),
+                BadRow("vocabulary", "inspection_type", "飞行检查"),
+            )
         if day == 0 and stub == "330212":
-            return (BadRow("missing_key", "record_no", ""), BadRow("vocabulary", "result", "合格"),
-                    BadRow("bad_required_date", "inspected_on", "2025年13月1日"))
+            return (
+                BadRow("missing_key", "record_no", ""),
+                BadRow("vocabulary", "result", "合格"),
+                BadRow("bad_required_date", "inspected_on", "2025年13月1日"),
+            )
         if day == last and day > 0 and stub == "330205":
-            return (BadRow("vocabulary", "result", "通过"), BadRow("missing_key", "record_no", ""),
-                    BadRow("column_count", "", "", -1))
+            return (
+                BadRow("vocabulary", "result", "通过"),
+                BadRow("missing_key", "record_no", ""),
+                BadRow("column_count", "", "", -1),
+            )
     return ()
 
 
@@ -74,8 +95,14 @@ def fresh_key(source: str, template: dict[str, object], serial: int) -> str:
     return f"{FRESH_KEY_BASE + serial}"
 
 
-def insert_rows(text: pl.DataFrame, source: str, bad: tuple[BadRow, ...], rng: np.random.Generator,
-                next_serial: Callable[[], int], template: pl.DataFrame | None) -> tuple[pl.DataFrame, list[dict[str, object]]]:
+def insert_rows(
+    text: pl.DataFrame,
+    source: str,
+    bad: tuple[BadRow, ...],
+    rng: np.random.Generator,
+    next_serial: Callable[[], int],
+    template: pl.DataFrame | None,
+) -> tuple[pl.DataFrame, list[dict[str, object]]]:
     """Bad rows spread through `text` (rows of one file); returns the rows and where each bad one went.
 
     Row numbers count like a spreadsheet: header = 1, first data row = 2.
@@ -94,13 +121,24 @@ def insert_rows(text: pl.DataFrame, source: str, bad: tuple[BadRow, ...], rng: n
         if row.column:
             copy[row.column] = row.value
         copy["_bad"] = row.reason
-        frame = pl.concat([frame.slice(0, position), pl.DataFrame([copy], schema=frame.schema), frame.slice(position)])
-        placed.append({"row": position + 2, "reason": row.reason, "column": row.column or None,
-                       "value": row.value if row.column else None, "delta": row.delta})
+        frame = pl.concat(
+            [frame.slice(0, position), pl.DataFrame([copy], schema=frame.schema), frame.slice(position)]
+        )
+        placed.append(
+            {
+                "row": position + 2,
+                "reason": row.reason,
+                "column": row.column or None,
+                "value": row.value if row.column else None,
+                "delta": row.delta,
+            }
+        )
     return frame, placed
 
 
-def break_column_counts(data: bytes, placed: list[dict[str, object]], encoding: str, terminator: str) -> bytes:
+def break_column_counts(
+    data: bytes, placed: list[dict[str, object]], encoding: str, terminator: str
+) -> bytes:
     """Give the placed column_count rows one field too many or too few (CSV only)."""
     targets = [p for p in placed if p["reason"] == "column_count"]
     if not targets:
@@ -151,21 +189,119 @@ def bad_files(samples: dict[str, pl.DataFrame], dates: tuple[date, ...]) -> list
     folder = lambda d: d.isoformat()  # noqa: E731
     not_a_date = dates[min(1, len(dates) - 1)].strftime("%Y%m%d")
     return [
-        BadFile("registration", day(0), folder(day(0)), f"reg_legacy_export_{day(0):%Y%m%d}.csv",
-                reg_csv.decode("utf-8").encode("utf-16"), "encoding", "utf-16", registration),
-        BadFile("licensing", day(0), folder(day(0)), f"licence_scan_{day(0):%Y%m%d}.pdf", _pdf(), "not_tabular", None, None),
-        BadFile("unknown_source", day(0), folder(day(0)), "x.csv", reg_csv, "unknown_source", "utf-8", registration),
-        BadFile("registration", None, not_a_date, "registration.csv", reg_csv, "bad_delivery_folder", "utf-8", registration),
-        BadFile("registration", day(1), folder(day(1)), f"reg_empty_{day(1):%Y%m%d}.csv", b"", "empty", None, None),
-        BadFile("licensing", day(1), folder(day(1)), f"lic_resend_{day(1):%Y%m%d}.csv", _undecodable(lic_csv), "encoding", "invalid", licensing),
-        BadFile("district", day(2), folder(day(2)), "330205_jiangbei_supplement.csv", _truncated_csv(dis_csv), "truncated", "utf-8", district),
-        BadFile("district", day(2), folder(day(2)), "330212_yinzhou_supplement.xlsx", _truncated_xlsx(district, day(2)), "truncated", None, district),
-        BadFile("district", day(3), folder(day(3)), "330226_ninghai_attachment.csv", gzip.compress(dis_csv, mtime=0), "not_tabular", "binary", None),
-        BadFile("licensing", day(3), folder(day(3)), f"lic_missing_header_{day(3):%Y%m%d}.csv",
-                _table_csv("licensing", licensing.drop("issued_on")), "missing_required_header", "utf-8", licensing),
-        BadFile("district", day(4), folder(day(4)), "330281_yuyao_extra.csv",
-                _table_csv("district", district, unknown="检查人员"), "unknown_header", "utf-8", district),
-        BadFile("licensing", day(4), folder(day(4)), f"lic_archive_{day(4):%Y%m%d}.zip", _zip(lic_csv, day(4)), "not_tabular", None, None),
+        BadFile(
+            "registration",
+            day(0),
+            folder(day(0)),
+            f"reg_legacy_export_{day(0):%Y%m%d}.csv",
+            reg_csv.decode("utf-8").encode("utf-16"),
+            "encoding",
+            "utf-16",
+            registration,
+        ),
+        BadFile(
+            "licensing",
+            day(0),
+            folder(day(0)),
+            f"licence_scan_{day(0):%Y%m%d}.pdf",
+            _pdf(),
+            "not_tabular",
+            None,
+            None,
+        ),
+        BadFile(
+            "unknown_source",
+            day(0),
+            folder(day(0)),
+            "x.csv",
+            reg_csv,
+            "unknown_source",
+            "utf-8",
+            registration,
+        ),
+        BadFile(
+            "registration",
+            None,
+            not_a_date,
+            "registration.csv",
+            reg_csv,
+            "bad_delivery_folder",
+            "utf-8",
+            registration,
+        ),
+        BadFile(
+            "registration", day(1), folder(day(1)), f"reg_empty_{day(1):%Y%m%d}.csv", b"", "empty", None, None
+        ),
+        BadFile(
+            "licensing",
+            day(1),
+            folder(day(1)),
+            f"lic_resend_{day(1):%Y%m%d}.csv",
+            _undecodable(lic_csv),
+            "encoding",
+            "invalid",
+            licensing,
+        ),
+        BadFile(
+            "district",
+            day(2),
+            folder(day(2)),
+            "330205_jiangbei_supplement.csv",
+            _truncated_csv(dis_csv),
+            "truncated",
+            "utf-8",
+            district,
+        ),
+        BadFile(
+            "district",
+            day(2),
+            folder(day(2)),
+            "330212_yinzhou_supplement.xlsx",
+            _truncated_xlsx(district, day(2)),
+            "truncated",
+            None,
+            district,
+        ),
+        BadFile(
+            "district",
+            day(3),
+            folder(day(3)),
+            "330226_ninghai_attachment.csv",
+            gzip.compress(dis_csv, mtime=0),
+            "not_tabular",
+            "binary",
+            None,
+        ),
+        BadFile(
+            "licensing",
+            day(3),
+            folder(day(3)),
+            f"lic_missing_header_{day(3):%Y%m%d}.csv",
+            _table_csv("licensing", licensing.drop("issued_on")),
+            "missing_required_header",
+            "utf-8",
+            licensing,
+        ),
+        BadFile(
+            "district",
+            day(4),
+            folder(day(4)),
+            "330281_yuyao_extra.csv",
+            _table_csv("district", district, unknown="检查人员"),
+            "unknown_header",
+            "utf-8",
+            district,
+        ),
+        BadFile(
+            "licensing",
+            day(4),
+            folder(day(4)),
+            f"lic_archive_{day(4):%Y%m%d}.zip",
+            _zip(lic_csv, day(4)),
+            "not_tabular",
+            None,
+            None,
+        ),
     ]
 
 

@@ -15,31 +15,88 @@ import polars as pl
 from pipelines.demo import files
 from pipelines.demo.landing import Landing, WrittenFile
 
-CORRECTION_COLUMNS = ("issue_id", "action", "entity_id", "field", "new_value", "left_source", "left_key",
-                      "right_source", "right_key", "steward", "decided_on", "comment")
+CORRECTION_COLUMNS = (
+    "issue_id",
+    "action",
+    "entity_id",
+    "field",
+    "new_value",
+    "left_source",
+    "left_key",
+    "right_source",
+    "right_key",
+    "steward",
+    "decided_on",
+    "comment",
+)
 STEWARDS = ("张晓燕", "李建国", "王丽", "陈海波")
 
 
-def write(landing: Landing, ent: pl.DataFrame, finals: dict[str, pl.DataFrame], same_pairs: list[tuple[int, int]],
-          day: date) -> WrittenFile:
+def write(
+    landing: Landing,
+    ent: pl.DataFrame,
+    finals: dict[str, pl.DataFrame],
+    same_pairs: list[tuple[int, int]],
+    day: date,
+) -> WrittenFile:
     """`finals`: final rows per source with `record_key` and `_eid` (and `_ref` for licences)."""
     rows = _same(finals, same_pairs, day) + _different(ent, finals, day) + _bad(finals, day)
     frame = pl.DataFrame(rows, schema={c: pl.Utf8 for c in (*CORRECTION_COLUMNS, "_bad")}, orient="row")
     name = f"judgements_{day:%Y%m%d}.csv"
     relative = f"corrections/{day.isoformat()}/{name}"
     landing.write_raw(
-        WrittenFile("corrections", day, relative, "csv", "utf-8-sig", "iso", list(CORRECTION_COLUMNS), frame,
-                    bad_rows=[{"source": "corrections", "path": relative, "row": i + 2, "reason": r["_bad"],
-                               "column": r["column"], "value": r["value"], "delta": 0}
-                              for i, r in enumerate(_bad_details(frame)) if r["_bad"]]),
+        WrittenFile(
+            "corrections",
+            day,
+            relative,
+            "csv",
+            "utf-8-sig",
+            "iso",
+            list(CORRECTION_COLUMNS),
+            frame,
+            bad_rows=[
+                {
+                    "source": "corrections",
+                    "path": relative,
+                    "row": i + 2,
+                    "reason": r["_bad"],
+                    "column": r["column"],
+                    "value": r["value"],
+                    "delta": 0,
+                }
+                for i, r in enumerate(_bad_details(frame))
+                if r["_bad"]
+            ],
+        ),
         files.csv_bytes(frame.select(CORRECTION_COLUMNS), "utf-8-sig", "\r\n"),
     )
     return landing.written[-1]
 
 
-def _row(action: str, left: tuple[str, str], right: tuple[str, str], steward: str, decided: str, comment: str,
-         bad: str | None = None) -> tuple[str | None, ...]:
-    return (None, action, None, None, None, left[0], left[1], right[0], right[1], steward or None, decided, comment, bad)
+def _row(
+    action: str,
+    left: tuple[str, str],
+    right: tuple[str, str],
+    steward: str,
+    decided: str,
+    comment: str,
+    bad: str | None = None,
+) -> tuple[str | None, ...]:
+    return (
+        None,
+        action,
+        None,
+        None,
+        None,
+        left[0],
+        left[1],
+        right[0],
+        right[1],
+        steward or None,
+        decided,
+        comment,
+        bad,
+    )
 
 
 def _key_of(finals: dict[str, pl.DataFrame], source: str, eid: int) -> str | None:
@@ -53,15 +110,25 @@ def _keys_of(finals: dict[str, pl.DataFrame], source: str, eids: list[int]) -> d
     return dict(zip(rows["_eid"].to_list(), rows["record_key"].to_list(), strict=True))
 
 
-def _same(finals: dict[str, pl.DataFrame], pairs: list[tuple[int, int]], day: date) -> list[tuple[str | None, ...]]:
+def _same(
+    finals: dict[str, pl.DataFrame], pairs: list[tuple[int, int]], day: date
+) -> list[tuple[str | None, ...]]:
     out = []
     licences = finals["licensing"]
     for i, (lid, eid) in enumerate(pairs):
         licence = licences.filter(pl.col("_ref") == lid)
         registration = _key_of(finals, "registration", eid)
         if licence.height and registration:
-            out.append(_row("same", ("licensing", licence["record_key"][0]), ("registration", registration), STEWARDS[i % 4],
-                            (day - timedelta(days=1 + i)).isoformat(), "许可证无信用代码，字号系录入笔误，经核实为同一主体"))
+            out.append(
+                _row(
+                    "same",
+                    ("licensing", licence["record_key"][0]),
+                    ("registration", registration),
+                    STEWARDS[i % 4],
+                    (day - timedelta(days=1 + i)).isoformat(),
+                    "许可证无信用代码，字号系录入笔误，经核实为同一主体",
+                )
+            )
     return out
 
 
@@ -82,8 +149,16 @@ def _different(ent: pl.DataFrame, finals: dict[str, pl.DataFrame], day: date) ->
         for eid, partner, _ in pairs.iter_rows():
             left, right = lefts.get(eid), rights.get(partner)
             if left and right and added < count:
-                out.append(_row("different", (source, left), ("registration", right), STEWARDS[len(out) % 4],
-                                (day - timedelta(days=len(out) + 1)).strftime("%Y/%m/%d"), comment))
+                out.append(
+                    _row(
+                        "different",
+                        (source, left),
+                        ("registration", right),
+                        STEWARDS[len(out) % 4],
+                        (day - timedelta(days=len(out) + 1)).strftime("%Y/%m/%d"),
+                        comment,
+                    )
+                )
                 added += 1
     return out
 
@@ -106,4 +181,3 @@ def _bad_details(frame: pl.DataFrame) -> list[dict[str, object]]:
         col = column.get(reason) if reason else None
         out.append({"_bad": reason, "column": col, "value": row[col] if col else None})
     return out
-

@@ -64,7 +64,13 @@ def _layout(plan: Plan, rng: np.random.Generator) -> pl.DataFrame:
     n_orphan = plan.planted
     n_existing = n - n_new - n_orphan
     role = np.array(["existing"] * n_existing + ["new"] * n_new + ["orphan"] * n_orphan)
-    appears = np.concatenate([np.zeros(n_existing, int), np.repeat(np.arange(1, plan.days), plan.new_per_day), np.full(n_orphan, -1)])
+    appears = np.concatenate(
+        [
+            np.zeros(n_existing, int),
+            np.repeat(np.arange(1, plan.days), plan.new_per_day),
+            np.full(n_orphan, -1),
+        ]
+    )
     hostile = np.zeros(n, bool)
     hostile[n_existing - len(HOSTILE_NAMES) : n_existing] = True
     kind = np.array(KINDS)[rng.choice(len(KINDS), size=n, p=KIND_SHARES)]
@@ -95,13 +101,22 @@ def _places(frame: pl.DataFrame, rng: np.random.Generator, roads: places.Roads) 
     u = rng.random(district.size)
     other_district = company_like & (u < 0.03)
     codes_ = np.array(list(DISTRICT_WEIGHTS))
-    shifted = codes_[(np.searchsorted(codes_, district) + rng.integers(1, codes_.size, size=district.size)) % codes_.size]
+    shifted = codes_[
+        (np.searchsorted(codes_, district) + rng.integers(1, codes_.size, size=district.size)) % codes_.size
+    ]
     premises_district = np.where(other_district, shifted, district)
     separate = pl.Series(company_like & (u < 0.30))
     drawn = places.draw(rng, premises_district, roads)
-    premises = drawn.select(pl.when(separate).then(drawn[c]).otherwise(registered[c]).alias(c) for c in registered.columns)
+    premises = drawn.select(
+        pl.when(separate).then(drawn[c]).otherwise(registered[c]).alias(c) for c in registered.columns
+    )
     return pl.concat(
-        [frame, registered, premises.rename({c: f"p_{c}" for c in premises.columns}), pl.DataFrame({"premises_district": premises_district})],
+        [
+            frame,
+            registered,
+            premises.rename({c: f"p_{c}" for c in premises.columns}),
+            pl.DataFrame({"premises_district": premises_district}),
+        ],
         how="horizontal",
     )
 
@@ -113,7 +128,9 @@ def _established(frame: pl.DataFrame, plan: Plan, rng: np.random.Generator) -> p
     weights = 1.11 ** (years - 1990)
     year = years[rng.choice(years.size, size=n, p=weights / weights.sum())]
     start = np.datetime64(plan.start, "D")
-    day = (year - 1970).astype("datetime64[Y]").astype("datetime64[D]") + rng.integers(0, 365, size=n).astype("timedelta64[D]")
+    day = (year - 1970).astype("datetime64[Y]").astype("datetime64[D]") + rng.integers(0, 365, size=n).astype(
+        "timedelta64[D]"
+    )
     late = day > start - 1
     day[late] = start - rng.integers(1, 300, size=late.sum()).astype("timedelta64[D]")
     appears = frame["appears_day"].to_numpy()
@@ -132,11 +149,19 @@ def _kinds_and_names(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFr
     form = np.array([t[1] for t in COMPANY_TYPES])[company_type]
     partnership = np.char.find(form, "合伙") >= 0
     industry_id[partnership & (kind == "company")] = INDUSTRY_INDEX["services"]
-    branch_type = np.array([t[0] for t in BRANCH_TYPES])[rng.choice(len(BRANCH_TYPES), size=n, p=[t[1] for t in BRANCH_TYPES])]
-    entity_type = np.select([kind == "individual", kind == "cooperative", kind == "branch"], [INDIVIDUAL_TYPE, COOPERATIVE_TYPE, branch_type], entity_type)
+    branch_type = np.array([t[0] for t in BRANCH_TYPES])[
+        rng.choice(len(BRANCH_TYPES), size=n, p=[t[1] for t in BRANCH_TYPES])
+    ]
+    entity_type = np.select(
+        [kind == "individual", kind == "cooperative", kind == "branch"],
+        [INDIVIDUAL_TYPE, COOPERATIVE_TYPE, branch_type],
+        entity_type,
+    )
     form = np.select([kind == "individual", kind == "cooperative"], ["", "专业合作社"], form)
     shop = kind == "individual"
-    prefix, locality, has_district = naming.prefixes(rng, kind, frame["district_code"].to_numpy(), frame["street"].to_numpy())
+    prefix, locality, has_district = naming.prefixes(
+        rng, kind, frame["district_code"].to_numpy(), frame["street"].to_numpy()
+    )
     orphan_company = (frame["role"].to_numpy() == "orphan") & (kind == "company")
     outside = np.array([o[1] for o in OUTSIDE_DIVISIONS])[rng.integers(0, len(OUTSIDE_DIVISIONS), size=n)]
     prefix = np.where(orphan_company, outside, prefix)
@@ -153,7 +178,9 @@ def _kinds_and_names(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFr
         prefix_has_district=pl.Series(has_district),
         zihao=pl.Series(zihao),
         form=pl.Series(form),
-        name_marker=pl.Series(np.where(unnamed, np.where(rng.random(n) < 0.6, "", "*"), None).tolist(), dtype=pl.Utf8),
+        name_marker=pl.Series(
+            np.where(unnamed, np.where(rng.random(n) < 0.6, "", "*"), None).tolist(), dtype=pl.Utf8
+        ),
         branch_suffix=pl.lit(""),
         locked=pl.col("is_hostile"),
     )
@@ -162,7 +189,10 @@ def _kinds_and_names(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFr
 
 def _industries(rng: np.random.Generator, kind: np.ndarray) -> np.ndarray:
     out = np.empty(kind.size, dtype=np.int64)
-    for kinds, attribute in ((("company", "branch"), "weight_company"), (("individual",), "weight_individual")):
+    for kinds, attribute in (
+        (("company", "branch"), "weight_company"),
+        (("individual",), "weight_individual"),
+    ):
         rows = np.flatnonzero(np.isin(kind, kinds))
         weights = np.array([getattr(i, attribute) for i in INDUSTRIES])
         out[rows] = rng.choice(len(INDUSTRIES), size=rows.size, p=weights / weights.sum())
@@ -174,7 +204,9 @@ def _branch_parents(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFra
     """Each branch hangs off a non-partnership company registered in the first delivery, founded before it."""
     kind = frame["kind"].to_numpy()
     candidates = np.flatnonzero(
-        (kind == "company") & (frame["role"].to_numpy() == "existing") & ~frame["is_hostile"].to_numpy()
+        (kind == "company")
+        & (frame["role"].to_numpy() == "existing")
+        & ~frame["is_hostile"].to_numpy()
         & (np.char.find(frame["form"].to_numpy().astype(str), "合伙") < 0)
     )
     branches = np.flatnonzero(kind == "branch")
@@ -183,7 +215,9 @@ def _branch_parents(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFra
     established = frame["established_on"].to_numpy().astype("datetime64[D]")
     floor = established[parent[branches]] + np.timedelta64(30, "D")
     ceiling = np.max(established[frame["role"].to_numpy() == "existing"])
-    established[branches] = np.minimum(np.maximum(established[branches], floor), np.maximum(ceiling, established[branches]))
+    established[branches] = np.minimum(
+        np.maximum(established[branches], floor), np.maximum(ceiling, established[branches])
+    )
     parts = ["prefix", "locality", "prefix_has_district", "zihao", "industry", "form", "industry_id"]
     updates = {p: frame[p].scatter(branches, frame[p].to_numpy()[parent[branches]]) for p in parts}
     return frame.with_columns(
@@ -209,7 +243,9 @@ def _statuses(frame: pl.DataFrame, plan: Plan, rng: np.random.Generator) -> pl.D
     keep_active = (frame["role"].to_numpy() != "existing") | frame["is_hostile"].to_numpy()
     status[keep_active] = np.array(ACTIVE_STATUSES)[rng.integers(0, 2, size=keep_active.sum())]
     established = frame["established_on"].to_numpy().astype("datetime64[D]")
-    legacy = _pick(rng, (established < np.datetime64(USCC_REFORM)) & ~keep_active & (kind != "branch"), LEGACY_SHARE * n)
+    legacy = _pick(
+        rng, (established < np.datetime64(USCC_REFORM)) & ~keep_active & (kind != "branch"), LEGACY_SHARE * n
+    )
     status[legacy] = np.where(rng.random(legacy.size) < 0.75, REVOKED_NOT_DEREGISTERED, "存续")
     status = status.astype(str)
     frame = frame.with_columns(status=pl.Series(status), is_legacy=pl.Series(mask(n, legacy)))
@@ -227,12 +263,16 @@ def _status_dates(frame: pl.DataFrame, plan: Plan, rng: np.random.Generator) -> 
     established = frame["established_on"].to_numpy().astype("datetime64[D]")
     status = frame["status"].to_numpy()
     span = np.maximum((start - 1 - established).astype(np.int64), 1)
-    after = established + np.minimum(60 + (rng.random(n) * span).astype(np.int64), span).astype("timedelta64[D]")
+    after = established + np.minimum(60 + (rng.random(n) * span).astype(np.int64), span).astype(
+        "timedelta64[D]"
+    )
     after = np.minimum(after, start - 1)
     revoked = np.isin(status, [REVOKED_NOT_DEREGISTERED, "吊销"])
     deregistered = status == "注销"
     active = np.isin(status, ACTIVE_STATUSES)
-    approved = np.where(rng.random(n) < 0.4, established, established + (rng.random(n) * span).astype("timedelta64[D]"))
+    approved = np.where(
+        rng.random(n) < 0.4, established, established + (rng.random(n) * span).astype("timedelta64[D]")
+    )
     approved = np.where(active, approved, after)
     report = _annual_reports(frame, plan, rng, active, np.where(active, start, after))
     in_list, reason = _abnormal(rng, active, report, plan)
@@ -247,7 +287,9 @@ def _status_dates(frame: pl.DataFrame, plan: Plan, rng: np.random.Generator) -> 
     )
 
 
-def _annual_reports(frame: pl.DataFrame, plan: Plan, rng: np.random.Generator, active: np.ndarray, until: np.ndarray) -> np.ndarray:
+def _annual_reports(
+    frame: pl.DataFrame, plan: Plan, rng: np.random.Generator, active: np.ndarray, until: np.ndarray
+) -> np.ndarray:
     """最近年报年度 (0 = none): most report the last year; a delinquent tail stops reporting (zombies)."""
     n = frame.height
     founded = frame["established_on"].dt.year().to_numpy()
@@ -262,7 +304,9 @@ def _annual_reports(frame: pl.DataFrame, plan: Plan, rng: np.random.Generator, a
     return np.where((year < founded) | (year < 2013), 0, year)
 
 
-def _abnormal(rng: np.random.Generator, active: np.ndarray, report: np.ndarray, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+def _abnormal(
+    rng: np.random.Generator, active: np.ndarray, report: np.ndarray, plan: Plan
+) -> tuple[np.ndarray, np.ndarray]:
     """经营异常名录: non-reporters (often), unreachable ones (rarely); only active entities are listed.
 
     Unreachability is only ever planted on active entities, so `zombie.unreachable` does not depend on
@@ -295,7 +339,12 @@ def _codes(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     outside = np.array([o[0] for o in OUTSIDE_DIVISIONS])
     division = np.where(orphan_company, outside[rng.integers(0, outside.size, size=n)], division)
     uscc = _unique_codes(rng, category, division, modern, kind == "individual")
-    eligible_pilot = (role == "existing") & ~frame["is_legacy"].to_numpy() & ~frame["is_hostile"].to_numpy() & (kind != "branch")
+    eligible_pilot = (
+        (role == "existing")
+        & ~frame["is_legacy"].to_numpy()
+        & ~frame["is_hostile"].to_numpy()
+        & (kind != "branch")
+    )
     pilot = _pick(rng, eligible_pilot, PILOT_SHARE * n)
     uscc[pilot] = codes.break_check(uscc[pilot], rng)
     blank = frame["is_legacy"].to_numpy() | ((role == "orphan") & (kind == "individual"))
@@ -305,17 +354,30 @@ def _codes(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
         uscc=pl.Series(np.where(blank, None, uscc).tolist(), dtype=pl.Utf8),
         is_pilot=pl.Series(mask(n, pilot)),
         reg_no=pl.Series(np.where(~modern & (role != "orphan"), reg_no, None).tolist(), dtype=pl.Utf8),
-        record_key=pl.Series(np.char.add(frame["district_code"].to_numpy().astype("<U6"), codes.zero_pad(rng.permutation(n) + 10**8, 10))),
+        record_key=pl.Series(
+            np.char.add(
+                frame["district_code"].to_numpy().astype("<U6"),
+                codes.zero_pad(rng.permutation(n) + 10**8, 10),
+            )
+        ),
     )
 
 
-def _unique_codes(rng: np.random.Generator, category: np.ndarray, division: np.ndarray, modern: np.ndarray, individual: np.ndarray) -> np.ndarray:
+def _unique_codes(
+    rng: np.random.Generator,
+    category: np.ndarray,
+    division: np.ndarray,
+    modern: np.ndarray,
+    individual: np.ndarray,
+) -> np.ndarray:
     uscc = codes.uscc_codes(category, division, codes.org_codes(rng, modern, individual))
     for _ in range(20):
         repeat = np.flatnonzero(~pl.Series(uscc).is_first_distinct().to_numpy())
         if repeat.size == 0:
             return uscc
-        uscc[repeat] = codes.uscc_codes(category[repeat], division[repeat], codes.org_codes(rng, modern[repeat], individual[repeat]))
+        uscc[repeat] = codes.uscc_codes(
+            category[repeat], division[repeat], codes.org_codes(rng, modern[repeat], individual[repeat])
+        )
     raise RuntimeError("could not draw unique USCCs")
 
 
@@ -340,12 +402,16 @@ def _texts(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     """Capital, business scope, branch suffixes and the names as registered (hostile ones verbatim)."""
     frame = frame.with_columns(
         registered_capital_wan=pl.Series(_capital(rng, frame["kind"].to_numpy()).tolist(), dtype=pl.Utf8),
-        business_scope=pl.Series(_scopes(rng, frame["industry_id"].to_numpy(), frame["established_on"].dt.year().to_numpy())),
+        business_scope=pl.Series(
+            _scopes(rng, frame["industry_id"].to_numpy(), frame["established_on"].dt.year().to_numpy())
+        ),
     )
     frame = frame.with_columns(branch_suffix=naming.branch_suffixes(frame))
     frame = frame.with_columns(name=registered_name())
     hostile = np.flatnonzero(frame["is_hostile"].to_numpy())
-    return frame.with_columns(frame["name"].scatter(hostile, np.resize(np.array(HOSTILE_NAMES), hostile.size)))
+    return frame.with_columns(
+        frame["name"].scatter(hostile, np.resize(np.array(HOSTILE_NAMES), hostile.size))
+    )
 
 
 def registered_name() -> pl.Expr:
@@ -359,10 +425,17 @@ def _capital(rng: np.random.Generator, kind: np.ndarray) -> np.ndarray:
     company = np.array([3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 800, 1000, 2000, 5000, 10000])
     small = np.array([1, 2, 3, 5, 10, 20])
     weights = np.array([3, 6, 12, 8, 6, 12, 18, 8, 5, 8, 2, 6, 3, 1.5, 0.5])
-    amount = np.where(kind == "individual", small[rng.integers(0, small.size, size=n)],
-                      company[rng.choice(company.size, size=n, p=weights / weights.sum())]).astype(np.int64)
+    amount = np.where(
+        kind == "individual",
+        small[rng.integers(0, small.size, size=n)],
+        company[rng.choice(company.size, size=n, p=weights / weights.sum())],
+    ).astype(np.int64)
     style = rng.choice(3, size=n, p=[0.75, 0.15, 0.10])
-    text = np.select([style == 0, style == 1], [amount.astype(str), np.char.add(amount.astype(str), ".0")], np.char.add(amount.astype(str), ".000000"))
+    text = np.select(
+        [style == 0, style == 1],
+        [amount.astype(str), np.char.add(amount.astype(str), ".0")],
+        np.char.add(amount.astype(str), ".000000"),
+    )
     blank = (kind == "branch") | ((kind == "individual") & (rng.random(n) < 0.7)) | (rng.random(n) < 0.03)
     return np.where(blank, None, text)
 
@@ -378,7 +451,9 @@ def _scopes(rng: np.random.Generator, industry_id: np.ndarray, founded: np.ndarr
             separator = "," if rng.random() < 0.15 else "、"
             variants_old.append(separator.join(chosen) + "。")
             if industry.licences:
-                variants_new.append(f"许可项目：{chosen[0]}{SCOPE_LICENSED_TAIL}一般项目：{'；'.join(chosen[1:])}{SCOPE_TAIL}")
+                variants_new.append(
+                    f"许可项目：{chosen[0]}{SCOPE_LICENSED_TAIL}一般项目：{'；'.join(chosen[1:])}{SCOPE_TAIL}"
+                )
             else:
                 variants_new.append(f"一般项目：{'；'.join(chosen)}{SCOPE_TAIL}")
         rows = np.flatnonzero(industry_id == i)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.storage import catalog
 from pipelines.domain.contract import ENTITY_SOURCES
 from pipelines.domain.resolution.records import without_borrowed_codes
+from pipelines.storage import catalog
 
 
 def _pairs(n: pl.Expr) -> pl.Expr:
@@ -32,7 +32,11 @@ class Scores:
 
     @property
     def f1(self) -> float:
-        return 0.0 if self.precision + self.recall == 0 else 2 * self.precision * self.recall / (self.precision + self.recall)
+        return (
+            0.0
+            if self.precision + self.recall == 0
+            else 2 * self.precision * self.recall / (self.precision + self.recall)
+        )
 
 
 def _ratio(num: float, den: float) -> float:
@@ -62,9 +66,8 @@ def pairwise(frame: pl.DataFrame, involving: pl.Expr | None = None) -> Scores:
 
 def bcubed(frame: pl.DataFrame) -> Scores:
     cells = frame.group_by("true_entity_id", "entity_id").agg(cell=pl.len())
-    sized = (
-        frame.join(cells, on=["true_entity_id", "entity_id"])
-        .with_columns(pred=pl.len().over("entity_id"), true=pl.len().over("true_entity_id"))
+    sized = frame.join(cells, on=["true_entity_id", "entity_id"]).with_columns(
+        pred=pl.len().over("entity_id"), true=pl.len().over("true_entity_id")
     )
     return Scores(
         sized.select((pl.col("cell") / pl.col("pred")).mean()).item(),
@@ -76,31 +79,60 @@ def uscc_conflicts(xref: pl.DataFrame, records_with_uscc: pl.DataFrame) -> int:
     """Entities holding two or more different valid USCCs (must be 0), not counting a branch licence's
     borrowed parent code (`records_with_uscc` has source, record_key, uscc, uscc_is_valid, name_key and
     branch_marker)."""
-    codes = without_borrowed_codes(records_with_uscc).filter("uscc_is_valid").select("source", "record_key", "uscc")
-    per_entity = xref.join(codes, on=["source", "record_key"]).group_by("entity_id").agg(codes=pl.col("uscc").n_unique())
+    codes = (
+        without_borrowed_codes(records_with_uscc)
+        .filter("uscc_is_valid")
+        .select("source", "record_key", "uscc")
+    )
+    per_entity = (
+        xref.join(codes, on=["source", "record_key"])
+        .group_by("entity_id")
+        .agg(codes=pl.col("uscc").n_unique())
+    )
     return per_entity.filter(pl.col("codes") > 1).height
 
 
 def resolution_table(truth_records: pl.DataFrame, xref: pl.DataFrame) -> pl.DataFrame:
     """One row per slice: pairwise P/R/F1 and (overall) B-cubed F1."""
     frame = labelled(truth_records, xref)
-    slices: list[tuple[str, pl.Expr | None]] = [("all records", None), ("records without a valid USCC", ~pl.col("valid"))]
+    slices: list[tuple[str, pl.Expr | None]] = [
+        ("all records", None),
+        ("records without a valid USCC", ~pl.col("valid")),
+    ]
     slices += [(f"records from {s}", pl.col("source") == s) for s in ENTITY_SOURCES]
     rows = []
     for name, involving in slices:
         p = pairwise(frame, involving)
-        rows.append({"slice": name, "records": frame.filter(involving).height if involving is not None else frame.height,
-                     "precision": p.precision, "recall": p.recall, "f1": p.f1})
+        rows.append(
+            {
+                "slice": name,
+                "records": frame.filter(involving).height if involving is not None else frame.height,
+                "precision": p.precision,
+                "recall": p.recall,
+                "f1": p.f1,
+            }
+        )
     b = bcubed(frame)
-    rows.append({"slice": "B-cubed (all records)", "records": frame.height, "precision": b.precision, "recall": b.recall, "f1": b.f1})
+    rows.append(
+        {
+            "slice": "B-cubed (all records)",
+            "records": frame.height,
+            "precision": b.precision,
+            "recall": b.recall,
+            "f1": b.f1,
+        }
+    )
     return pl.DataFrame(rows)
 
 
 def id_stability(before: pl.DataFrame, after: pl.DataFrame) -> tuple[float, int]:
     """Share of entities whose records are exactly the same in both runs that kept their entity_id."""
+
     def members(xref: pl.DataFrame) -> pl.DataFrame:
-        return xref.with_columns(ref=pl.concat_str("source", "record_key", separator=":")).group_by("entity_id").agg(
-            members=pl.col("ref").sort().str.join("|")
+        return (
+            xref.with_columns(ref=pl.concat_str("source", "record_key", separator=":"))
+            .group_by("entity_id")
+            .agg(members=pl.col("ref").sort().str.join("|"))
         )
 
     same = members(before).join(members(after), on="members", suffix="_after")
@@ -124,8 +156,16 @@ def flag_table(truth_issues: pl.DataFrame, truth_records: pl.DataFrame, issues: 
         e = expected.filter(pl.col("issue_type") == issue_type)
         f = flagged.filter(pl.col("issue_type") == issue_type)
         hit = f.join(e, on=["issue_type", "true_entity_id"]).height
-        rows.append({"issue_type": issue_type, "expected": e.height, "flagged": f.height, "correct": hit,
-                     "precision": _ratio(hit, f.height), "recall": _ratio(hit, e.height)})
+        rows.append(
+            {
+                "issue_type": issue_type,
+                "expected": e.height,
+                "flagged": f.height,
+                "correct": hit,
+                "precision": _ratio(hit, f.height),
+                "recall": _ratio(hit, e.height),
+            }
+        )
     return pl.DataFrame(rows)
 
 

@@ -75,7 +75,9 @@ _CORE = (
 def csv_bytes(frame: pl.DataFrame, encoding: str, line_terminator: str = "\n") -> bytes:
     """RFC 4180 CSV (quotes only where needed) in the given encoding."""
     buffer = io.BytesIO()
-    frame.write_csv(buffer, line_terminator=line_terminator, quote_style="necessary", include_bom=encoding == "utf-8-sig")
+    frame.write_csv(
+        buffer, line_terminator=line_terminator, quote_style="necessary", include_bom=encoding == "utf-8-sig"
+    )
     data = buffer.getvalue()
     if encoding in ("utf-8", "utf-8-sig"):
         return data
@@ -86,7 +88,12 @@ def write_csv(path: Path, frame: pl.DataFrame, encoding: str, line_terminator: s
     """`csv_bytes` straight to disk (UTF-8 files are streamed by polars, never held as bytes)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if encoding in ("utf-8", "utf-8-sig"):
-        frame.write_csv(path, line_terminator=line_terminator, quote_style="necessary", include_bom=encoding == "utf-8-sig")
+        frame.write_csv(
+            path,
+            line_terminator=line_terminator,
+            quote_style="necessary",
+            include_bom=encoding == "utf-8-sig",
+        )
     else:
         path.write_bytes(csv_bytes(frame, encoding, line_terminator))
 
@@ -101,7 +108,11 @@ def _column_letter(index: int) -> str:
 
 
 def _escape(text: pl.Expr) -> pl.Expr:
-    return text.str.replace_all("&", "&amp;", literal=True).str.replace_all("<", "&lt;", literal=True).str.replace_all(">", "&gt;", literal=True)
+    return (
+        text.str.replace_all("&", "&amp;", literal=True)
+        .str.replace_all("<", "&lt;", literal=True)
+        .str.replace_all(">", "&gt;", literal=True)
+    )
 
 
 def _cell(column: str, letter: str, row: pl.Expr, numeric: bool, is_date: bool) -> pl.Expr:
@@ -112,7 +123,9 @@ def _cell(column: str, letter: str, row: pl.Expr, numeric: bool, is_date: bool) 
     """
     ref = pl.concat_str([pl.lit(f'<c r="{letter}'), row])
     text = pl.col(column).cast(pl.Utf8)
-    cell = pl.concat_str([ref, pl.lit('" t="inlineStr"><is><t xml:space="preserve">'), _escape(text), pl.lit("</t></is></c>")])
+    cell = pl.concat_str(
+        [ref, pl.lit('" t="inlineStr"><is><t xml:space="preserve">'), _escape(text), pl.lit("</t></is></c>")]
+    )
     if numeric:
         number_cell = pl.concat_str([ref, pl.lit('"><v>'), text, pl.lit("</v></c>")])
         cell = pl.when(text.str.contains(r"^\d+(\.\d+)?$")).then(number_cell).otherwise(cell)
@@ -124,7 +137,9 @@ def _cell(column: str, letter: str, row: pl.Expr, numeric: bool, is_date: bool) 
     return pl.when(text.is_null() | (text == "")).then(None).otherwise(cell)
 
 
-def sheet_xml(frame: pl.DataFrame, numeric: frozenset[str] = frozenset(), dates: frozenset[str] = frozenset()) -> bytes:
+def sheet_xml(
+    frame: pl.DataFrame, numeric: frozenset[str] = frozenset(), dates: frozenset[str] = frozenset()
+) -> bytes:
     """The worksheet part: a header row of strings, then one row per record."""
     letters = [_column_letter(i) for i in range(frame.width)]
     header = "".join(
@@ -132,22 +147,34 @@ def sheet_xml(frame: pl.DataFrame, numeric: frozenset[str] = frozenset(), dates:
         for letter, name in zip(letters, frame.columns, strict=True)
     )
     row = (pl.int_range(pl.len()) + 2).cast(pl.Utf8)
-    cells = [_cell(c, letter, row, c in numeric, c in dates) for c, letter in zip(frame.columns, letters, strict=True)]
-    rows = frame.select(pl.concat_str([pl.lit('<row r="'), row, pl.lit('">'), *cells, pl.lit("</row>")], ignore_nulls=True).alias("x"))
+    cells = [
+        _cell(c, letter, row, c in numeric, c in dates)
+        for c, letter in zip(frame.columns, letters, strict=True)
+    ]
+    rows = frame.select(
+        pl.concat_str(
+            [pl.lit('<row r="'), row, pl.lit('">'), *cells, pl.lit("</row>")], ignore_nulls=True
+        ).alias("x")
+    )
     body = rows["x"].str.join("").item() if frame.height else ""
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
         f'<row r="1">{header}</row>{body}</sheetData></worksheet>'
-    ).encode("utf-8")
+    ).encode()
 
 
 def _escape_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def xlsx_bytes(frame: pl.DataFrame, stamp: date, sheet: str = "Sheet1", numeric: frozenset[str] = frozenset(),
-               dates: frozenset[str] = frozenset()) -> bytes:
+def xlsx_bytes(
+    frame: pl.DataFrame,
+    stamp: date,
+    sheet: str = "Sheet1",
+    numeric: frozenset[str] = frozenset(),
+    dates: frozenset[str] = frozenset(),
+) -> bytes:
     """A one-sheet workbook; zip entries and document properties dated `stamp`, never the clock."""
     parts = (
         ("[Content_Types].xml", _CONTENT_TYPES.encode()),

@@ -15,6 +15,7 @@ import polars as pl
 
 from pipelines.domain.contract import SPECS
 
+
 @dataclass(frozen=True)
 class FileStyle:
     fmt: str  # "csv" | "xlsx"
@@ -42,13 +43,31 @@ class DistrictStyle:
 DISTRICT_STYLES: dict[str, DistrictStyle] = {
     "330203": DistrictStyle(FileStyle("csv", "utf-8-sig", "iso", 0, "\r\n"), "海曙区", "jc_year", "HS"),
     "330205": DistrictStyle(FileStyle("csv", "gb18030", "slash", 1, "\r\n"), "330205", "plain", "JB"),
-    "330206": DistrictStyle(FileStyle("xlsx", None, "excel", 2, leading=("inspected_on",)), "北仑", "initials", "BL"),
-    "330211": DistrictStyle(FileStyle("csv", "utf-8", "compact", 3, omit=("penalty_doc_no", "penalty_amount")), "镇海区", "jc_year", "ZH"),
+    "330206": DistrictStyle(
+        FileStyle("xlsx", None, "excel", 2, leading=("inspected_on",)), "北仑", "initials", "BL"
+    ),
+    "330211": DistrictStyle(
+        FileStyle("csv", "utf-8", "compact", 3, omit=("penalty_doc_no", "penalty_amount")),
+        "镇海区",
+        "jc_year",
+        "ZH",
+    ),
     "330212": DistrictStyle(FileStyle("xlsx", None, "cn", 4), "鄞州区", "yearmonth", "YZ"),
-    "330213": DistrictStyle(FileStyle("csv", "gb18030", "dot", 5, leading=("name", "uscc")), "奉化区", "plain", "FH"),
-    "330225": DistrictStyle(FileStyle("csv", "utf-8", "iso_time", 6, omit=("penalty_doc_no", "penalty_amount")), "象山县", "initials", "XS"),
-    "330226": DistrictStyle(FileStyle("csv", "gb18030", "cn", 7, padded_headers=True), "宁海县", "jc_year", "NH"),
-    "330281": DistrictStyle(FileStyle("xlsx", None, "excel", 8, leading=("inspected_on", "result")), "余姚", "plain", "YY"),
+    "330213": DistrictStyle(
+        FileStyle("csv", "gb18030", "dot", 5, leading=("name", "uscc")), "奉化区", "plain", "FH"
+    ),
+    "330225": DistrictStyle(
+        FileStyle("csv", "utf-8", "iso_time", 6, omit=("penalty_doc_no", "penalty_amount")),
+        "象山县",
+        "initials",
+        "XS",
+    ),
+    "330226": DistrictStyle(
+        FileStyle("csv", "gb18030", "cn", 7, padded_headers=True), "宁海县", "jc_year", "NH"
+    ),
+    "330281": DistrictStyle(
+        FileStyle("xlsx", None, "excel", 8, leading=("inspected_on", "result")), "余姚", "plain", "YY"
+    ),
     "330282": DistrictStyle(FileStyle("csv", "utf-8-sig", "slash_padded", 9), "330282", "yearmonth", "CX"),
 }
 REGION_TEXT = {code: style.region for code, style in DISTRICT_STYLES.items()}
@@ -63,7 +82,11 @@ REGISTRATION_FIRST = (
 LICENSING_FIRST = (
     ("lic_food_business", ("食品经营许可",), FileStyle("csv", "utf-8-sig", "iso", 0)),
     ("lic_food_production", ("食品生产许可", "化妆品生产许可"), FileStyle("csv", "utf-8", "slash", 1)),
-    ("lic_filings", ("仅销售预包装食品备案", "第二类医疗器械经营备案"), FileStyle("csv", "utf-8", "compact", 2)),
+    (
+        "lic_filings",
+        ("仅销售预包装食品备案", "第二类医疗器械经营备案"),
+        FileStyle("csv", "utf-8", "compact", 2),
+    ),
     ("lic_drug_device", ("药品经营许可", "医疗器械经营许可"), FileStyle("csv", "gb18030", "dot", 3, "\r\n")),
 )
 _INCREMENTAL_DATES = ("dot", "iso", "slash_padded", "compact", "slash", "cn")
@@ -131,9 +154,12 @@ def record_numbers(frame: pl.DataFrame) -> pl.Series:
     initials = pl.col("code").replace_strict({c: s.initials for c, s in DISTRICT_STYLES.items()})
     seq = pl.col("seq").cast(pl.Utf8)
     text = (
-        pl.when(style == "jc_year").then(pl.concat_str([pl.lit("JC"), pl.col("year"), seq.str.zfill(6)]))
-        .when(style == "initials").then(pl.concat_str([initials, seq.str.zfill(7)]))
-        .when(style == "yearmonth").then(pl.concat_str([pl.col("month"), seq.str.zfill(6)]))
+        pl.when(style == "jc_year")
+        .then(pl.concat_str([pl.lit("JC"), pl.col("year"), seq.str.zfill(6)]))
+        .when(style == "initials")
+        .then(pl.concat_str([initials, seq.str.zfill(7)]))
+        .when(style == "yearmonth")
+        .then(pl.concat_str([pl.col("month"), seq.str.zfill(6)]))
         .otherwise(seq)
     )
     return numbered.select(text.alias("record_no")).to_series()

@@ -33,9 +33,13 @@ def plant(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     shops = eligible & ((frame["kind"] == "individual") & (frame["zihao"] != "")).to_numpy() & _free(kind_of)
     half = max(1, plan.planted // 2)
     near = _pairs(rng, frame, shops, half, same_district=True)
-    far = _pairs(rng, frame, shops & ~mask(frame.height, near.ravel()), plan.planted - half, same_district=False)
+    far = _pairs(
+        rng, frame, shops & ~mask(frame.height, near.ravel()), plan.planted - half, same_district=False
+    )
     pairs = np.concatenate([near, far])
-    frame = _copy_parts(frame, pairs, ("zihao", "industry", "industry_id", "legal_rep", "phone_digits", "phone_mobile"))
+    frame = _copy_parts(
+        frame, pairs, ("zihao", "industry", "industry_id", "legal_rep", "phone_digits", "phone_mobile")
+    )
     frame = _copy_parts(frame, near, ("prefix", "prefix_has_district"))
     frame = _other_locality(frame, near, rng)
     _mark(kind_of, partner, pairs, "same_operator")
@@ -49,7 +53,9 @@ def plant(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
 
 def _eligible(frame: pl.DataFrame) -> np.ndarray:
     parents = frame["parent_eid"].drop_nulls().to_numpy()
-    plain = ((frame["role"] == "existing") & ~frame["locked"] & ~frame["form"].str.contains("合伙", literal=True)).to_numpy()
+    plain = (
+        (frame["role"] == "existing") & ~frame["locked"] & ~frame["form"].str.contains("合伙", literal=True)
+    ).to_numpy()
     return plain & ~mask(frame.height, parents)
 
 
@@ -67,7 +73,9 @@ def _branches(frame: pl.DataFrame, kind_of: np.ndarray, partner: np.ndarray) -> 
     return frame
 
 
-def _pairs(rng: np.random.Generator, frame: pl.DataFrame, eligible: np.ndarray, count: int, same_district: bool) -> np.ndarray:
+def _pairs(
+    rng: np.random.Generator, frame: pl.DataFrame, eligible: np.ndarray, count: int, same_district: bool
+) -> np.ndarray:
     """Up to `count` disjoint (i, j) pairs of eligible rows, in the same or in different districts."""
     rows = rng.permutation(np.flatnonzero(eligible))
     district = frame["district_code"].cast(pl.Int64).to_numpy()
@@ -93,15 +101,23 @@ def _similar(frame: pl.DataFrame, pairs: np.ndarray, rng: np.random.Generator) -
     """Row j: row i's name with one 字号 character sound-alike, or another word of the same industry."""
     if pairs.size == 0:
         return frame
-    frame = _copy_parts(frame, pairs, ("prefix", "locality", "prefix_has_district", "zihao", "industry", "industry_id", "form"))
+    frame = _copy_parts(
+        frame,
+        pairs,
+        ("prefix", "locality", "prefix_has_district", "zihao", "industry", "industry_id", "form"),
+    )
     i, j = pairs[:, 0], pairs[:, 1]
     by_typo = rng.random(j.size) < 0.5
     zihao = frame["zihao"].to_numpy()[i].astype(str)
     industry = frame["industry"].to_numpy()[i].astype(str)
     new_zihao = np.where(by_typo, naming.typo(zihao, rng), zihao)
     shop = frame["kind"].to_numpy()[j] == "individual"
-    new_industry = np.where(by_typo, industry, naming.other_industry_word(frame["industry_id"].to_numpy()[i], shop, industry, rng))
-    return frame.with_columns(zihao=frame["zihao"].scatter(j, new_zihao), industry=frame["industry"].scatter(j, new_industry))
+    new_industry = np.where(
+        by_typo, industry, naming.other_industry_word(frame["industry_id"].to_numpy()[i], shop, industry, rng)
+    )
+    return frame.with_columns(
+        zihao=frame["zihao"].scatter(j, new_zihao), industry=frame["industry"].scatter(j, new_industry)
+    )
 
 
 def _other_locality(frame: pl.DataFrame, pairs: np.ndarray, rng: np.random.Generator) -> pl.DataFrame:

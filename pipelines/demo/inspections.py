@@ -24,15 +24,39 @@ from pipelines.demo.vocab import (
 PER_ENTITY = 0.5
 WINDOW_DAYS = 730
 PENALTY_AMOUNTS = np.array([500, 1000, 2000, 3000, 5000, 10000, 20000, 50000])
-COLUMNS = ("iid", "eid", "file_code", "inspected_on", "inspection_type", "result", "penalty_doc_no", "penalty_amount",
-           "appears_day", "name_mode", "rep_mode", "uscc_mode")
+COLUMNS = (
+    "iid",
+    "eid",
+    "file_code",
+    "inspected_on",
+    "inspection_type",
+    "result",
+    "penalty_doc_no",
+    "penalty_amount",
+    "appears_day",
+    "name_mode",
+    "rep_mode",
+    "uscc_mode",
+)
 
 
 def initial(plan: Plan, ent: pl.DataFrame, lic: pl.DataFrame) -> pl.DataFrame:
     """Inspections before the first delivery date, in the first district deliveries."""
     rng = plan.rng("inspections")
     start = np.datetime64(plan.start, "D")
-    needed = ("eid", "status", "role", "premises_district", "established_on", "deregistered_on", "revoked_on", "approved_on", "is_hostile", "locked", "appears_day")
+    needed = (
+        "eid",
+        "status",
+        "role",
+        "premises_district",
+        "established_on",
+        "deregistered_on",
+        "revoked_on",
+        "approved_on",
+        "is_hostile",
+        "locked",
+        "appears_day",
+    )
     ent = ent.select(needed)
     present = ent.filter((pl.col("appears_day") <= 0) & ~pl.col("is_hostile"))
     licensed = np.isin(present["eid"].to_numpy(), lic["eid"].to_numpy())
@@ -42,16 +66,27 @@ def initial(plan: Plan, ent: pl.DataFrame, lic: pl.DataFrame) -> pl.DataFrame:
     rows = rng.choice(present.height, size=count, p=weight / weight.sum())
     chosen = present[rows]
     closed = chosen.select(pl.coalesce("deregistered_on", "revoked_on", "approved_on")).to_series()
-    hi = np.where(chosen["status"].is_in(ACTIVE_STATUSES).to_numpy(), start - 1, closed.to_numpy().astype("datetime64[D]"))
+    hi = np.where(
+        chosen["status"].is_in(ACTIVE_STATUSES).to_numpy(),
+        start - 1,
+        closed.to_numpy().astype("datetime64[D]"),
+    )
     lo = np.maximum(chosen["established_on"].to_numpy().astype("datetime64[D]"), start - WINDOW_DAYS)
     keep = hi >= lo
     span = (hi - lo).astype(np.int64) + 1
     day = lo + (rng.random(count) * span).astype(np.int64).astype("timedelta64[D]")
     frame = _inspections(rng, chosen, day, np.zeros(count, int)).filter(pl.Series(keep))
     hostile = ent.filter(pl.col("is_hostile"))
-    frame = pl.concat([frame, _inspections(rng, hostile, np.full(hostile.height, start - 10), np.zeros(hostile.height, int))])
+    frame = pl.concat(
+        [
+            frame,
+            _inspections(rng, hostile, np.full(hostile.height, start - 10), np.zeros(hostile.height, int)),
+        ]
+    )
     frame = frame.with_columns(
-        result=pl.when(pl.col("eid").is_in(hostile["eid"].implode())).then(pl.lit("符合")).otherwise("result"),
+        result=pl.when(pl.col("eid").is_in(hostile["eid"].implode()))
+        .then(pl.lit("符合"))
+        .otherwise("result"),
         iid=pl.int_range(pl.len(), dtype=pl.Int64),
     )
     return ordered(unique_days(frame, ent))
@@ -67,11 +102,17 @@ def later(plan: Plan, ent: pl.DataFrame, insp: pl.DataFrame) -> pl.DataFrame:
     frames = [insp]
     next_iid = int(insp["iid"].max()) + 1
     for day in range(1, plan.days):
-        pool = ent.filter(~pl.col("locked") & pl.col("status").is_in(ACTIVE_STATUSES) & (pl.col("appears_day").is_between(0, day)))
+        pool = ent.filter(
+            ~pl.col("locked")
+            & pl.col("status").is_in(ACTIVE_STATUSES)
+            & (pl.col("appears_day").is_between(0, day))
+        )
         chosen = pool[_every_district_once(rng, pool, per_day)]
         delivered = np.datetime64(plan.dates[day], "D")
-        date = np.maximum(delivered - rng.integers(1, 8, size=chosen.height).astype("timedelta64[D]"),
-                          chosen["established_on"].to_numpy().astype("datetime64[D]"))
+        date = np.maximum(
+            delivered - rng.integers(1, 8, size=chosen.height).astype("timedelta64[D]"),
+            chosen["established_on"].to_numpy().astype("datetime64[D]"),
+        )
         fresh = _inspections(rng, chosen, date, np.full(chosen.height, day))
         fresh = fresh.with_columns(
             result=pl.when(pl.col("result") == UNREACHABLE_RESULT).then(pl.lit("符合")).otherwise("result"),
@@ -90,7 +131,9 @@ def _every_district_once(rng: np.random.Generator, pool: pl.DataFrame, count: in
     return np.sort(shuffled[picked])
 
 
-def _inspections(rng: np.random.Generator, chosen: pl.DataFrame, day: np.ndarray, appears: np.ndarray) -> pl.DataFrame:
+def _inspections(
+    rng: np.random.Generator, chosen: pl.DataFrame, day: np.ndarray, appears: np.ndarray
+) -> pl.DataFrame:
     n = chosen.height
     active = chosen["status"].is_in(ACTIVE_STATUSES).to_numpy()
     orphan = chosen["role"].to_numpy() == "orphan"
@@ -102,7 +145,10 @@ def _inspections(rng: np.random.Generator, chosen: pl.DataFrame, day: np.ndarray
     doc = np.full(n, None, dtype=object)
     rows = np.flatnonzero(penalised)
     numbers = rng.integers(1, 900, size=rows.size).tolist()
-    doc[rows] = [f"{PENALTY_PREFIX[c]}〔{y}〕{k}号" for c, y, k in zip(code[rows].tolist(), year[rows].tolist(), numbers, strict=True)]
+    doc[rows] = [
+        f"{PENALTY_PREFIX[c]}〔{y}〕{k}号"
+        for c, y, k in zip(code[rows].tolist(), year[rows].tolist(), numbers, strict=True)
+    ]
     kind = draw(rng, n, dict(INSPECTION_TYPE_MIX))
     return pl.DataFrame(
         {
@@ -113,7 +159,14 @@ def _inspections(rng: np.random.Generator, chosen: pl.DataFrame, day: np.ndarray
             "inspection_type": np.where(kind == "", "日常检查", kind),
             "result": result,
             "penalty_doc_no": pl.Series(doc.tolist(), dtype=pl.Utf8),
-            "penalty_amount": pl.Series(np.where(penalised, PENALTY_AMOUNTS[rng.integers(0, PENALTY_AMOUNTS.size, size=n)].astype(str), None).tolist(), dtype=pl.Utf8),
+            "penalty_amount": pl.Series(
+                np.where(
+                    penalised,
+                    PENALTY_AMOUNTS[rng.integers(0, PENALTY_AMOUNTS.size, size=n)].astype(str),
+                    None,
+                ).tolist(),
+                dtype=pl.Utf8,
+            ),
             "appears_day": appears.astype(np.int64),
             "name_mode": "normal",
             "rep_mode": "normal",
@@ -129,7 +182,11 @@ def unique_days(frame: pl.DataFrame, ent: pl.DataFrame) -> pl.DataFrame:
         clash = frame.select(pl.struct("eid", "inspected_on").is_first_distinct().not_()).to_series()
         if not clash.any():
             break
-        frame = frame.with_columns(inspected_on=pl.when(clash).then(pl.col("inspected_on").dt.offset_by("-1d")).otherwise("inspected_on"))
+        frame = frame.with_columns(
+            inspected_on=pl.when(clash)
+            .then(pl.col("inspected_on").dt.offset_by("-1d"))
+            .otherwise("inspected_on")
+        )
     frame = frame.filter(pl.struct("eid", "inspected_on").is_first_distinct())
     frame = frame.join(founded, on="eid", how="left", maintain_order="left")
     return frame.filter(pl.col("inspected_on") >= pl.col("established_on")).drop("established_on")

@@ -49,21 +49,37 @@ class Landing:
         self.serial += 1
         return self.serial
 
-    def write(self, source: str, day: date, name: str, style: FileStyle, rows: pl.DataFrame, sheet: str = "Sheet1",
-              bad: tuple[bad_input.BadRow, ...] = ()) -> WrittenFile:
+    def write(
+        self,
+        source: str,
+        day: date,
+        name: str,
+        style: FileStyle,
+        rows: pl.DataFrame,
+        sheet: str = "Sheet1",
+        bad: tuple[bad_input.BadRow, ...] = (),
+    ) -> WrittenFile:
         """Lay out one delivered table (dates in the file's style, headers of its variant) and write it."""
         text = _as_text(rows.with_columns(_bad=pl.lit(None, dtype=pl.Utf8)), source, style)
-        text, placed = bad_input.insert_rows(text, source, bad, self.rng, self.next_serial, self.template(source))
+        text, placed = bad_input.insert_rows(
+            text, source, bad, self.rng, self.next_serial, self.template(source)
+        )
         columns = formats.column_order(COLUMNS[source], style)
         header = formats.headers(source, columns, style)
-        table = text.select(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in columns)  # blank = empty field
+        table = text.select(
+            pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in columns
+        )  # blank = empty field
         table.columns = header
         relative = f"{source}/{day.isoformat()}/{name}.{style.fmt}"
         path = self.root / relative
         if style.fmt == "xlsx":
-            as_dates = {c for c in columns if c in DATE_COLUMNS[source]} if style.date_style == "excel" else set()
+            as_dates = (
+                {c for c in columns if c in DATE_COLUMNS[source]} if style.date_style == "excel" else set()
+            )
             data = files.xlsx_bytes(
-                table, day, sheet,
+                table,
+                day,
+                sheet,
                 numeric=frozenset(h for h, c in zip(header, columns, strict=True) if c == "penalty_amount"),
                 dates=frozenset(h for h, c in zip(header, columns, strict=True) if c in as_dates),
             )
@@ -71,13 +87,25 @@ class Landing:
         elif any(p["reason"] == "column_count" for p in placed):
             assert style.encoding is not None
             data = files.csv_bytes(table, style.encoding, style.line_terminator)
-            files.write(path, bad_input.break_column_counts(data, placed, style.encoding, style.line_terminator))
+            files.write(
+                path, bad_input.break_column_counts(data, placed, style.encoding, style.line_terminator)
+            )
         else:
             assert style.encoding is not None
             files.write_csv(path, table, style.encoding, style.line_terminator)
         kept = [c for c in text.columns if c.startswith("_") or c in KEPT_COLUMNS[source]]
-        record = WrittenFile(source, day, relative, style.fmt, style.encoding, style.date_style, header, text.select(kept),
-                             bad_rows=[{**p, "path": relative, "source": source} for p in placed], header_variant=style.variant)
+        record = WrittenFile(
+            source,
+            day,
+            relative,
+            style.fmt,
+            style.encoding,
+            style.date_style,
+            header,
+            text.select(kept),
+            bad_rows=[{**p, "path": relative, "source": source} for p in placed],
+            header_variant=style.variant,
+        )
         self.written.append(record)
         return record
 
@@ -88,12 +116,22 @@ class Landing:
 
     def template(self, source: str) -> pl.DataFrame | None:
         """Good rows already written for a source (bad rows of an empty file are copied from these)."""
-        return next((w.rows for w in self.written if w.source == source and w.rows is not None and w.rows.height
-                     and w.quarantine is None), None)
+        return next(
+            (
+                w.rows
+                for w in self.written
+                if w.source == source and w.rows is not None and w.rows.height and w.quarantine is None
+            ),
+            None,
+        )
 
     def sample(self, source: str, count: int) -> pl.DataFrame:
         """Copies of a few good rows of a source under fresh keys."""
-        good = next(w.rows for w in self.written if w.source == source and w.rows is not None and w.rows.height >= count)
+        good = next(
+            w.rows
+            for w in self.written
+            if w.source == source and w.rows is not None and w.rows.height >= count
+        )
         rows = good.filter(pl.col("_bad").is_null()).head(count)
         key = "record_no" if source == "district" else "record_key"
         keys = [bad_input.fresh_key(source, r, self.next_serial()) for r in rows.iter_rows(named=True)]

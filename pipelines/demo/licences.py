@@ -10,13 +10,32 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.domain.divisions import CITY_CODE, authority_name
 from pipelines.demo import codes
 from pipelines.demo.plan import Plan
 from pipelines.demo.vocab import ACTIVE_STATUSES, FILING_TYPES, INDUSTRIES, INDUSTRY_INDEX, LICENCE_FORMS
+from pipelines.domain.divisions import CITY_CODE, authority_name
 
 EXPIRED_SHARE = 0.12
-FOOD_CATEGORIES = np.array(["101", "102", "103", "104", "106", "107", "111", "113", "114", "116", "120", "121", "122", "124", "126", "128"])
+FOOD_CATEGORIES = np.array(
+    [
+        "101",
+        "102",
+        "103",
+        "104",
+        "106",
+        "107",
+        "111",
+        "113",
+        "114",
+        "116",
+        "120",
+        "121",
+        "122",
+        "124",
+        "126",
+        "128",
+    ]
+)
 
 
 def initial(plan: Plan, ent: pl.DataFrame, xlsx_day: int) -> pl.DataFrame:
@@ -25,15 +44,29 @@ def initial(plan: Plan, ent: pl.DataFrame, xlsx_day: int) -> pl.DataFrame:
     holders = _holders(rng, ent)
     frame = holders.join(ent, on="eid", how="left", maintain_order="left").with_row_index("lid")
     frame = frame.with_columns(
-        appears_day=pl.when(pl.col("is_hostile")).then(xlsx_day).otherwise(pl.col("appears_day").clip(0, None)).cast(pl.Int64)
+        appears_day=pl.when(pl.col("is_hostile"))
+        .then(xlsx_day)
+        .otherwise(pl.col("appears_day").clip(0, None))
+        .cast(pl.Int64)
     )
     frame = _dates(frame, plan, rng)
     frame = _status(frame, plan, rng)
     frame = _keys(frame, rng)
     return frame.select(
-        "lid", "eid", "licence_type", "record_key", "issued_on", "valid_until", "licence_status", "business_form",
-        "issuer", "supervising_unit", "appears_day",
-        name_mode=pl.lit("normal"), rep_mode=pl.lit("normal"), addr_mode=pl.lit("normal"),
+        "lid",
+        "eid",
+        "licence_type",
+        "record_key",
+        "issued_on",
+        "valid_until",
+        "licence_status",
+        "business_form",
+        "issuer",
+        "supervising_unit",
+        "appears_day",
+        name_mode=pl.lit("normal"),
+        rep_mode=pl.lit("normal"),
+        addr_mode=pl.lit("normal"),
         uscc_mode=pl.when(pl.col("is_hostile")).then(pl.lit("present")).otherwise(pl.lit("normal")),
     )
 
@@ -61,9 +94,19 @@ def _dates(frame: pl.DataFrame, plan: Plan, rng: np.random.Generator) -> pl.Data
     n = frame.height
     start = np.datetime64(plan.start, "D")
     established = frame["established_on"].to_numpy().astype("datetime64[D]")
-    closed = frame.select(pl.coalesce("deregistered_on", "revoked_on", pl.when(~pl.col("status").is_in(ACTIVE_STATUSES)).then("approved_on")))
+    closed = frame.select(
+        pl.coalesce(
+            "deregistered_on",
+            "revoked_on",
+            pl.when(~pl.col("status").is_in(ACTIVE_STATUSES)).then("approved_on"),
+        )
+    )
     closed = closed.to_series().to_numpy().astype("datetime64[D]")
-    back = np.where(rng.random(n) < EXPIRED_SHARE, rng.integers(5 * 365 + 30, 9 * 365, size=n), rng.integers(1, 5 * 365 - 20, size=n))
+    back = np.where(
+        rng.random(n) < EXPIRED_SHARE,
+        rng.integers(5 * 365 + 30, 9 * 365, size=n),
+        rng.integers(1, 5 * 365 - 20, size=n),
+    )
     issued = start - back.astype("timedelta64[D]")
     filing = np.isin(frame["licence_type"].to_numpy(), list(FILING_TYPES))
     span = np.maximum((start - established).astype(np.int64), 1)
@@ -73,7 +116,9 @@ def _dates(frame: pl.DataFrame, plan: Plan, rng: np.random.Generator) -> pl.Data
     appears = frame["appears_day"].to_numpy()
     delivered = np.array(plan.dates, dtype="datetime64[D]")[appears]
     later = appears > 0
-    issued[later] = np.maximum(delivered[later] - rng.integers(1, 3, size=later.sum()).astype("timedelta64[D]"), established[later])
+    issued[later] = np.maximum(
+        delivered[later] - rng.integers(1, 3, size=later.sum()).astype("timedelta64[D]"), established[later]
+    )
     issued = np.minimum(issued, np.maximum(delivered - 1, established))
     frame = frame.with_columns(issued_on=pl.Series(issued).cast(pl.Date), _filing=pl.Series(filing))
     return frame.with_columns(valid_until=valid_until(pl.col("issued_on"), pl.col("_filing")))
@@ -94,7 +139,9 @@ def _status(frame: pl.DataFrame, plan: Plan, rng: np.random.Generator) -> pl.Dat
     lapsed = np.where(u < 0.6, "有效", "注销")
     closed = np.select([u < 0.6, u < 0.65], ["注销", "吊销"], "有效")
     status = np.where(active, np.where(expired, lapsed, running), closed)
-    status = np.where(frame["is_hostile"].to_numpy() | (frame["role"].to_numpy() != "existing"), "有效", status)
+    status = np.where(
+        frame["is_hostile"].to_numpy() | (frame["role"].to_numpy() != "existing"), "有效", status
+    )
     return frame.with_columns(licence_status=pl.Series(status))
 
 
@@ -102,7 +149,10 @@ def _keys(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     """许可证编号 / 备案编号 per type, a running sequence per type from a random start."""
     offsets = {t: int(rng.integers(100, 3000)) for t in LICENCE_FORMS}
     frame = frame.with_columns(
-        seq=(pl.col("lid").rank("ordinal").over("licence_type") + pl.col("licence_type").replace_strict(offsets, return_dtype=pl.Int64)),
+        seq=(
+            pl.col("lid").rank("ordinal").over("licence_type")
+            + pl.col("licence_type").replace_strict(offsets, return_dtype=pl.Int64)
+        ),
         year=pl.col("issued_on").dt.year().cast(pl.Utf8),
         catering=pl.col("industry_id") == INDUSTRY_INDEX["catering"],
     )
@@ -111,17 +161,34 @@ def _keys(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     check = (seq * 7 + 3) % 10
     year = frame["year"].to_numpy().astype(str)
     kind = frame["licence_type"].to_numpy()
-    jy = np.char.add(np.char.add(np.char.add(np.where(frame["catering"].to_numpy(), "JY2", "JY1"), division), codes.zero_pad(seq, 6)), check.astype(str))
+    jy = np.char.add(
+        np.char.add(
+            np.char.add(np.where(frame["catering"].to_numpy(), "JY2", "JY1"), division),
+            codes.zero_pad(seq, 6),
+        ),
+        check.astype(str),
+    )
     yb = np.char.add(np.char.add(np.char.add("YB1", division), codes.zero_pad(seq, 6)), check.astype(str))
     category = FOOD_CATEGORIES[seq % FOOD_CATEGORIES.size]
-    sc = np.char.add(np.char.add(np.char.add(np.char.add("SC", category), division), codes.zero_pad(seq, 4)), check.astype(str))
+    sc = np.char.add(
+        np.char.add(np.char.add(np.char.add("SC", category), division), codes.zero_pad(seq, 4)),
+        check.astype(str),
+    )
     drug = np.char.add("浙CB574", codes.zero_pad(seq, 5))
     device = np.char.add(np.char.add("浙甬药监械经营许", year), codes.zero_pad(seq, 4))
-    device_filing = np.char.add(np.char.add(np.char.add("浙甬药监械经营备", year), codes.zero_pad(seq, 4)), "号")
+    device_filing = np.char.add(
+        np.char.add(np.char.add("浙甬药监械经营备", year), codes.zero_pad(seq, 4)), "号"
+    )
     cosmetics = np.char.add(np.char.add("浙妆", year), codes.zero_pad(seq, 4))
     key = np.select(
-        [kind == "食品经营许可", kind == "仅销售预包装食品备案", kind == "食品生产许可", kind == "药品经营许可",
-         kind == "医疗器械经营许可", kind == "第二类医疗器械经营备案"],
+        [
+            kind == "食品经营许可",
+            kind == "仅销售预包装食品备案",
+            kind == "食品生产许可",
+            kind == "药品经营许可",
+            kind == "医疗器械经营许可",
+            kind == "第二类医疗器械经营备案",
+        ],
         [jy, yb, sc, drug, device, device_filing],
         cosmetics,
     )
@@ -152,20 +219,31 @@ def later(plan: Plan, ent: pl.DataFrame, lic: pl.DataFrame) -> pl.DataFrame:
     if plan.days == 1:
         return lic
     rng = plan.rng("licences.later")
-    unlocked = ent.filter(~pl.col("locked") & (pl.col("role") == "existing") & pl.col("status").is_in(ACTIVE_STATUSES))["eid"]
-    pool = lic.filter(pl.col("eid").is_in(unlocked.implode()) & (pl.col("appears_day") == 0) & (pl.col("licence_status") == "有效"))
+    unlocked = ent.filter(
+        ~pl.col("locked") & (pl.col("role") == "existing") & pl.col("status").is_in(ACTIVE_STATUSES)
+    )["eid"]
+    pool = lic.filter(
+        pl.col("eid").is_in(unlocked.implode())
+        & (pl.col("appears_day") == 0)
+        & (pl.col("licence_status") == "有效")
+    )
     per_day = max(2, plan.entities // 5000)
-    chosen = rng.choice(pool["lid"].to_numpy(), size=min(pool.height, per_day * (plan.days - 1)), replace=False)
+    chosen = rng.choice(
+        pool["lid"].to_numpy(), size=min(pool.height, per_day * (plan.days - 1)), replace=False
+    )
     day = np.resize(np.arange(1, plan.days), chosen.size)
     delivered = np.array(plan.dates, dtype="datetime64[D]")[day]
     issued = delivered - rng.integers(1, 4, size=chosen.size).astype("timedelta64[D]")
-    moved = pl.DataFrame({"lid": chosen.astype(np.uint32), "new_day": day, "new_issued": pl.Series(issued).cast(pl.Date)})
+    moved = pl.DataFrame(
+        {"lid": chosen.astype(np.uint32), "new_day": day, "new_issued": pl.Series(issued).cast(pl.Date)}
+    )
     out = lic.join(moved, on="lid", how="left", maintain_order="left").with_columns(
         appears_day=pl.coalesce("new_day", "appears_day"),
         issued_on=pl.coalesce("new_issued", "issued_on"),
     )
     filing = pl.col("licence_type").is_in(list(FILING_TYPES))
     return out.with_columns(
-        valid_until=pl.when(pl.col("new_day").is_not_null()).then(valid_until(pl.col("issued_on"), filing)).otherwise("valid_until")
+        valid_until=pl.when(pl.col("new_day").is_not_null())
+        .then(valid_until(pl.col("issued_on"), filing))
+        .otherwise("valid_until")
     ).drop("new_day", "new_issued")
-

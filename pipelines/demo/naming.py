@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.domain.divisions import BY_CODE
 from pipelines.demo.people import surnames
 from pipelines.demo.vocab import COUNTY_LEVEL, HOMOPHONE_GROUPS, INDUSTRIES, ZIHAO_CHARS
+from pipelines.domain.divisions import BY_CODE
 
 NAME_PARTS = ("prefix", "locality", "zihao", "industry", "form", "branch_suffix")
 
@@ -47,7 +47,11 @@ def draw_shop_zihao(rng: np.random.Generator, n: int) -> np.ndarray:
     """个体工商户 字号: 甬兴 / 张记 / 小张."""
     form = rng.choice(3, size=n, p=[0.65, 0.25, 0.10])
     family = surnames(rng, n)
-    return np.select([form == 0, form == 1], [draw_zihao(rng, n, 0.0, 0.0), np.char.add(family, "记")], np.char.add("小", family))
+    return np.select(
+        [form == 0, form == 1],
+        [draw_zihao(rng, n, 0.0, 0.0), np.char.add(family, "记")],
+        np.char.add("小", family),
+    )
 
 
 def typo(zihao: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -75,7 +79,9 @@ def industry_words(industry_id: np.ndarray, shop: np.ndarray, rng: np.random.Gen
     return out.astype(str)
 
 
-def other_industry_word(industry_id: np.ndarray, shop: np.ndarray, current: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def other_industry_word(
+    industry_id: np.ndarray, shop: np.ndarray, current: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Another word of the same industry: 餐饮管理 -> 餐饮服务 (the industry words differ materially)."""
     out = current.astype(object).copy()
     for i, industry in enumerate(INDUSTRIES):
@@ -83,7 +89,9 @@ def other_industry_word(industry_id: np.ndarray, shop: np.ndarray, current: np.n
             rows = np.flatnonzero((industry_id == i) & (shop == is_shop))
             if rows.size:
                 index = np.array([words.index(w) if w in words else 0 for w in current[rows]])
-                out[rows] = np.array(words)[(index + rng.integers(1, len(words), size=rows.size)) % len(words)]
+                out[rows] = np.array(words)[
+                    (index + rng.integers(1, len(words), size=rows.size)) % len(words)
+                ]
     return out.astype(str)
 
 
@@ -92,19 +100,28 @@ def street_short(streets: np.ndarray) -> np.ndarray:
     return np.array(pl.Series(streets, dtype=pl.Utf8).str.replace(r"(街道|镇|乡)$", "").to_list(), dtype=str)
 
 
-def prefixes(rng: np.random.Generator, kind: np.ndarray, district: np.ndarray, street: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def prefixes(
+    rng: np.random.Generator, kind: np.ndarray, district: np.ndarray, street: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(prefix, locality, has_district): how a name starts, by kind and by 区 vs 县/县级市.
 
     The prefix is the place a normaliser may strip (浙江, 宁波, 宁波市鄞州区, 余姚市); the locality (a street
     or town, 首南 / 姜山) belongs to the name proper.
     """
     n = kind.size
-    name = np.array(pl.Series(district, dtype=pl.Utf8).replace_strict({c: d.name for c, d in BY_CODE.items()}).to_list(), dtype=str)
+    name = np.array(
+        pl.Series(district, dtype=pl.Utf8).replace_strict({c: d.name for c, d in BY_CODE.items()}).to_list(),
+        dtype=str,
+    )
     city_district = np.char.add("宁波市", name)
     county = np.isin(district, list(COUNTY_LEVEL))
     own = np.where(county, name, city_district)  # 余姚市 / 宁波市鄞州区
     u = rng.random(n)
-    company = np.select([u < 0.05, u < np.where(county, 0.35, 0.45), u < np.where(county, 0.45, 0.55)], ["浙江", "宁波", "宁波市"], own)
+    company = np.select(
+        [u < 0.05, u < np.where(county, 0.35, 0.45), u < np.where(county, 0.45, 0.55)],
+        ["浙江", "宁波", "宁波市"],
+        own,
+    )
     individual = np.where(~county & (rng.random(n) < 0.4), city_district, name)
     prefix = np.select([kind == "individual", kind == "cooperative"], [individual, own], company)
     with_locality = ((kind == "individual") & (u < 0.22)) | ((kind == "cooperative") & (u < 0.6))
@@ -127,12 +144,18 @@ def dedupe_key() -> pl.Expr:
     District-prefixed names clash within their district, 宁波/浙江 names city-wide, shop names on full text.
     Branches take their parent's parts and are made unique by their suffix.
     """
-    stem = pl.concat_str([pl.col("locality"), pl.col("zihao"), pl.col("industry"), pl.col("form")], separator="|")
+    stem = pl.concat_str(
+        [pl.col("locality"), pl.col("zihao"), pl.col("industry"), pl.col("form")], separator="|"
+    )
     return (
-        pl.when(pl.col("kind") == "branch").then(None)
-        .when(pl.col("zihao") == "").then(None)
-        .when(pl.col("kind") == "individual").then(compose(parts_of()))
-        .when(pl.col("prefix_has_district")).then(pl.concat_str([pl.col("district_code"), stem], separator="|"))
+        pl.when(pl.col("kind") == "branch")
+        .then(None)
+        .when(pl.col("zihao") == "")
+        .then(None)
+        .when(pl.col("kind") == "individual")
+        .then(compose(parts_of()))
+        .when(pl.col("prefix_has_district"))
+        .then(pl.concat_str([pl.col("district_code"), stem], separator="|"))
         .otherwise(pl.concat_str([pl.col("prefix"), stem], separator="|"))
     )
 
@@ -157,11 +180,15 @@ def dedupe(frame: pl.DataFrame, rng: np.random.Generator, max_rounds: int = 30) 
 def branch_suffixes(frame: pl.DataFrame) -> pl.Series:
     """鄞州分公司 (other district) / 首南分公司 (same district), numbered when a parent has two alike."""
     branches = frame.filter(pl.col("kind") == "branch")
-    parents = frame.select(pl.col("eid").alias("parent_eid"), pl.col("district_code").alias("parent_district"))
+    parents = frame.select(
+        pl.col("eid").alias("parent_eid"), pl.col("district_code").alias("parent_district")
+    )
     joined = branches.join(parents, on="parent_eid", how="left", maintain_order="left")
-    place = pl.when(pl.col("district_code") != pl.col("parent_district")).then(
-        pl.col("district_name").str.replace(r"(区|县|市)$", "")
-    ).otherwise(pl.col("street").str.replace(r"(街道|镇|乡)$", ""))
+    place = (
+        pl.when(pl.col("district_code") != pl.col("parent_district"))
+        .then(pl.col("district_name").str.replace(r"(区|县|市)$", ""))
+        .otherwise(pl.col("street").str.replace(r"(街道|镇|乡)$", ""))
+    )
     numbered = joined.with_columns(place=place).with_columns(
         k=pl.col("eid").rank("ordinal").over(["parent_eid", "place"]).cast(pl.Int64)
     )

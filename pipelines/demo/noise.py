@@ -25,14 +25,26 @@ _T2S = opencc.OpenCC("t2s")
 _FULL_DIGITS = {str(d): chr(0xFF10 + d) for d in range(10)}
 _ALTERNATIVE_ROAD_CHAR = {c: g[(i + 1) % len(g)] for g in HOMOPHONE_GROUPS for i, c in enumerate(g)}
 
-LICENCE_RATES = {"uscc_blank": 0.10, "uscc_mistype": 0.03, "uscc_format": 0.01, "rep_blank": 0.05, "road_typo": 0.0}
+LICENCE_RATES = {
+    "uscc_blank": 0.10,
+    "uscc_mistype": 0.03,
+    "uscc_format": 0.01,
+    "rep_blank": 0.05,
+    "road_typo": 0.0,
+}
 # Shares of names written with each administrative prefix: the city dropped, none, 宁波, 宁波市, 宁波市 + the
 # district; the rest as registered.
 PREFIX_FORMS = (0.15, 0.10, 0.06, 0.06, 0.05)
 # Shares of a named 个体工商户's licences and inspections naming only the operator, or the shop and the operator.
 SHOP_NAME_FORMS = (0.15, 0.15)
 OUTSIDE_NAMES = frozenset(name for _, name in OUTSIDE_DIVISIONS)
-DISTRICT_RATES = {"uscc_blank": 0.50, "uscc_mistype": 0.03, "uscc_format": 0.01, "rep_blank": 0.12, "road_typo": 0.03}
+DISTRICT_RATES = {
+    "uscc_blank": 0.50,
+    "uscc_mistype": 0.03,
+    "uscc_format": 0.01,
+    "rep_blank": 0.12,
+    "road_typo": 0.03,
+}
 
 
 def draw(rng: np.random.Generator, n: int, shares: dict[str, float]) -> np.ndarray:
@@ -42,12 +54,16 @@ def draw(rng: np.random.Generator, n: int, shares: dict[str, float]) -> np.ndarr
     return keys[np.searchsorted(edges, rng.random(n), side="right")]
 
 
-def apply_where(series: pl.Series, mask: np.ndarray, transform: Callable[[pl.Series], pl.Series]) -> pl.Series:
+def apply_where(
+    series: pl.Series, mask: np.ndarray, transform: Callable[[pl.Series], pl.Series]
+) -> pl.Series:
     """A copy of `series` with `transform` applied to the masked rows only (the rest is not computed)."""
     rows = np.flatnonzero(mask)
     if rows.size == 0:
         return series
-    return series.clone().scatter(rows, transform(series.gather(rows)))  # scatter works in place: not on the caller's series
+    return series.clone().scatter(
+        rows, transform(series.gather(rows))
+    )  # scatter works in place: not on the caller's series
 
 
 def traditional(texts: pl.Series) -> pl.Series:
@@ -92,12 +108,20 @@ def names(frame: pl.DataFrame, rng: np.random.Generator, scale: float = 1.0) -> 
     mode = frame["name_mode"]
     zihao, industry = frame["zihao"], frame["industry"]
     for wanted, change in (("zihao", naming.other_zihao), ("typo", naming.typo)):
-        zihao = apply_where(zihao, named & (mode == wanted).to_numpy(),
-                            lambda s, change=change: pl.Series(change(s.to_numpy().astype(str), rng), dtype=pl.Utf8))
+        zihao = apply_where(
+            zihao,
+            named & (mode == wanted).to_numpy(),
+            lambda s, change=change: pl.Series(change(s.to_numpy().astype(str), rng), dtype=pl.Utf8),
+        )
     rows = np.flatnonzero(named & (mode == "industry").to_numpy())
     if rows.size:
         shop = (frame["kind"].gather(rows) == "individual").to_numpy()
-        other = naming.other_industry_word(frame["industry_id"].gather(rows).to_numpy(), shop, industry.gather(rows).to_numpy().astype(str), rng)
+        other = naming.other_industry_word(
+            frame["industry_id"].gather(rows).to_numpy(),
+            shop,
+            industry.gather(rows).to_numpy().astype(str),
+            rng,
+        )
         industry = industry.scatter(rows, pl.Series(other, dtype=pl.Utf8))
     parts = frame.select(*naming.NAME_PARTS, "district_name").with_columns(zihao=zihao, industry=industry)
     canonical = parts.select(naming.compose(naming.parts_of())).to_series()
@@ -119,7 +143,10 @@ def names(frame: pl.DataFrame, rng: np.random.Generator, scale: float = 1.0) -> 
             "half": pl.Series(rng.random(frame.height) < 0.3),
         }
     )
-    open_, close = pl.when("half").then(pl.lit("(")).otherwise(pl.lit("（")), pl.when("half").then(pl.lit(")")).otherwise(pl.lit("）"))
+    open_, close = (
+        pl.when("half").then(pl.lit("(")).otherwise(pl.lit("（")),
+        pl.when("half").then(pl.lit(")")).otherwise(pl.lit("）")),
+    )
     out = choose.select(
         written=pl.when("hostile")
         .then("name")
@@ -184,8 +211,10 @@ def _name_formatting(parts: pl.DataFrame, rng: np.random.Generator, scale: float
         .otherwise(prefix)
     )
     form = (
-        pl.when(pl.col("swap") & (pl.col("form") == "有限公司")).then(pl.lit("有限责任公司"))
-        .when(pl.col("swap") & (pl.col("form") == "有限责任公司")).then(pl.lit("有限公司"))
+        pl.when(pl.col("swap") & (pl.col("form") == "有限公司"))
+        .then(pl.lit("有限责任公司"))
+        .when(pl.col("swap") & (pl.col("form") == "有限责任公司"))
+        .then(pl.lit("有限公司"))
         .otherwise(pl.col("form"))
     )
     branch = pl.when(pl.col("bracket") & (pl.col("branch_suffix") != "")).then(
@@ -203,7 +232,9 @@ def _name_formatting(parts: pl.DataFrame, rng: np.random.Generator, scale: float
 # --- addresses ---------------------------------------------------------------------------------------
 
 
-def addresses(parts: pl.DataFrame, rng: np.random.Generator, road_typo: float = 0.0, scale: float = 1.0) -> pl.Series:
+def addresses(
+    parts: pl.DataFrame, rng: np.random.Generator, road_typo: float = 0.0, scale: float = 1.0
+) -> pl.Series:
     """An address written from its parts with formatting noise (and, if asked, a typo in the road name)."""
     n = parts.height
     road = apply_where(parts["road"], _roll(rng, n, 0.3, scale), places.bare_road)  # the 社区 / 村 dropped
@@ -215,11 +246,19 @@ def addresses(parts: pl.DataFrame, rng: np.random.Generator, road_typo: float = 
         sep=pl.Series(np.where(_roll(rng, n, 0.04, scale), " ", "")),
         hao=pl.Series(np.where(_roll(rng, n, 0.03, scale), "號", "号")),
     )
-    city = pl.when(pl.col("choice") == 0).then(pl.lit("浙江省宁波市")).when(pl.col("choice") < 3).then(pl.lit("")).otherwise(pl.lit("宁波市"))
+    city = (
+        pl.when(pl.col("choice") == 0)
+        .then(pl.lit("浙江省宁波市"))
+        .when(pl.col("choice") < 3)
+        .then(pl.lit(""))
+        .otherwise(pl.lit("宁波市"))
+    )
     district = pl.when(pl.col("choice") == 2).then(pl.lit("")).otherwise("district_name")
     street = pl.when("no_street").then(pl.lit("")).otherwise("street")
     sep = pl.col("sep")
-    text = frame.select(pl.concat_str([city, sep, district, sep, street, sep, "road", sep, "number", "hao", "extra"])).to_series()
+    text = frame.select(
+        pl.concat_str([city, sep, district, sep, street, sep, "road", sep, "number", "hao", "extra"])
+    ).to_series()
     text = apply_where(text, _roll(rng, n, 0.05, scale), full_width_digits)
     text = apply_where(text, _roll(rng, n, 0.3, scale), half_width_brackets)
     return apply_where(text, _roll(rng, n, 0.03, scale), traditional).alias("address")
@@ -229,8 +268,13 @@ def address_canon(parts: pl.DataFrame) -> pl.Series:
     return parts.select(places.canonical()).to_series()
 
 
-def moved_parts(parts: pl.DataFrame, district_code: pl.Series, mask: np.ndarray, rng: np.random.Generator,
-                roads: places.Roads) -> pl.DataFrame:
+def moved_parts(
+    parts: pl.DataFrame,
+    district_code: pl.Series,
+    mask: np.ndarray,
+    rng: np.random.Generator,
+    roads: places.Roads,
+) -> pl.DataFrame:
     """Address parts where masked rows move to another road or number of the same district."""
     rows = np.flatnonzero(mask)
     if rows.size == 0:
@@ -242,15 +286,24 @@ def moved_parts(parts: pl.DataFrame, district_code: pl.Series, mask: np.ndarray,
 # --- people and codes --------------------------------------------------------------------------------
 
 
-def legal_reps(true_rep: pl.Series, mode: pl.Series, keep: pl.Series, rng: np.random.Generator,
-               blank_rate: float, scale: float = 1.0) -> tuple[pl.Series, pl.Series]:
+def legal_reps(
+    true_rep: pl.Series,
+    mode: pl.Series,
+    keep: pl.Series,
+    rng: np.random.Generator,
+    blank_rate: float,
+    scale: float = 1.0,
+) -> tuple[pl.Series, pl.Series]:
     """(written, canonical): another person for mode "other"; blank sometimes (canonical null then).
 
     `keep` rows (hostile names) are written exactly as registered.
     """
     n = true_rep.len()
-    rep = apply_where(true_rep, (mode == "other").to_numpy(),
-                      lambda s: pl.Series(people.other_person(rng, s.to_numpy().astype(str)), dtype=pl.Utf8))
+    rep = apply_where(
+        true_rep,
+        (mode == "other").to_numpy(),
+        lambda s: pl.Series(people.other_person(rng, s.to_numpy().astype(str)), dtype=pl.Utf8),
+    )
     blank = ((mode == "blank") | ((mode == "normal") & pl.Series(_roll(rng, n, blank_rate, scale)))) & ~keep
     canonical = pl.select(pl.when(blank).then(None).otherwise(rep)).to_series().alias("rep")
     written = apply_where(
@@ -275,24 +328,40 @@ def usccs(
     `as_is` rows (pilot codes, hostile names) carry the code exactly: a pilot code is the entity's real code.
     """
     n = true_code.len()
-    drawn = _choice(rng, n, (rates["uscc_blank"], rates["uscc_mistype"], rates["uscc_format"]), scale)  # blank/mistype/format/as is
+    drawn = _choice(
+        rng, n, (rates["uscc_blank"], rates["uscc_mistype"], rates["uscc_format"]), scale
+    )  # blank/mistype/format/as is
     forced = pl.select(
-        pl.when(mode == "mistype").then(1).when(mode == "blank").then(0).when(mode == "present").then(3).otherwise(drawn)
+        pl.when(mode == "mistype")
+        .then(1)
+        .when(mode == "blank")
+        .then(0)
+        .when(mode == "present")
+        .then(3)
+        .otherwise(drawn)
     ).to_series()
     choice = pl.select(pl.when(as_is).then(3).otherwise(forced)).to_series().to_numpy()
     present = true_code.is_not_null().to_numpy()
-    written = pl.select(pl.when(pl.Series(choice == 0)).then(None).otherwise(true_code)).to_series().alias("uscc")
-    written = apply_where(written, (choice == 1) & present,
-                          lambda s: pl.Series(codes.mistype(s.to_numpy().astype("<U18"), rng), dtype=pl.Utf8))
+    written = (
+        pl.select(pl.when(pl.Series(choice == 0)).then(None).otherwise(true_code)).to_series().alias("uscc")
+    )
+    written = apply_where(
+        written,
+        (choice == 1) & present,
+        lambda s: pl.Series(codes.mistype(s.to_numpy().astype("<U18"), rng), dtype=pl.Utf8),
+    )
     lower = rng.random(n) < 0.5
     written = apply_where(written, (choice == 2) & present & lower, lambda s: s.str.to_lowercase())
-    return apply_where(written, (choice == 2) & present & ~lower, lambda s: s.str.slice(0, 8) + " " + s.str.slice(8))
+    return apply_where(
+        written, (choice == 2) & present & ~lower, lambda s: s.str.slice(0, 8) + " " + s.str.slice(8)
+    )
 
 
 def phones(digits: pl.Series, mobile: pl.Series, rng: np.random.Generator) -> pl.Series:
     """A district clerk's way of writing the number."""
     style = pl.Series(people.phone_styles(rng, digits.len()))
-    return pl.DataFrame({"d": digits, "m": mobile, "s": style}).select(
-        people.phone_text(pl.col("d"), pl.col("m"), pl.col("s"))
-    ).to_series()
-
+    return (
+        pl.DataFrame({"d": digits, "m": mobile, "s": style})
+        .select(people.phone_text(pl.col("d"), pl.col("m"), pl.col("s")))
+        .to_series()
+    )

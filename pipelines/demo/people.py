@@ -8,8 +8,39 @@ import polars as pl
 from pipelines.demo.vocab import GIVEN_CHARS, SURNAMES
 
 _MOBILE_PREFIXES = np.array(
-    ["130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "153", "155", "156",
-     "157", "158", "159", "176", "177", "180", "181", "182", "183", "186", "187", "188", "189", "191", "198", "199"]
+    [
+        "130",
+        "131",
+        "132",
+        "133",
+        "135",
+        "136",
+        "137",
+        "138",
+        "139",
+        "150",
+        "151",
+        "152",
+        "153",
+        "155",
+        "156",
+        "157",
+        "158",
+        "159",
+        "176",
+        "177",
+        "180",
+        "181",
+        "182",
+        "183",
+        "186",
+        "187",
+        "188",
+        "189",
+        "191",
+        "198",
+        "199",
+    ]
 )
 
 
@@ -38,8 +69,10 @@ def other_person(rng: np.random.Generator, names: np.ndarray) -> np.ndarray:
 def phone_digits(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(digits, is_mobile): 11-digit mobiles or 8-digit Ningbo landlines (without the 0574 area code)."""
     mobile = rng.random(n) < 0.65
-    mobile_digits = np.char.add(_MOBILE_PREFIXES[rng.integers(0, len(_MOBILE_PREFIXES), size=n)],
-                                np.char.zfill(rng.integers(0, 10**8, size=n).astype("<U8"), 8))
+    mobile_digits = np.char.add(
+        _MOBILE_PREFIXES[rng.integers(0, len(_MOBILE_PREFIXES), size=n)],
+        np.char.zfill(rng.integers(0, 10**8, size=n).astype("<U8"), 8),
+    )
     lead = np.array(["8", "8", "8", "6", "5", "2"])[rng.integers(0, 6, size=n)]
     landline = np.char.add(lead, np.char.zfill(rng.integers(0, 10**7, size=n).astype("<U7"), 7))
     return np.where(mobile, mobile_digits, landline), mobile
@@ -55,13 +88,19 @@ def phone_text(digits: pl.Expr, mobile: pl.Expr, style: pl.Expr) -> pl.Expr:
     """
     area = pl.lit("0574")
     mobile_forms = {
-        "spaced": pl.concat_str([digits.str.slice(0, 3), digits.str.slice(3, 4), digits.str.slice(7, 4)], separator=" "),
-        "dashed": pl.concat_str([digits.str.slice(0, 3), digits.str.slice(3, 4), digits.str.slice(7, 4)], separator="-"),
+        "spaced": pl.concat_str(
+            [digits.str.slice(0, 3), digits.str.slice(3, 4), digits.str.slice(7, 4)], separator=" "
+        ),
+        "dashed": pl.concat_str(
+            [digits.str.slice(0, 3), digits.str.slice(3, 4), digits.str.slice(7, 4)], separator="-"
+        ),
         "intl": pl.concat_str([pl.lit("+86 "), digits]),
     }
     landline_forms = {
         "area_dash": pl.concat_str([area, digits], separator="-"),
-        "area_space": pl.concat_str([area, pl.lit(" "), digits.str.slice(0, 4), pl.lit(" "), digits.str.slice(4, 4)]),
+        "area_space": pl.concat_str(
+            [area, pl.lit(" "), digits.str.slice(0, 4), pl.lit(" "), digits.str.slice(4, 4)]
+        ),
         "area_paren": pl.concat_str([pl.lit("("), area, pl.lit(")"), digits]),
         "intl": pl.concat_str([pl.lit("+86-574-"), digits]),
     }

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.domain.divisions import CITY_NAME, DIVISIONS
 from pipelines.demo.vocab import BUILDING_WORDS, REAL_ROADS, ROAD_STEMS, ROAD_SUFFIXES, ZIHAO_CHARS
+from pipelines.domain.divisions import CITY_NAME, DIVISIONS
 
 ROADS_PER_DISTRICT = 60
 # Registries write places that no table we hold knows: a street renamed or newly created, a 社区 or 村
@@ -32,11 +32,15 @@ def road_table(rng: np.random.Generator) -> Roads:
             if name not in names:
                 names.append(name)
         order = rng.permutation(len(names))
-        roads[division.code] = [[names[i] for i in order[k :: len(division.streets)]] for k in range(len(division.streets))]
+        roads[division.code] = [
+            [names[i] for i in order[k :: len(division.streets)]] for k in range(len(division.streets))
+        ]
     return roads
 
 
-def _pick(rng: np.random.Generator, group: np.ndarray, table: list[list[str]]) -> tuple[pl.Series, np.ndarray]:
+def _pick(
+    rng: np.random.Generator, group: np.ndarray, table: list[list[str]]
+) -> tuple[pl.Series, np.ndarray]:
     """One item per row from its group's list; returns the items and their positions in the flat list."""
     flat = pl.Series([item for items in table for item in items], dtype=pl.Utf8)
     counts = np.array([len(items) for items in table])
@@ -53,10 +57,14 @@ def draw(rng: np.random.Generator, districts: np.ndarray, roads: Roads) -> pl.Da
     """Address parts for premises in the given districts: a street of the district, a road of the street."""
     n = districts.size
     order = [d.code for d in DIVISIONS]
-    index = pl.Series(districts, dtype=pl.Utf8).replace_strict({c: i for i, c in enumerate(order)}, return_dtype=pl.Int64).to_numpy()
+    index = (
+        pl.Series(districts, dtype=pl.Utf8)
+        .replace_strict({c: i for i, c in enumerate(order)}, return_dtype=pl.Int64)
+        .to_numpy()
+    )
     street, street_index = _pick(rng, index, [list(d.streets) for d in DIVISIONS])
     road, _ = _pick(rng, street_index, [street_roads for c in order for street_roads in roads[c]])
-    number = (np.exp(rng.uniform(0, np.log(1200), size=n)).astype(np.int64) + 1)
+    number = np.exp(rng.uniform(0, np.log(1200), size=n)).astype(np.int64) + 1
     parts = pl.DataFrame(
         {
             "district_name": pl.Series([d.name for d in DIVISIONS]).gather(index),
@@ -65,18 +73,25 @@ def draw(rng: np.random.Generator, districts: np.ndarray, roads: Roads) -> pl.Da
             "number": pl.Series(number).cast(pl.Utf8),
             "room": pl.Series(rng.integers(1, 26, size=n) * 100 + rng.integers(1, 16, size=n)).cast(pl.Utf8),
             "building": pl.Series(rng.integers(1, 30, size=n)).cast(pl.Utf8),
-            "tower": _vocabulary(ZIHAO_CHARS, rng, n) + _vocabulary(ZIHAO_CHARS, rng, n) + _vocabulary(BUILDING_WORDS, rng, n),
+            "tower": _vocabulary(ZIHAO_CHARS, rng, n)
+            + _vocabulary(ZIHAO_CHARS, rng, n)
+            + _vocabulary(BUILDING_WORDS, rng, n),
             "form": rng.choice(4, size=n, p=[0.45, 0.2, 0.2, 0.15]),
         }
     )
     room = pl.col("room") + pl.lit("室")
     extra = (
-        pl.when(pl.col("form") == 0).then(pl.lit(""))
-        .when(pl.col("form") == 1).then(room)
-        .when(pl.col("form") == 2).then(pl.concat_str([pl.col("building"), pl.lit("幢"), room]))
+        pl.when(pl.col("form") == 0)
+        .then(pl.lit(""))
+        .when(pl.col("form") == 1)
+        .then(room)
+        .when(pl.col("form") == 2)
+        .then(pl.concat_str([pl.col("building"), pl.lit("幢"), room]))
         .otherwise(pl.concat_str([pl.lit("（"), pl.col("tower"), pl.lit("）"), room]))
     )
-    parts = parts.with_columns(street=_unknown_streets(rng, parts["street"]), road=_communities(rng, parts["street"]) + parts["road"])
+    parts = parts.with_columns(
+        street=_unknown_streets(rng, parts["street"]), road=_communities(rng, parts["street"]) + parts["road"]
+    )
     return parts.select("district_name", "street", "road", "number", extra=extra)
 
 
@@ -112,10 +127,14 @@ def _communities(rng: np.random.Generator, street: pl.Series) -> pl.Series:
     ).to_series()
 
 
-def moved(rng: np.random.Generator, districts: np.ndarray, current: pl.DataFrame, roads: Roads) -> pl.DataFrame:
+def moved(
+    rng: np.random.Generator, districts: np.ndarray, current: pl.DataFrame, roads: Roads
+) -> pl.DataFrame:
     """A different address in the same district: always another road or number, so never a formatting twin."""
     fresh = draw(rng, districts, roads)
-    same_spot = (bare_road(fresh["road"]) == bare_road(current["road"])) & (fresh["number"] == current["number"])
+    same_spot = (bare_road(fresh["road"]) == bare_road(current["road"])) & (
+        fresh["number"] == current["number"]
+    )
     bumped = (fresh["number"].cast(pl.Int64) + 1).cast(pl.Utf8)
     return fresh.with_columns(number=pl.when(same_spot).then(bumped).otherwise(fresh["number"]))
 
@@ -123,4 +142,6 @@ def moved(rng: np.random.Generator, districts: np.ndarray, current: pl.DataFrame
 def canonical(prefix: str = "") -> pl.Expr:
     """The registered form of an address from its parts (columns named `prefix` + part)."""
     p = {part: pl.col(prefix + part) for part in ADDRESS_PARTS}
-    return pl.concat_str([pl.lit(CITY_NAME), p["district_name"], p["street"], p["road"], p["number"], pl.lit("号"), p["extra"]])
+    return pl.concat_str(
+        [pl.lit(CITY_NAME), p["district_name"], p["street"], p["road"], p["number"], pl.lit("号"), p["extra"]]
+    )

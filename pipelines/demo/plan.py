@@ -55,7 +55,10 @@ class Plan:
 
     def rng(self, stream: str) -> np.random.Generator:
         """An independent generator per named stream, so one module's draws never shift another's."""
-        return np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.seed, zlib.crc32(stream.encode())])))
+        return np.random.Generator(
+            np.random.PCG64(np.random.SeedSequence([self.seed, zlib.crc32(stream.encode())]))
+        )
+
 
 def mask(size: int, rows: np.ndarray) -> np.ndarray:
     """A boolean array of `size` that is True at `rows` (cheaper than np.isin over an arange)."""

@@ -47,7 +47,10 @@ class Planted:
         return pl.DataFrame(self.cases, schema=["issue_type", "source", "ref"], orient="row")
 
     def lock(self, eids: np.ndarray) -> None:
-        self.ent = self.ent.with_columns(locked=pl.col("locked") | pl.col("eid").is_in(pl.Series(np.asarray(eids, dtype=np.int64)).implode()))
+        self.ent = self.ent.with_columns(
+            locked=pl.col("locked")
+            | pl.col("eid").is_in(pl.Series(np.asarray(eids, dtype=np.int64)).implode())
+        )
 
 
 def plant(plan: Plan, ent: pl.DataFrame, lic: pl.DataFrame, insp: pl.DataFrame) -> Planted:
@@ -95,9 +98,14 @@ def _last_due(plan: Plan) -> int:
 
 def _duplicates(state: Planted, plan: Plan, rng: np.random.Generator) -> None:
     """A legacy record (注册号 only) left beside the current one: two 主体身份代码 for one entity."""
-    pool = _pool(state, pl.col("reg_no").is_not_null(), pl.col("kind") != "branch", pl.col("uscc").is_not_null())
+    pool = _pool(
+        state, pl.col("reg_no").is_not_null(), pl.col("kind") != "branch", pl.col("uscc").is_not_null()
+    )
     eids = _choose(rng, pool["eid"].to_numpy(), plan.planted)
-    twin = np.char.add(state.ent["district_code"].to_numpy()[eids].astype(str), codes.zero_pad(2 * 10**8 + np.arange(eids.size), 10))
+    twin = np.char.add(
+        state.ent["district_code"].to_numpy()[eids].astype(str),
+        codes.zero_pad(2 * 10**8 + np.arange(eids.size), 10),
+    )
     _update_ent(state, eids, twin_key=twin)
     state.lock(eids)
     state.add("duplicate.registration", "registration", state.ent["record_key"].to_numpy()[eids])
@@ -114,7 +122,8 @@ def _no_annual_report(state: Planted, plan: Plan, rng: np.random.Generator) -> N
     year = np.where((rng.random(eids.size) < 0.5) | (old > due - 2), None, old)
     listed = rng.random(eids.size) < 0.5
     _update_ent(
-        state, eids,
+        state,
+        eids,
         annual_report_year=pl.Series(year.tolist(), dtype=pl.Int64),
         in_abnormal_list=np.where(listed, "是", "否"),
         abnormal_reason=pl.Series(np.where(listed, ABNORMAL_NO_REPORT, None).tolist(), dtype=pl.Utf8),
@@ -126,12 +135,19 @@ def _no_annual_report(state: Planted, plan: Plan, rng: np.random.Generator) -> N
 def _unreachable(state: Planted, plan: Plan, rng: np.random.Generator) -> None:
     """Half through the abnormal list (无法联系), half through an inspection 查无下落."""
     listed = _choose(rng, _pool(state, _active())["eid"].to_numpy(), (plan.planted + 1) // 2)
-    _update_ent(state, listed, in_abnormal_list=np.full(listed.size, "是"), abnormal_reason=np.full(listed.size, ABNORMAL_UNREACHABLE))
+    _update_ent(
+        state,
+        listed,
+        in_abnormal_list=np.full(listed.size, "是"),
+        abnormal_reason=np.full(listed.size, ABNORMAL_UNREACHABLE),
+    )
     state.lock(listed)
     state.add("zombie.unreachable", "registration", state.ent["record_key"].to_numpy()[listed])
     inspected = _pool(state, _active(), pl.col("eid").is_in(state.insp["eid"].implode()))
     eids = _choose(rng, inspected["eid"].to_numpy(), plan.planted // 2)
-    target = state.insp.filter(pl.col("eid").is_in(pl.Series(eids).implode())).unique("eid", keep="first", maintain_order=True)
+    target = state.insp.filter(pl.col("eid").is_in(pl.Series(eids).implode())).unique(
+        "eid", keep="first", maintain_order=True
+    )
     _set_results(state, target["iid"].to_numpy(), np.full(target.height, UNREACHABLE_RESULT))
     state.lock(eids)
     state.add("zombie.unreachable", "district", target["iid"])
@@ -139,24 +155,34 @@ def _unreachable(state: Planted, plan: Plan, rng: np.random.Generator) -> None:
 
 def _set_results(state: Planted, iids: np.ndarray, results: np.ndarray) -> None:
     change = pl.DataFrame({"iid": np.asarray(iids, dtype=np.int64), "new_result": results.astype(str)})
-    state.insp = state.insp.join(change, on="iid", how="left", maintain_order="left").with_columns(
-        result=pl.coalesce("new_result", "result")
-    ).drop("new_result")
+    state.insp = (
+        state.insp.join(change, on="iid", how="left", maintain_order="left")
+        .with_columns(result=pl.coalesce("new_result", "result"))
+        .drop("new_result")
+    )
 
 
-def _add_inspections(state: Planted, eids: np.ndarray, days: np.ndarray, results: np.ndarray, kind: str = "日常检查") -> np.ndarray:
+def _add_inspections(
+    state: Planted, eids: np.ndarray, days: np.ndarray, results: np.ndarray, kind: str = "日常检查"
+) -> np.ndarray:
     """New first-delivery inspections; returns their iids."""
     start = int(state.insp["iid"].max()) + 1
     iids = np.arange(start, start + eids.size, dtype=np.int64)
     premises = state.ent["premises_district"].to_numpy()[eids].astype(str)
     fresh = pl.DataFrame(
         {
-            "iid": iids, "eid": np.asarray(eids, dtype=np.int64), "file_code": premises,
+            "iid": iids,
+            "eid": np.asarray(eids, dtype=np.int64),
+            "file_code": premises,
             "inspected_on": pl.Series(days.astype("datetime64[D]")).cast(pl.Date),
-            "inspection_type": np.full(eids.size, kind), "result": results.astype(str),
-            "penalty_doc_no": pl.Series([None] * eids.size, dtype=pl.Utf8), "penalty_amount": pl.Series([None] * eids.size, dtype=pl.Utf8),
+            "inspection_type": np.full(eids.size, kind),
+            "result": results.astype(str),
+            "penalty_doc_no": pl.Series([None] * eids.size, dtype=pl.Utf8),
+            "penalty_amount": pl.Series([None] * eids.size, dtype=pl.Utf8),
             "appears_day": np.zeros(eids.size, dtype=np.int64),
-            "name_mode": np.full(eids.size, "normal"), "rep_mode": np.full(eids.size, "normal"), "uscc_mode": np.full(eids.size, "normal"),
+            "name_mode": np.full(eids.size, "normal"),
+            "rep_mode": np.full(eids.size, "normal"),
+            "uscc_mode": np.full(eids.size, "normal"),
         }
     )
     state.insp = pl.concat([state.insp, fresh.select(state.insp.columns)], how="vertical_relaxed")
@@ -181,11 +207,15 @@ def _ceased(state: Planted, plan: Plan, rng: np.random.Generator) -> None:
     results = np.array(CEASED_RESULTS)[rng.integers(0, 2, size=eids.size)]
     latest = (
         state.insp.filter(pl.col("eid").is_in(pl.Series(eids).implode()))
-        .sort("inspected_on", "iid").group_by("eid", maintain_order=True).last()
+        .sort("inspected_on", "iid")
+        .group_by("eid", maintain_order=True)
+        .last()
     )
     has = np.isin(eids, latest["eid"].to_numpy())
     order = {e: r for e, r in zip(eids.tolist(), results.tolist(), strict=True)}
-    _set_results(state, latest["iid"].to_numpy(), np.array([order[e] for e in latest["eid"].to_list()], dtype=str))
+    _set_results(
+        state, latest["iid"].to_numpy(), np.array([order[e] for e in latest["eid"].to_list()], dtype=str)
+    )
     start = np.datetime64(plan.start, "D")
     without = eids[~has]
     founded = state.ent["established_on"].to_numpy().astype("datetime64[D]")[without]
@@ -199,17 +229,27 @@ def _deregistered_with_licence(state: Planted, plan: Plan, rng: np.random.Genera
     """注销 / 吊销 entities whose licences stay 有效 and unexpired."""
     start = plan.start
     holders = state.lic.filter(pl.col("appears_day") == 0)["eid"].unique().implode()
-    pool = _pool(state, _active(), pl.col("eid").is_in(holders), pl.col("established_on") <= start - timedelta(days=400))
+    pool = _pool(
+        state,
+        _active(),
+        pl.col("eid").is_in(holders),
+        pl.col("established_on") <= start - timedelta(days=400),
+    )
     eids = _choose(rng, pool["eid"].to_numpy(), plan.planted)
     closed = np.datetime64(start, "D") - rng.integers(30, 300, size=eids.size).astype("timedelta64[D]")
     deregistered = rng.random(eids.size) < 0.6
     closed_dates = pl.Series(closed).cast(pl.Date)
     nulls = pl.Series([None] * eids.size, dtype=pl.Date)
     _update_ent(
-        state, eids,
+        state,
+        eids,
         status=np.where(deregistered, "注销", REVOKED_NOT_DEREGISTERED),
-        deregistered_on=pl.select(pl.when(pl.Series(deregistered)).then(closed_dates).otherwise(nulls)).to_series(),
-        revoked_on=pl.select(pl.when(pl.Series(~deregistered)).then(closed_dates).otherwise(nulls)).to_series(),
+        deregistered_on=pl.select(
+            pl.when(pl.Series(deregistered)).then(closed_dates).otherwise(nulls)
+        ).to_series(),
+        revoked_on=pl.select(
+            pl.when(pl.Series(~deregistered)).then(closed_dates).otherwise(nulls)
+        ).to_series(),
         approved_on=closed_dates,
         in_abnormal_list=pl.Series([None] * eids.size, dtype=pl.Utf8),
         abnormal_reason=pl.Series([None] * eids.size, dtype=pl.Utf8),
@@ -217,7 +257,9 @@ def _deregistered_with_licence(state: Planted, plan: Plan, rng: np.random.Genera
     target = state.lic.filter(pl.col("eid").is_in(pl.Series(eids).implode()) & (pl.col("appears_day") == 0))
     closing = dict(zip(eids.tolist(), closed.tolist(), strict=True))
     earliest = np.datetime64(plan.as_of, "D") - np.timedelta64(5 * 365 - 30, "D")
-    issued = np.array([closing[e] for e in target["eid"].to_list()], dtype="datetime64[D]") - rng.integers(30, 200, size=target.height).astype("timedelta64[D]")
+    issued = np.array([closing[e] for e in target["eid"].to_list()], dtype="datetime64[D]") - rng.integers(
+        30, 200, size=target.height
+    ).astype("timedelta64[D]")
     issued = np.maximum(issued, earliest)
     founded = state.ent["established_on"].to_numpy().astype("datetime64[D]")[target["eid"].to_numpy()]
     _set_licences(state, target["lid"].to_numpy(), np.maximum(issued, founded), "有效")
@@ -226,15 +268,23 @@ def _deregistered_with_licence(state: Planted, plan: Plan, rng: np.random.Genera
 
 
 def _set_licences(state: Planted, lids: np.ndarray, issued: np.ndarray, status: str) -> None:
-    change = pl.DataFrame({"lid": lids.astype(np.uint32), "new_issued": pl.Series(issued.astype("datetime64[D]")).cast(pl.Date)})
+    change = pl.DataFrame(
+        {"lid": lids.astype(np.uint32), "new_issued": pl.Series(issued.astype("datetime64[D]")).cast(pl.Date)}
+    )
     filing = pl.col("licence_type").is_in(list(FILING_TYPES))
     state.lic = (
         state.lic.join(change, on="lid", how="left", maintain_order="left")
         .with_columns(
             issued_on=pl.coalesce("new_issued", "issued_on"),
-            licence_status=pl.when(pl.col("new_issued").is_not_null()).then(pl.lit(status)).otherwise("licence_status"),
+            licence_status=pl.when(pl.col("new_issued").is_not_null())
+            .then(pl.lit(status))
+            .otherwise("licence_status"),
         )
-        .with_columns(valid_until=pl.when(pl.col("new_issued").is_not_null()).then(valid_until(pl.col("issued_on"), filing)).otherwise("valid_until"))
+        .with_columns(
+            valid_until=pl.when(pl.col("new_issued").is_not_null())
+            .then(valid_until(pl.col("issued_on"), filing))
+            .otherwise("valid_until")
+        )
         .drop("new_issued")
     )
 
@@ -244,7 +294,9 @@ def _expired_still_operating(state: Planted, plan: Plan, rng: np.random.Generato
     old_enough = plan.as_of - timedelta(days=5 * 366 + 600)
     pool = _pool(state, _active(), pl.col("established_on") <= old_enough)
     candidates = state.lic.filter(
-        pl.col("eid").is_in(pool["eid"].implode()) & (pl.col("appears_day") == 0) & ~pl.col("licence_type").is_in(list(FILING_TYPES))
+        pl.col("eid").is_in(pool["eid"].implode())
+        & (pl.col("appears_day") == 0)
+        & ~pl.col("licence_type").is_in(list(FILING_TYPES))
     ).unique("eid", keep="first", maintain_order=True)
     chosen = candidates[_choose(rng, np.arange(candidates.height), plan.planted)]
     as_of = np.datetime64(plan.as_of, "D")
@@ -279,7 +331,9 @@ def _record_modes(state: Planted, plan: Plan, rng: np.random.Generator) -> None:
     named = _pool(state, pl.col("zihao") != "", ~pl.col("is_hostile"))["eid"].implode()
     anyone = _pool(state, ~pl.col("is_hostile"))["eid"].implode()
     coded = _pool(state, pl.col("uscc").is_not_null(), ~pl.col("is_hostile"))["eid"].implode()
-    local = _pool(state, pl.col("premises_district") == pl.col("district_code"), ~pl.col("is_hostile"))["eid"].implode()
+    local = _pool(state, pl.col("premises_district") == pl.col("district_code"), ~pl.col("is_hostile"))[
+        "eid"
+    ].implode()
     plan_rows = (
         ("inconsistent.name", "name_mode", named, ("zihao", "typo", "industry")),
         ("inconsistent.legal_rep", "rep_mode", anyone, ("other",)),
@@ -292,17 +346,29 @@ def _record_modes(state: Planted, plan: Plan, rng: np.random.Generator) -> None:
     _other_district(state, plan, rng, local)
 
 
-def _mode(state: Planted, rng: np.random.Generator, count: int, issue_type: str, source: str, column: str,
-          pool: pl.Series, modes: tuple[str, ...]) -> None:
+def _mode(
+    state: Planted,
+    rng: np.random.Generator,
+    count: int,
+    issue_type: str,
+    source: str,
+    column: str,
+    pool: pl.Series,
+    modes: tuple[str, ...],
+) -> None:
     """Set `column` of `count` first-delivery records of the pool's entities to one of `modes`."""
     table, ref = (state.lic, "lid") if source == "licensing" else (state.insp, "iid")
-    candidates = table.filter(pl.col("eid").is_in(pool) & (pl.col("appears_day") == 0) & (pl.col(column) == "normal"))
+    candidates = table.filter(
+        pl.col("eid").is_in(pool) & (pl.col("appears_day") == 0) & (pl.col(column) == "normal")
+    )
     chosen = candidates[_choose(rng, np.arange(candidates.height), count)]
     values = np.array(modes)[rng.integers(0, len(modes), size=chosen.height)]
     change = pl.DataFrame({ref: chosen[ref], "new_mode": values})
-    updated = table.join(change, on=ref, how="left", maintain_order="left").with_columns(
-        pl.coalesce("new_mode", column).alias(column)
-    ).drop("new_mode")
+    updated = (
+        table.join(change, on=ref, how="left", maintain_order="left")
+        .with_columns(pl.coalesce("new_mode", column).alias(column))
+        .drop("new_mode")
+    )
     if source == "licensing":
         state.lic = updated
     else:
@@ -317,25 +383,37 @@ def _other_district(state: Planted, plan: Plan, rng: np.random.Generator, pool: 
     chosen = candidates[_choose(rng, np.arange(candidates.height), plan.planted)]
     districts = np.array(list(DISTRICT_WEIGHTS))
     own = chosen["file_code"].to_numpy().astype(str)
-    other = districts[(np.searchsorted(districts, own) + rng.integers(1, districts.size, size=own.size)) % districts.size]
+    other = districts[
+        (np.searchsorted(districts, own) + rng.integers(1, districts.size, size=own.size)) % districts.size
+    ]
     change = pl.DataFrame({"iid": chosen["iid"], "new_code": other})
-    state.insp = state.insp.join(change, on="iid", how="left", maintain_order="left").with_columns(
-        file_code=pl.coalesce("new_code", "file_code")
-    ).drop("new_code")
+    state.insp = (
+        state.insp.join(change, on="iid", how="left", maintain_order="left")
+        .with_columns(file_code=pl.coalesce("new_code", "file_code"))
+        .drop("new_code")
+    )
     state.lock(chosen["eid"].to_numpy())
     state.add("inconsistent.district", "district", chosen["iid"])
 
 
 def _same_judgements(state: Planted, rng: np.random.Generator) -> None:
     """Licences with no USCC and a sound-alike 字号: a steward rules them `same` as the registration."""
-    named = _pool(state, pl.col("zihao") != "", ~pl.col("is_hostile"), pl.col("kind") == "company")["eid"].implode()
-    candidates = state.lic.filter(pl.col("eid").is_in(named) & (pl.col("appears_day") == 0) & (pl.col("name_mode") == "normal"))
+    named = _pool(state, pl.col("zihao") != "", ~pl.col("is_hostile"), pl.col("kind") == "company")[
+        "eid"
+    ].implode()
+    candidates = state.lic.filter(
+        pl.col("eid").is_in(named) & (pl.col("appears_day") == 0) & (pl.col("name_mode") == "normal")
+    )
     chosen = candidates[_choose(rng, np.arange(candidates.height), SAME_JUDGEMENTS)]
     change = pl.DataFrame({"lid": chosen["lid"], "flag": True})
-    state.lic = state.lic.join(change, on="lid", how="left", maintain_order="left").with_columns(
-        name_mode=pl.when(pl.col("flag")).then(pl.lit("typo")).otherwise("name_mode"),
-        uscc_mode=pl.when(pl.col("flag")).then(pl.lit("blank")).otherwise("uscc_mode"),
-    ).drop("flag")
+    state.lic = (
+        state.lic.join(change, on="lid", how="left", maintain_order="left")
+        .with_columns(
+            name_mode=pl.when(pl.col("flag")).then(pl.lit("typo")).otherwise("name_mode"),
+            uscc_mode=pl.when(pl.col("flag")).then(pl.lit("blank")).otherwise("uscc_mode"),
+        )
+        .drop("flag")
+    )
     state.lock(chosen["eid"].to_numpy())
     state.add("inconsistent.name", "licensing", chosen["lid"])
     state.same_pairs.extend(zip(chosen["lid"].to_list(), chosen["eid"].to_list(), strict=True))
@@ -351,7 +429,8 @@ def _hard_negative_inspections(state: Planted, plan: Plan, rng: np.random.Genera
     _add_inspections(state, missing, day, np.full(missing.size, "符合"))
     state.insp = state.insp.with_columns(
         uscc_mode=pl.when(pl.col("eid").is_in(pl.Series(twins).implode()) & (pl.col("uscc_mode") == "normal"))
-        .then(pl.lit("blank")).otherwise("uscc_mode")
+        .then(pl.lit("blank"))
+        .otherwise("uscc_mode")
     )
 
 
@@ -359,5 +438,7 @@ def _unreachable_only_when_active(state: Planted) -> None:
     """查无下落 and 无法联系 stay on active registered entities (the rule reads the same either way)."""
     inactive = state.ent.filter(~_active() | (pl.col("role") == "orphan"))["eid"].implode()
     state.insp = state.insp.with_columns(
-        result=pl.when(pl.col("eid").is_in(inactive) & (pl.col("result") == UNREACHABLE_RESULT)).then(pl.lit("符合")).otherwise("result")
+        result=pl.when(pl.col("eid").is_in(inactive) & (pl.col("result") == UNREACHABLE_RESULT))
+        .then(pl.lit("符合"))
+        .otherwise("result")
     )

@@ -15,7 +15,9 @@ from pipelines.demo.vocab import DISTRICT_PINYIN
 URBAN = ("330203", "330205", "330206", "330211", "330212")
 
 
-def write_registration(landing: Landing, deliveries: Deliveries, dates: tuple[date, ...], schedule: Schedule) -> None:
+def write_registration(
+    landing: Landing, deliveries: Deliveries, dates: tuple[date, ...], schedule: Schedule
+) -> None:
     """Day one as four exports (enterprises, branches, urban and county 个体工商户); then one file a day."""
     ent = deliveries.ent
     assert ent is not None
@@ -30,12 +32,24 @@ def write_registration(landing: Landing, deliveries: Deliveries, dates: tuple[da
     }
     stamp = dates[0].strftime("%Y%m%d")
     for stub, style in REGISTRATION_FIRST:
-        landing.write("registration", dates[0], f"{stub}_{stamp}", style, first.filter(groups[stub]).drop("_kind"),
-                      bad=bad_input.rows_for("registration", 0, stub, len(dates)))
+        landing.write(
+            "registration",
+            dates[0],
+            f"{stub}_{stamp}",
+            style,
+            first.filter(groups[stub]).drop("_kind"),
+            bad=bad_input.rows_for("registration", 0, stub, len(dates)),
+        )
     for day in range(1, len(dates)):
         stub = "reg_incremental"
-        landing.write("registration", dates[day], f"{stub}_{dates[day].strftime('%Y%m%d')}", formats.incremental_style(day, False),
-                      deliveries.registration[day], bad=bad_input.rows_for("registration", day, stub, len(dates)))
+        landing.write(
+            "registration",
+            dates[day],
+            f"{stub}_{dates[day].strftime('%Y%m%d')}",
+            formats.incremental_style(day, False),
+            deliveries.registration[day],
+            bad=bad_input.rows_for("registration", day, stub, len(dates)),
+        )
     _redeliver(landing, schedule, dates)
     deliveries.registration.clear()  # the landing keeps what the truth needs
 
@@ -45,30 +59,59 @@ def _redeliver(landing: Landing, schedule: Schedule, dates: tuple[date, ...]) ->
     if schedule.redelivery is None:
         return
     original_day, copy_day, _ = schedule.redelivery
-    candidates = [w for w in landing.written if w.source == "registration" and w.delivery_date == dates[original_day]]
+    candidates = [
+        w for w in landing.written if w.source == "registration" and w.delivery_date == dates[original_day]
+    ]
     original = candidates[-1] if original_day > 0 else next(w for w in candidates if "reg_branch" in w.path)
     name = original.path.rsplit("/", 1)[1]
     relative = f"registration/{dates[copy_day].isoformat()}/{name}"
-    copy = WrittenFile("registration", dates[copy_day], relative, original.fmt, original.encoding, original.date_style,
-                       original.headers, original.rows, identical_of=original.path, header_variant=original.header_variant)
+    copy = WrittenFile(
+        "registration",
+        dates[copy_day],
+        relative,
+        original.fmt,
+        original.encoding,
+        original.date_style,
+        original.headers,
+        original.rows,
+        identical_of=original.path,
+        header_variant=original.header_variant,
+    )
     landing.write_raw(copy, (landing.root / original.path).read_bytes())
 
 
-def write_licensing(landing: Landing, deliveries: Deliveries, dates: tuple[date, ...], schedule: Schedule) -> None:
+def write_licensing(
+    landing: Landing, deliveries: Deliveries, dates: tuple[date, ...], schedule: Schedule
+) -> None:
     """Day one as four exports by licence family; then one file a day (one of them a spreadsheet)."""
     first = deliveries.licensing[0]
     stamp = dates[0].strftime("%Y%m%d")
     for stub, types, style in LICENSING_FIRST:
         if schedule.xlsx_licensing_day == 0 and stub == "lic_food_business":
             style = FileStyle("xlsx", None, "excel", style.variant)
-        record = landing.write("licensing", dates[0], f"{stub}_{stamp}", style, first.filter(pl.col("licence_type").is_in(types)),
-                               sheet="许可信息", bad=bad_input.rows_for("licensing", 0, stub, len(dates), schedule.xlsx_licensing_day))
+        record = landing.write(
+            "licensing",
+            dates[0],
+            f"{stub}_{stamp}",
+            style,
+            first.filter(pl.col("licence_type").is_in(types)),
+            sheet="许可信息",
+            bad=bad_input.rows_for("licensing", 0, stub, len(dates), schedule.xlsx_licensing_day),
+        )
         record.is_late = schedule.late_day == 0
     for day in range(1, len(dates)):
         xlsx = day == schedule.xlsx_licensing_day
-        record = landing.write("licensing", dates[day], f"lic_incremental_{dates[day].strftime('%Y%m%d')}",
-                               formats.incremental_style(day, xlsx), deliveries.licensing[day], sheet="许可信息",
-                               bad=bad_input.rows_for("licensing", day, "lic_incremental", len(dates), schedule.xlsx_licensing_day))
+        record = landing.write(
+            "licensing",
+            dates[day],
+            f"lic_incremental_{dates[day].strftime('%Y%m%d')}",
+            formats.incremental_style(day, xlsx),
+            deliveries.licensing[day],
+            sheet="许可信息",
+            bad=bad_input.rows_for(
+                "licensing", day, "lic_incremental", len(dates), schedule.xlsx_licensing_day
+            ),
+        )
         record.is_late = schedule.late_day == day
     deliveries.licensing.clear()
 
@@ -78,7 +121,13 @@ def write_district(landing: Landing, deliveries: Deliveries, dates: tuple[date, 
     for day, rows in enumerate(deliveries.district):
         for code, style in DISTRICT_STYLES.items():
             part = rows.filter(pl.col("_file_code") == code)
-            landing.write("district", dates[day], f"{code}_{DISTRICT_PINYIN[code]}", style.file, part, sheet="检查记录",
-                          bad=bad_input.rows_for("district", day, code, len(dates)))
+            landing.write(
+                "district",
+                dates[day],
+                f"{code}_{DISTRICT_PINYIN[code]}",
+                style.file,
+                part,
+                sheet="检查记录",
+                bad=bad_input.rows_for("district", day, code, len(dates)),
+            )
     deliveries.district.clear()
-

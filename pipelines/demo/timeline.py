@@ -62,15 +62,23 @@ class Deliveries:
     late_updated_keys: list[str] = field(default_factory=list)
 
 
-def run(plan: Plan, ent: pl.DataFrame, lic: pl.DataFrame, insp: pl.DataFrame, roads: places.Roads,
-        schedule: Schedule) -> Deliveries:
+def run(
+    plan: Plan,
+    ent: pl.DataFrame,
+    lic: pl.DataFrame,
+    insp: pl.DataFrame,
+    roads: places.Roads,
+    schedule: Schedule,
+) -> Deliveries:
     rng = plan.rng("timeline")
     out = Deliveries()
     out.registration.append(records.registration(ent.filter(pl.col("role") == "existing"), rng, twins=True))
     out.licensing.append(
         records.licensing(lic.filter(pl.col("appears_day") == 0), ent, rng, roads, plan.noise)
     )
-    out.district.append(records.district(insp.filter(pl.col("appears_day") == 0), ent, rng, roads, REGION_TEXT, plan.noise))
+    out.district.append(
+        records.district(insp.filter(pl.col("appears_day") == 0), ent, rng, roads, REGION_TEXT, plan.noise)
+    )
     latest_lic, latest_dis = out.licensing[0], out.district[0]
     unreachable = _unreachable(ent, insp)
     closed: np.ndarray = np.zeros(0, dtype=np.int64)
@@ -86,11 +94,19 @@ def run(plan: Plan, ent: pl.DataFrame, lic: pl.DataFrame, insp: pl.DataFrame, ro
         if day == schedule.late_update_day and schedule.late_day is not None:
             late = _late_updates(plan, out.licensing[schedule.late_day], ent, rng)
             out.late_updated_keys = late["record_key"].to_list()
-            updates = pl.concat([updates.filter(~pl.col("record_key").is_in(late["record_key"].implode())), late])
+            updates = pl.concat(
+                [updates.filter(~pl.col("record_key").is_in(late["record_key"].implode())), late]
+            )
         licensing = _stale_first(pl.concat([fresh, updates]), rng, 1, _stale_licence)
         out.licensing.append(licensing)
-        district = pl.concat([records.district(insp.filter(pl.col("appears_day") == day), ent, rng, roads, REGION_TEXT, plan.noise),
-                              _corrections(plan, latest_dis, ent, rng)])
+        district = pl.concat(
+            [
+                records.district(
+                    insp.filter(pl.col("appears_day") == day), ent, rng, roads, REGION_TEXT, plan.noise
+                ),
+                _corrections(plan, latest_dis, ent, rng),
+            ]
+        )
         out.district.append(_stale_first(district, rng, 1, _stale_inspection))
         latest_lic = _latest(latest_lic, licensing)
         latest_dis = _latest(latest_dis, out.district[-1])
@@ -120,15 +136,24 @@ def _again(out: Deliveries, schedule: Schedule, day: int, ent: pl.DataFrame) -> 
     return unlocked[:2]
 
 
-def _events(plan: Plan, ent: pl.DataFrame, day: int, rng: np.random.Generator, roads: places.Roads,
-            unreachable: np.ndarray, again: np.ndarray) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+def _events(
+    plan: Plan,
+    ent: pl.DataFrame,
+    day: int,
+    rng: np.random.Generator,
+    roads: places.Roads,
+    unreachable: np.ndarray,
+    again: np.ndarray,
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """Apply one day's registration events; returns (entities, changed eids, closed eids)."""
     k = plan.events_per_day
     delivered = np.datetime64(plan.dates[day], "D")
     flags = ent.select(
         eligible=pl.col("appears_day").is_between(0, day - 1) & ~pl.col("locked") & ~pl.col("is_hostile"),
         active=pl.col("status").is_in(ACTIVE_STATUSES),
-        renamable=(pl.col("kind") == "company") & (pl.col("zihao") != "") & pl.col("hard_negative_kind").is_null(),
+        renamable=(pl.col("kind") == "company")
+        & (pl.col("zihao") != "")
+        & pl.col("hard_negative_kind").is_null(),
     )
     eligible, active = flags["eligible"].to_numpy().copy(), flags["active"].to_numpy()
     eligible[again] = False
@@ -150,8 +175,14 @@ def _events(plan: Plan, ent: pl.DataFrame, day: int, rng: np.random.Generator, r
     filing = take(active & (report < due) & (established <= delivered - 365), k)
     ent = _close(ent, closing, delivered, rng)
     ent = _move(ent, moving, rng, roads)
-    ent = _set(ent, new_rep, legal_rep=people.other_person(rng, ent["legal_rep"].gather(new_rep).to_numpy().astype(str)))
-    ent = _set(ent, renamed, zihao=naming.other_zihao(ent["zihao"].gather(renamed).to_numpy().astype(str), rng))
+    ent = _set(
+        ent,
+        new_rep,
+        legal_rep=people.other_person(rng, ent["legal_rep"].gather(new_rep).to_numpy().astype(str)),
+    )
+    ent = _set(
+        ent, renamed, zihao=naming.other_zihao(ent["zihao"].gather(renamed).to_numpy().astype(str), rng)
+    )
     ent = _set(ent, renamed, name=ent[renamed].select(registered_name()).to_series().to_numpy())
     ent = _file_report(ent, filing, due)
     touched = np.concatenate([moving, new_rep, renamed])
@@ -166,7 +197,9 @@ def _set(ent: pl.DataFrame, rows: np.ndarray, **values: object) -> pl.DataFrame:
     return ent.with_columns(**{c: ent[c].scatter(rows, v) for c, v in values.items()})
 
 
-def _close(ent: pl.DataFrame, rows: np.ndarray, delivered: np.datetime64, rng: np.random.Generator) -> pl.DataFrame:
+def _close(
+    ent: pl.DataFrame, rows: np.ndarray, delivered: np.datetime64, rng: np.random.Generator
+) -> pl.DataFrame:
     """注销 (with 注销日期), 吊销，未注销 (with 吊销日期) or 迁出, dated a few days before the delivery."""
     if rows.size == 0:
         return ent
@@ -175,8 +208,14 @@ def _close(ent: pl.DataFrame, rows: np.ndarray, delivered: np.datetime64, rng: n
     day = pl.Series(delivered - rng.integers(1, 5, size=rows.size).astype("timedelta64[D]")).cast(pl.Date)
     nulls = pl.Series([None] * rows.size, dtype=pl.Date)
     pick = lambda mask: pl.select(pl.when(pl.Series(mask)).then(day).otherwise(nulls)).to_series()  # noqa: E731
-    return _set(ent, rows, status=status, deregistered_on=pick(status == "注销"),
-                revoked_on=pick(status == REVOKED_NOT_DEREGISTERED), approved_on=day)
+    return _set(
+        ent,
+        rows,
+        status=status,
+        deregistered_on=pick(status == "注销"),
+        revoked_on=pick(status == REVOKED_NOT_DEREGISTERED),
+        approved_on=day,
+    )
 
 
 def _move(ent: pl.DataFrame, rows: np.ndarray, rng: np.random.Generator, roads: places.Roads) -> pl.DataFrame:
@@ -199,32 +238,51 @@ def _file_report(ent: pl.DataFrame, rows: np.ndarray, due: int) -> pl.DataFrame:
     lifted = (ent["abnormal_reason"].gather(rows) == ABNORMAL_NO_REPORT).fill_null(False).to_numpy()
     listing = np.where(lifted, "否", ent["in_abnormal_list"].gather(rows).to_numpy())
     reason = np.where(lifted, None, ent["abnormal_reason"].gather(rows).to_numpy())
-    return _set(ent, rows, annual_report_year=pl.Series(np.full(rows.size, due), dtype=pl.Int64),
-                in_abnormal_list=pl.Series(listing.tolist(), dtype=pl.Utf8), abnormal_reason=pl.Series(reason.tolist(), dtype=pl.Utf8))
+    return _set(
+        ent,
+        rows,
+        annual_report_year=pl.Series(np.full(rows.size, due), dtype=pl.Int64),
+        in_abnormal_list=pl.Series(listing.tolist(), dtype=pl.Utf8),
+        abnormal_reason=pl.Series(reason.tolist(), dtype=pl.Utf8),
+    )
 
 
-def _licence_updates(plan: Plan, latest: pl.DataFrame, ent: pl.DataFrame, closed: np.ndarray, day: int,
-                     rng: np.random.Generator) -> pl.DataFrame:
+def _licence_updates(
+    plan: Plan,
+    latest: pl.DataFrame,
+    ent: pl.DataFrame,
+    closed: np.ndarray,
+    day: int,
+    rng: np.random.Generator,
+) -> pl.DataFrame:
     """Cancel half the licences of yesterday's closures; renew a few licences about to lapse."""
     unlocked = ent.filter(~pl.col("locked"))["eid"].implode()
     running = latest.filter((pl.col("licence_status") == "有效") & pl.col("_eid").is_in(unlocked))
     closing = running.filter(pl.col("_eid").is_in(pl.Series(closed, dtype=pl.Int64).implode()))
-    cancelled = closing.filter(pl.Series(rng.random(closing.height) < 0.5)).with_columns(licence_status=pl.lit("注销"))
+    cancelled = closing.filter(pl.Series(rng.random(closing.height) < 0.5)).with_columns(
+        licence_status=pl.lit("注销")
+    )
     delivered = plan.dates[day]
     window = running.filter(
-        pl.col("valid_until").is_between(pl.lit(delivered).dt.offset_by("-200d"), pl.lit(delivered).dt.offset_by("120d"))
+        pl.col("valid_until").is_between(
+            pl.lit(delivered).dt.offset_by("-200d"), pl.lit(delivered).dt.offset_by("120d")
+        )
         & ~pl.col("record_key").is_in(cancelled["record_key"].implode())
         & ~pl.col("licence_type").is_in(list(FILING_TYPES))
     )
     count = min(window.height, plan.events_per_day // 2 + 1)
-    renewed = window[np.sort(rng.choice(window.height, size=count, replace=False))] if count else window.clear()
+    renewed = (
+        window[np.sort(rng.choice(window.height, size=count, replace=False))] if count else window.clear()
+    )
     renewed = renewed.with_columns(issued_on=pl.lit(delivered).dt.offset_by("-1d")).with_columns(
         valid_until=valid_until(pl.col("issued_on"), pl.lit(False))
     )
     return pl.concat([cancelled, renewed])
 
 
-def _late_updates(plan: Plan, late: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+def _late_updates(
+    plan: Plan, late: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator
+) -> pl.DataFrame:
     """Newer values for half of a late delivery's records: units renamed, some licences cancelled."""
     unlocked = ent.filter(~pl.col("locked"))["eid"].implode()
     pool = late.filter(pl.col("_eid").is_in(unlocked)).unique("record_key", keep="last", maintain_order=True)
@@ -233,21 +291,33 @@ def _late_updates(plan: Plan, late: pl.DataFrame, ent: pl.DataFrame, rng: np.ran
     cancel = pl.Series(rng.random(chosen.height) < 0.3)
     return chosen.with_columns(
         supervising_unit=pl.col("supervising_unit").str.replace("市场监督管理所", "市场监管所", literal=True),
-        licence_status=pl.when(cancel & (pl.col("licence_status") == "有效")).then(pl.lit("注销")).otherwise("licence_status"),
+        licence_status=pl.when(cancel & (pl.col("licence_status") == "有效"))
+        .then(pl.lit("注销"))
+        .otherwise("licence_status"),
     )
 
 
-def _corrections(plan: Plan, latest: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+def _corrections(
+    plan: Plan, latest: pl.DataFrame, ent: pl.DataFrame, rng: np.random.Generator
+) -> pl.DataFrame:
     """A district corrects the result of a few earlier inspections."""
     unlocked = ent.filter(~pl.col("locked"))["eid"].implode()
-    pool = latest.filter(pl.col("_eid").is_in(unlocked) & pl.col("result").is_in(["符合", "基本符合", "责令整改", "不符合"]))
+    pool = latest.filter(
+        pl.col("_eid").is_in(unlocked) & pl.col("result").is_in(["符合", "基本符合", "责令整改", "不符合"])
+    )
     count = min(pool.height, max(1, plan.entities // 20000))
     chosen = pool[np.sort(rng.choice(pool.height, size=count, replace=False))]
-    return chosen.with_columns(result=pl.when(pl.col("result") == "符合").then(pl.lit("基本符合")).otherwise(pl.lit("符合")))
+    return chosen.with_columns(
+        result=pl.when(pl.col("result") == "符合").then(pl.lit("基本符合")).otherwise(pl.lit("符合"))
+    )
 
 
-def _stale_first(rows: pl.DataFrame, rng: np.random.Generator, count: int,
-                 stale: Callable[[pl.DataFrame, np.random.Generator], pl.DataFrame]) -> pl.DataFrame:
+def _stale_first(
+    rows: pl.DataFrame,
+    rng: np.random.Generator,
+    count: int,
+    stale: Callable[[pl.DataFrame, np.random.Generator], pl.DataFrame],
+) -> pl.DataFrame:
     """A few keys delivered twice in one file: an outdated row first, the current one after it."""
     if rows.height == 0:
         return rows
@@ -257,13 +327,22 @@ def _stale_first(rows: pl.DataFrame, rng: np.random.Generator, count: int,
 
 def _stale_registration(rows: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     other = people.other_person(rng, rows["legal_rep"].fill_null("张三").to_numpy().astype(str))
-    return rows.with_columns(legal_rep=pl.Series(other), _rep_canon=pl.Series(other),
-                             approved_on=pl.col("approved_on").dt.offset_by("-1d"))
+    return rows.with_columns(
+        legal_rep=pl.Series(other),
+        _rep_canon=pl.Series(other),
+        approved_on=pl.col("approved_on").dt.offset_by("-1d"),
+    )
 
 
 def _stale_licence(rows: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    return rows.with_columns(licence_status=pl.when(pl.col("licence_status") == "有效").then(pl.lit("注销")).otherwise(pl.lit("有效")))
+    return rows.with_columns(
+        licence_status=pl.when(pl.col("licence_status") == "有效")
+        .then(pl.lit("注销"))
+        .otherwise(pl.lit("有效"))
+    )
 
 
 def _stale_inspection(rows: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    return rows.with_columns(result=pl.when(pl.col("result") == "符合").then(pl.lit("责令整改")).otherwise(pl.lit("符合")))
+    return rows.with_columns(
+        result=pl.when(pl.col("result") == "符合").then(pl.lit("责令整改")).otherwise(pl.lit("符合"))
+    )

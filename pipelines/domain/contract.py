@@ -22,7 +22,9 @@ class SourceSpec:
     required_values: tuple[str, ...]  # must be non-blank in every row
     required_dates: tuple[str, ...] = ()
     optional_dates: tuple[str, ...] = ()
-    vocabularies: dict[str, frozenset[str]] = field(default_factory=dict)  # closed vocabularies (blank allowed)
+    vocabularies: dict[str, frozenset[str]] = field(
+        default_factory=dict
+    )  # closed vocabularies (blank allowed)
 
     @property
     def columns(self) -> tuple[str, ...]:

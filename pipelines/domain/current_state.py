@@ -24,7 +24,9 @@ def latest_versions(deliveries: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def changes(deliveries: pl.LazyFrame, current_versions: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+def changes(
+    deliveries: pl.LazyFrame, current_versions: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     """(full rows to upsert, record_keys to delete, records in the new state) given the current table's
     versions (VERSION columns; None when the table does not exist yet)."""
     target = latest_versions(deliveries).collect()
@@ -32,6 +34,8 @@ def changes(deliveries: pl.LazyFrame, current_versions: pl.DataFrame | None) -> 
         changed, deleted = target, pl.DataFrame(schema={"record_key": pl.String})
     else:
         changed = target.join(current_versions, on=VERSION, how="anti")
-        deleted = current_versions.select("record_key").join(target.select("record_key"), on="record_key", how="anti")
+        deleted = current_versions.select("record_key").join(
+            target.select("record_key"), on="record_key", how="anti"
+        )
     rows = deliveries.join(changed.lazy(), on=VERSION, how="semi").collect().sort("record_key")
     return rows, deleted, target.height

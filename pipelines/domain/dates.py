@@ -17,7 +17,9 @@ EXCEL_SERIAL_RANGE = (18_172, 73_050)  # 1949-10-01 .. 2099-12-31: a plausible f
 def parse_date_expr(raw: pl.Expr) -> pl.Expr:
     """Delivered date text -> Date (null when blank or not a date)."""
     stripped = (
-        raw.str.normalize("NFKC").str.strip_chars().str.replace(r"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$", "")
+        raw.str.normalize("NFKC")
+        .str.strip_chars()
+        .str.replace(r"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$", "")
     )
     text = stripped.str.replace_all(r"[年月./]", "-").str.replace(r"[日号]$", "")
     ymd = text.str.extract_groups(r"^(?<y>[0-9]{4})-(?<m>[0-9]{1,2})-(?<d>[0-9]{1,2})$")

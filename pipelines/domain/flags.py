@@ -32,12 +32,41 @@ NOT_ACTIVE = ("revoked", "deregistered", "moved_out", "cancelled")
 
 # The silver columns the rules read (plus entity_id from the xref), so that a city's worth of records is
 # read without the columns no rule looks at.
-_EVERY_SOURCE = ["record_key", "name_key", "branch_marker", "name_is_placeholder", "legal_rep", "legal_rep_clean",
-                 "uscc", "uscc_is_valid", "uscc_raw"]
+_EVERY_SOURCE = [
+    "record_key",
+    "name_key",
+    "branch_marker",
+    "name_is_placeholder",
+    "legal_rep",
+    "legal_rep_clean",
+    "uscc",
+    "uscc_is_valid",
+    "uscc_raw",
+]
 SILVER_COLUMNS = {
-    "registration": [*_EVERY_SOURCE, "name", "status", "status_raw", "in_abnormal_list", "abnormal_reason", "established_on",
-                     "last_annual_report_year", "address", "address_key", "authority_district_code", "registration_authority"],
-    "licensing": [*_EVERY_SOURCE, "holder_name", "licence_status", "licence_type_raw", "valid_until", "address", "address_key"],
+    "registration": [
+        *_EVERY_SOURCE,
+        "name",
+        "status",
+        "status_raw",
+        "in_abnormal_list",
+        "abnormal_reason",
+        "established_on",
+        "last_annual_report_year",
+        "address",
+        "address_key",
+        "authority_district_code",
+        "registration_authority",
+    ],
+    "licensing": [
+        *_EVERY_SOURCE,
+        "holder_name",
+        "licence_status",
+        "licence_type_raw",
+        "valid_until",
+        "address",
+        "address_key",
+    ],
     "district": [*_EVERY_SOURCE, "name", "result", "result_raw", "inspected_on", "district_file_code"],
 }
 
@@ -60,7 +89,14 @@ class Sources:
         return self.registration.join(keys, on=["entity_id", "record_key"], how="semi")
 
 
-def _issue(frame: pl.DataFrame, issue_type: str, severity: str, source: str, detail: pl.Expr, evidence: dict[str, pl.Expr]) -> pl.DataFrame:
+def _issue(
+    frame: pl.DataFrame,
+    issue_type: str,
+    severity: str,
+    source: str,
+    detail: pl.Expr,
+    evidence: dict[str, pl.Expr],
+) -> pl.DataFrame:
     return frame.select(
         "entity_id",
         source=pl.lit(source),
@@ -74,7 +110,9 @@ def _issue(frame: pl.DataFrame, issue_type: str, severity: str, source: str, det
 
 def _registered(s: Sources, others: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """Licence/inspection rows with the entity's primary registration values as `registered_<column>`."""
-    primary = s.primary.select("entity_id", registered_record_key="record_key", **{f"registered_{c}": c for c in columns})
+    primary = s.primary.select(
+        "entity_id", registered_record_key="record_key", **{f"registered_{c}": c for c in columns}
+    )
     return others.join(primary, on="entity_id")
 
 
@@ -83,26 +121,44 @@ def deregistered_with_active_licence(s: Sources) -> pl.DataFrame:
         "entity_id", registered_record_key="record_key", status_raw="status_raw"
     )
     valid = s.licensing.filter(
-        (pl.col("licence_status") == "valid") & (pl.col("valid_until").is_null() | (pl.col("valid_until") >= s.as_of))
+        (pl.col("licence_status") == "valid")
+        & (pl.col("valid_until").is_null() | (pl.col("valid_until") >= s.as_of))
     )
     hits = valid.join(status, on="entity_id")
     detail = template("登记状态为{}，但仍持有有效{} {}", "status_raw", "licence_type_raw", "record_key")
-    evidence = {"registration": "registered_record_key", "status": "status_raw", "licence": "record_key", "valid_until": pl.col("valid_until").cast(pl.String)}
+    evidence = {
+        "registration": "registered_record_key",
+        "status": "status_raw",
+        "licence": "record_key",
+        "valid_until": pl.col("valid_until").cast(pl.String),
+    }
     return _issue(hits, "zombie.deregistered_with_active_licence", "high", "licensing", detail, evidence)
 
 
 def unreachable(s: Sources) -> pl.DataFrame:
-    abnormal = s.registration.filter(pl.col("in_abnormal_list").fill_null(False) & pl.col("abnormal_reason").str.contains("无法联系"))
+    abnormal = s.registration.filter(
+        pl.col("in_abnormal_list").fill_null(False) & pl.col("abnormal_reason").str.contains("无法联系")
+    )
     from_registration = _issue(
-        abnormal, "zombie.unreachable", "medium", "registration",
+        abnormal,
+        "zombie.unreachable",
+        "medium",
+        "registration",
         template("列入经营异常名录：{}", "abnormal_reason"),
         {"registration": "record_key", "abnormal_reason": "abnormal_reason"},
     )
     missing = s.district.filter(pl.col("result") == "not_found")
     from_inspection = _issue(
-        missing, "zombie.unreachable", "medium", "district",
+        missing,
+        "zombie.unreachable",
+        "medium",
+        "district",
         template("{} 检查结果为查无下落（{}）", pl.col("inspected_on").cast(pl.String), "district_file_code"),
-        {"inspection": "record_key", "inspected_on": pl.col("inspected_on").cast(pl.String), "result": "result_raw"},
+        {
+            "inspection": "record_key",
+            "inspected_on": pl.col("inspected_on").cast(pl.String),
+            "result": "result_raw",
+        },
     )
     return pl.concat([from_registration, from_inspection])
 
@@ -124,17 +180,30 @@ def no_annual_report(s: Sources) -> pl.DataFrame:
         & (pl.col("last_annual_report_year").is_null() | (pl.col("last_annual_report_year") < oldest_checked))
     )
     last = pl.col("last_annual_report_year").cast(pl.String).fill_null("无")
-    detail = template("{}年、{}年均未报送年度报告（最近年报年度：{}）", pl.lit(oldest_checked), pl.lit(latest_due), last)
-    evidence = {"registration": "record_key", "last_annual_report_year": "last_annual_report_year", "report_years": pl.lit(f"{oldest_checked}-{latest_due}")}
+    detail = template(
+        "{}年、{}年均未报送年度报告（最近年报年度：{}）", pl.lit(oldest_checked), pl.lit(latest_due), last
+    )
+    evidence = {
+        "registration": "record_key",
+        "last_annual_report_year": "last_annual_report_year",
+        "report_years": pl.lit(f"{oldest_checked}-{latest_due}"),
+    }
     return _issue(hits, "zombie.no_annual_report", "low", "registration", detail, evidence)
 
 
 def ceased_operating(s: Sources) -> pl.DataFrame:
     latest = s.district.sort("inspected_on", "record_key").group_by("entity_id", maintain_order=True).last()
-    active = s.primary.filter(pl.col("status") == "active").select("entity_id", registered_record_key="record_key")
+    active = s.primary.filter(pl.col("status") == "active").select(
+        "entity_id", registered_record_key="record_key"
+    )
     hits = latest.filter(pl.col("result").is_in(["ceased", "suspended"])).join(active, on="entity_id")
     detail = template("登记状态存续，但{}检查结果为{}", pl.col("inspected_on").cast(pl.String), "result_raw")
-    evidence = {"registration": "registered_record_key", "inspection": "record_key", "inspected_on": pl.col("inspected_on").cast(pl.String), "result": "result_raw"}
+    evidence = {
+        "registration": "registered_record_key",
+        "inspection": "record_key",
+        "inspected_on": pl.col("inspected_on").cast(pl.String),
+        "result": "result_raw",
+    }
     return _issue(hits, "zombie.ceased_operating", "medium", "district", detail, evidence)
 
 
@@ -142,7 +211,14 @@ def orphan_licence(s: Sources) -> pl.DataFrame:
     registered = s.registration.select("entity_id").unique()
     hits = s.licensing.join(registered, on="entity_id", how="anti")
     detail = template("许可证 {} 的持证主体（{}）找不到商事登记记录", "record_key", "holder_name")
-    return _issue(hits, "zombie.orphan_licence", "medium", "licensing", detail, {"licence": "record_key", "holder_name": "holder_name"})
+    return _issue(
+        hits,
+        "zombie.orphan_licence",
+        "medium",
+        "licensing",
+        detail,
+        {"licence": "record_key", "holder_name": "holder_name"},
+    )
 
 
 def _named_after_operator() -> pl.Expr:
@@ -156,8 +232,10 @@ def _named_after_operator() -> pl.Expr:
 def _named_differently(s: Sources, others: pl.DataFrame, source: str, name_column: str) -> pl.DataFrame:
     columns = ["name", "name_key", "branch_marker", "name_is_placeholder", "legal_rep_clean"]
     pairs = _registered(s, others, columns).filter(
-        ~pl.col("name_is_placeholder") & ~pl.col("registered_name_is_placeholder")
-        & pl.col("name_key").is_not_null() & pl.col("registered_name_key").is_not_null()
+        ~pl.col("name_is_placeholder")
+        & ~pl.col("registered_name_is_placeholder")
+        & pl.col("name_key").is_not_null()
+        & pl.col("registered_name_key").is_not_null()
         & ~_named_after_operator()
     )
     scored = pairs.with_columns(
@@ -168,27 +246,40 @@ def _named_differently(s: Sources, others: pl.DataFrame, source: str, name_colum
     )
     hits = scored.filter(pl.col("name_similarity") < s.settings.name_similarity_below)
     detail = template("名称“{}”与登记名称“{}”不一致", name_column, "registered_name")
-    evidence = {"record": "record_key", "name": name_column, "registration": "registered_record_key",
-                "registered_name": "registered_name", "similarity": pl.col("name_similarity").round(3)}
+    evidence = {
+        "record": "record_key",
+        "name": name_column,
+        "registration": "registered_record_key",
+        "registered_name": "registered_name",
+        "similarity": pl.col("name_similarity").round(3),
+    }
     return _issue(hits, "inconsistent.name", "low", source, detail, evidence)
 
 
 def inconsistent_name(s: Sources) -> pl.DataFrame:
-    return pl.concat([
-        _named_differently(s, s.licensing, "licensing", "holder_name"),
-        _named_differently(s, s.district, "district", "name"),
-    ])
+    return pl.concat(
+        [
+            _named_differently(s, s.licensing, "licensing", "holder_name"),
+            _named_differently(s, s.district, "district", "name"),
+        ]
+    )
 
 
 def inconsistent_legal_rep(s: Sources) -> pl.DataFrame:
     found = []
     for source, frame in (("licensing", s.licensing), ("district", s.district)):
         pairs = _registered(s, frame, ["legal_rep", "legal_rep_clean"]).filter(
-            pl.col("legal_rep_clean").is_not_null() & pl.col("registered_legal_rep_clean").is_not_null()
+            pl.col("legal_rep_clean").is_not_null()
+            & pl.col("registered_legal_rep_clean").is_not_null()
             & (pl.col("legal_rep_clean") != pl.col("registered_legal_rep_clean"))
         )
         detail = template("负责人“{}”与登记的法定代表人“{}”不一致", "legal_rep", "registered_legal_rep")
-        evidence = {"record": "record_key", "legal_rep": "legal_rep", "registration": "registered_record_key", "registered_legal_rep": "registered_legal_rep"}
+        evidence = {
+            "record": "record_key",
+            "legal_rep": "legal_rep",
+            "registration": "registered_record_key",
+            "registered_legal_rep": "registered_legal_rep",
+        }
         found.append(_issue(pairs, "inconsistent.legal_rep", "low", source, detail, evidence))
     return pl.concat(found)
 
@@ -197,11 +288,18 @@ def inconsistent_address(s: Sources) -> pl.DataFrame:
     pairs = _registered(s, s.licensing, ["address", "address_key"]).filter(
         (pl.col("address_key").fill_null("") != "") & (pl.col("registered_address_key").fill_null("") != "")
     )
-    scored = pairs.with_columns(address_similarity=similarity(pairs["address_key"], pairs["registered_address_key"]))
+    scored = pairs.with_columns(
+        address_similarity=similarity(pairs["address_key"], pairs["registered_address_key"])
+    )
     hits = scored.filter(pl.col("address_similarity") < s.settings.address_similarity_below)
     detail = template("许可证住所“{}”与登记住所“{}”不一致", "address", "registered_address")
-    evidence = {"licence": "record_key", "address": "address", "registration": "registered_record_key",
-                "registered_address": "registered_address", "similarity": pl.col("address_similarity").round(3)}
+    evidence = {
+        "licence": "record_key",
+        "address": "address",
+        "registration": "registered_record_key",
+        "registered_address": "registered_address",
+        "similarity": pl.col("address_similarity").round(3),
+    }
     return _issue(hits, "inconsistent.address", "low", "licensing", detail, evidence)
 
 
@@ -211,17 +309,27 @@ def inconsistent_district(s: Sources) -> pl.DataFrame:
         & (pl.col("district_file_code") != pl.col("registered_authority_district_code"))
     )
     detail = template("由{}监管，但登记机关为{}", "district_file_code", "registered_registration_authority")
-    evidence = {"inspection": "record_key", "district_file_code": "district_file_code", "registration": "registered_record_key",
-                "authority_district_code": "registered_authority_district_code"}
+    evidence = {
+        "inspection": "record_key",
+        "district_file_code": "district_file_code",
+        "registration": "registered_record_key",
+        "authority_district_code": "registered_authority_district_code",
+    }
     return _issue(pairs, "inconsistent.district", "medium", "district", detail, evidence)
 
 
 def invalid_uscc(s: Sources) -> pl.DataFrame:
     found = []
-    for source, frame in (("registration", s.registration), ("licensing", s.licensing), ("district", s.district)):
+    for source, frame in (
+        ("registration", s.registration),
+        ("licensing", s.licensing),
+        ("district", s.district),
+    ):
         hits = frame.filter(pl.col("uscc").is_not_null() & ~pl.col("uscc_is_valid"))
         detail = template("统一社会信用代码 {} 校验位不正确（GB 32100-2015）", "uscc_raw")
-        found.append(_issue(hits, "invalid.uscc", "low", source, detail, {"record": "record_key", "uscc": "uscc_raw"}))
+        found.append(
+            _issue(hits, "invalid.uscc", "low", source, detail, {"record": "record_key", "uscc": "uscc_raw"})
+        )
     return pl.concat(found)
 
 
@@ -232,8 +340,19 @@ def expired_licence_still_operating(s: Sources) -> pl.DataFrame:
     )
     joined = expired.join(operating, on="entity_id").filter(pl.col("inspected_on") > pl.col("valid_until"))
     latest = joined.sort("inspected_on", "inspection").group_by("record_key", maintain_order=True).last()
-    detail = template("{} 已于{}到期，{}检查仍在经营（{}）", "record_key", pl.col("valid_until").cast(pl.String), pl.col("inspected_on").cast(pl.String), "result_raw")
-    evidence = {"licence": "record_key", "valid_until": pl.col("valid_until").cast(pl.String), "inspection": "inspection", "inspected_on": pl.col("inspected_on").cast(pl.String)}
+    detail = template(
+        "{} 已于{}到期，{}检查仍在经营（{}）",
+        "record_key",
+        pl.col("valid_until").cast(pl.String),
+        pl.col("inspected_on").cast(pl.String),
+        "result_raw",
+    )
+    evidence = {
+        "licence": "record_key",
+        "valid_until": pl.col("valid_until").cast(pl.String),
+        "inspection": "inspection",
+        "inspected_on": pl.col("inspected_on").cast(pl.String),
+    }
     return _issue(latest, "expired_licence.still_operating", "high", "licensing", detail, evidence)
 
 
@@ -243,7 +362,14 @@ def duplicate_registration(s: Sources) -> pl.DataFrame:
         (pl.len().over("entity_id") > 1) & (pl.col("record_key") != pl.col("primary_key"))
     )
     detail = template("与主体身份代码 {} 为同一主体的重复登记", "primary_key")
-    return _issue(duplicates, "duplicate.registration", "medium", "registration", detail, {"registration": "record_key", "same_as": "primary_key"})
+    return _issue(
+        duplicates,
+        "duplicate.registration",
+        "medium",
+        "registration",
+        detail,
+        {"registration": "record_key", "same_as": "primary_key"},
+    )
 
 
 RULES: dict[str, Callable[[Sources], pl.DataFrame]] = {
@@ -265,4 +391,6 @@ RULES: dict[str, Callable[[Sources], pl.DataFrame]] = {
 def detect(s: Sources) -> pl.DataFrame:
     """Every rule's issues, one row per (issue_type, source, record_key)."""
     found = pl.concat([rule(s) for rule in RULES.values()])
-    return found.unique(["issue_type", "source", "record_key"], keep="first", maintain_order=True).sort("issue_type", "source", "record_key")
+    return found.unique(["issue_type", "source", "record_key"], keep="first", maintain_order=True).sort(
+        "issue_type", "source", "record_key"
+    )

@@ -23,11 +23,20 @@ def changed(
     version is already derived are skipped, unless the derivation code's version changed.
     """
     stale = derived is None or derived.is_empty() or (derived[VERSION_COLUMN] != code_version).any()
-    todo = upstream if stale else upstream.join(derived.lazy().select(version_columns), on=version_columns, how="anti")
+    todo = (
+        upstream
+        if stale
+        else upstream.join(derived.lazy().select(version_columns), on=version_columns, how="anti")
+    )
     upserts = derive(todo).with_columns(pl.lit(code_version).alias(VERSION_COLUMN)).collect()
     if derived is None:
         return upserts, pl.DataFrame(schema={"record_key": pl.String})
-    deletes = derived.lazy().select("record_key").join(upstream.select("record_key"), on="record_key", how="anti").collect()
+    deletes = (
+        derived.lazy()
+        .select("record_key")
+        .join(upstream.select("record_key"), on="record_key", how="anti")
+        .collect()
+    )
     return upserts, deletes
 
 

@@ -59,7 +59,11 @@ def raw_schema(spec: SourceSpec) -> dict[str, pl.DataType]:
     if spec.name == "district":
         schema["district_file_code"] = pl.String()
     schema.update(
-        delivery_date=pl.Date(), source_file=pl.String(), file_sha256=pl.String(), source_row=pl.Int64(), run_id=pl.String()
+        delivery_date=pl.Date(),
+        source_file=pl.String(),
+        file_sha256=pl.String(),
+        source_row=pl.Int64(),
+        run_id=pl.String(),
     )
     return schema
 
@@ -76,19 +80,37 @@ def load_delivery(landing: Path, files: pl.DataFrame, manifest: str, run_id: str
         logs.append(log)
     source = files["source"][0]
     schema = raw_schema(SPECS[source])
-    rows = pl.concat([r.select(list(schema)) for r in loaded if r is not None] or [pl.DataFrame(schema=schema)])
-    quarantine = pl.concat([q.select(list(QUARANTINE_SCHEMA)) for q in quarantined] or [pl.DataFrame(schema=QUARANTINE_SCHEMA)])
+    rows = pl.concat(
+        [r.select(list(schema)) for r in loaded if r is not None] or [pl.DataFrame(schema=schema)]
+    )
+    quarantine = pl.concat(
+        [q.select(list(QUARANTINE_SCHEMA)) for q in quarantined] or [pl.DataFrame(schema=QUARANTINE_SCHEMA)]
+    )
     return DeliveryLoad(rows, quarantine, pl.DataFrame(logs, schema=LOAD_LOG_SCHEMA))
 
 
 def _load_file(landing: Path, file: dict, run_id: str) -> tuple[pl.DataFrame | None, pl.DataFrame, dict]:
     spec = SPECS[file["source"]]
     log = dict(
-        source=spec.name, delivery_date=file["delivery_date"], file=file["path"], file_sha256=file["sha256"],
-        duplicate_of=file["duplicate_of"], encoding=None, file_format=None,
-        rows_read=0, rows_loaded=0, rows_quarantined=0, reason=None,
+        source=spec.name,
+        delivery_date=file["delivery_date"],
+        file=file["path"],
+        file_sha256=file["sha256"],
+        duplicate_of=file["duplicate_of"],
+        encoding=None,
+        file_format=None,
+        rows_read=0,
+        rows_loaded=0,
+        rows_quarantined=0,
+        reason=None,
     )
-    context = dict(source=spec.name, delivery_date=file["delivery_date"], file=file["path"], file_sha256=file["sha256"], run_id=run_id)
+    context = dict(
+        source=spec.name,
+        delivery_date=file["delivery_date"],
+        file=file["path"],
+        file_sha256=file["sha256"],
+        run_id=run_id,
+    )
     if file["duplicate_of"] is not None:
         log.update(status="duplicate", reason=f"same bytes as {file['duplicate_of']}: nothing to load")
         return None, _quarantine_frame([]), log
@@ -102,12 +124,23 @@ def _load_file(landing: Path, file: dict, run_id: str) -> tuple[pl.DataFrame | N
     quarantine = _quarantine_frame(
         [dict(context, row=r, reason=reason, raw_text=raw) for r, reason, raw in read.bad_rows.iter_rows()]
     )
-    quarantine = pl.concat([quarantine, bad.with_columns(**{k: pl.lit(v) for k, v in context.items()}).select(list(QUARANTINE_SCHEMA)).cast(QUARANTINE_SCHEMA)])
+    quarantine = pl.concat(
+        [
+            quarantine,
+            bad.with_columns(**{k: pl.lit(v) for k, v in context.items()})
+            .select(list(QUARANTINE_SCHEMA))
+            .cast(QUARANTINE_SCHEMA),
+        ]
+    )
     rows_read = read.rows.height + read.bad_rows.height
     skipped = rows_read - rows.height - quarantine.height
     log.update(
-        status="loaded", encoding=read.encoding, file_format=read.file_format,
-        rows_read=rows_read, rows_loaded=rows.height, rows_quarantined=quarantine.height,
+        status="loaded",
+        encoding=read.encoding,
+        file_format=read.file_format,
+        rows_read=rows_read,
+        rows_loaded=rows.height,
+        rows_quarantined=quarantine.height,
         reason=f"{skipped} undecided worksheet rows skipped" if skipped else None,
     )
     return rows, quarantine, log
@@ -117,9 +150,18 @@ def _rows_and_bad(
     read: FileRead, spec: SourceSpec, file: dict, district_code: str | None, run_id: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     good, bad = split_rows(_decided_rows(read.rows) if spec.name == "corrections" else read.rows, spec)
-    bad = bad.select(row="source_row", reason="reason", raw_text=_csv_line([c for c in read.headers.values()]))
-    lineage = dict(delivery_date=file["delivery_date"], source_file=file["path"], file_sha256=file["sha256"], run_id=run_id)
-    good = good.with_columns(**{k: pl.lit(v) for k, v in lineage.items()}, record_key=_record_key(spec, file, district_code))
+    bad = bad.select(
+        row="source_row", reason="reason", raw_text=_csv_line([c for c in read.headers.values()])
+    )
+    lineage = dict(
+        delivery_date=file["delivery_date"],
+        source_file=file["path"],
+        file_sha256=file["sha256"],
+        run_id=run_id,
+    )
+    good = good.with_columns(
+        **{k: pl.lit(v) for k, v in lineage.items()}, record_key=_record_key(spec, file, district_code)
+    )
     if district_code is not None:
         good = good.with_columns(district_file_code=pl.lit(district_code))
     missing = {c: pl.lit(None, dtype=t) for c, t in raw_schema(spec).items() if c not in good.columns}
@@ -144,7 +186,9 @@ def _record_key(spec: SourceSpec, file: dict, district_code: str | None) -> pl.E
 def _district_code(file_name: str) -> str:
     match = DISTRICT_FILE.match(file_name)
     if not match:
-        raise UnreadableFile("district file name must start with a 6-digit division code, e.g. 330212_yinzhou.csv")
+        raise UnreadableFile(
+            "district file name must start with a 6-digit division code, e.g. 330212_yinzhou.csv"
+        )
     code = divisions.LEGACY_CODES.get(match.group(1), match.group(1))
     if code not in divisions.BY_CODE:
         raise UnreadableFile(f"district file names division code {match.group(1)}, not a Ningbo district")
@@ -164,4 +208,3 @@ def _csv_line(columns: list[str]) -> pl.Expr:
 
 def _quarantine_frame(rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=QUARANTINE_SCHEMA)
-

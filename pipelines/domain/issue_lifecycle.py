@@ -19,7 +19,9 @@ DECISION_STATUS = {"confirm": "confirmed", "dismiss": "dismissed", "correct": "c
 
 
 def _digest(values: pl.Series, length: int) -> pl.Series:
-    return pl.Series([hashlib.sha1(v.encode("utf-8")).hexdigest()[:length] for v in values.to_list()], dtype=pl.String)
+    return pl.Series(
+        [hashlib.sha1(v.encode("utf-8")).hexdigest()[:length] for v in values.to_list()], dtype=pl.String
+    )
 
 
 def with_ids(detected: pl.DataFrame) -> pl.DataFrame:
@@ -32,7 +34,9 @@ def with_ids(detected: pl.DataFrame) -> pl.DataFrame:
     ).drop("_identity")
 
 
-def update(detected: pl.DataFrame, previous: pl.DataFrame | None, decisions: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+def update(
+    detected: pl.DataFrame, previous: pl.DataFrame | None, decisions: pl.DataFrame, as_of: dt.date
+) -> pl.DataFrame:
     """The new entity_issue table from this run's detections, the last table and steward decisions."""
     current = with_ids(detected)
     latest = _latest_decisions(decisions)
@@ -44,18 +48,24 @@ def update(detected: pl.DataFrame, previous: pl.DataFrame | None, decisions: pl.
     )
     current = decided.with_columns(status=status).drop("action", "evidence_hash_decided")
     if previous is None or previous.is_empty():
-        return current.with_columns(first_detected_on=pl.lit(as_of), last_detected_on=pl.lit(as_of)).sort("issue_id")
+        return current.with_columns(first_detected_on=pl.lit(as_of), last_detected_on=pl.lit(as_of)).sort(
+            "issue_id"
+        )
     firsts = previous.select("issue_id", "first_detected_on")
     current = current.join(firsts, on="issue_id", how="left").with_columns(
         first_detected_on=pl.col("first_detected_on").fill_null(as_of), last_detected_on=pl.lit(as_of)
     )
-    gone = previous.join(current.select("issue_id"), on="issue_id", how="anti").with_columns(status=pl.lit("resolved"))
+    gone = previous.join(current.select("issue_id"), on="issue_id", how="anti").with_columns(
+        status=pl.lit("resolved")
+    )
     return pl.concat([current, gone.select(current.columns)], how="vertical_relaxed").sort("issue_id")
 
 
 def _latest_decisions(decisions: pl.DataFrame) -> pl.DataFrame:
     """Per issue, the steward decision that counts: the latest decided_on, then the latest delivered."""
-    issue_decisions = decisions.filter(pl.col("action").is_in(list(DECISION_STATUS)) & pl.col("issue_id").is_not_null())
+    issue_decisions = decisions.filter(
+        pl.col("action").is_in(list(DECISION_STATUS)) & pl.col("issue_id").is_not_null()
+    )
     return (
         issue_decisions.sort("issue_id", "decided_on", "delivery_date", "source_file", "source_row")
         .group_by("issue_id", maintain_order=True)

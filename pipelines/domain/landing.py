@@ -37,16 +37,23 @@ def scan(landing: Path, digest_cache: pl.DataFrame | None = None) -> pl.DataFram
 
     `digest_cache` (path, size, mtime_ns, sha256) from an earlier scan saves re-hashing unchanged files.
     """
-    known = {} if digest_cache is None else {
-        (p, s, m): h for p, s, m, h in digest_cache.select("path", "size", "mtime_ns", "sha256").iter_rows()
-    }
+    known = (
+        {}
+        if digest_cache is None
+        else {
+            (p, s, m): h
+            for p, s, m, h in digest_cache.select("path", "size", "mtime_ns", "sha256").iter_rows()
+        }
+    )
     rows = []
     for file in sorted(_files(landing)):
         relative = file.relative_to(landing).as_posix()
         stat = file.stat()
         digest = known.get((relative, stat.st_size, stat.st_mtime_ns)) or _sha256(file)
         source, delivery_date, problem = classify(relative)
-        rows.append((relative, source, delivery_date, file.name, stat.st_size, stat.st_mtime_ns, digest, problem))
+        rows.append(
+            (relative, source, delivery_date, file.name, stat.st_size, stat.st_mtime_ns, digest, problem)
+        )
     inventory = pl.DataFrame(rows, schema=list(INVENTORY_SCHEMA)[:-1], orient="row").cast(
         {k: v for k, v in INVENTORY_SCHEMA.items() if k != "duplicate_of"}
     )
@@ -110,7 +117,11 @@ def deliveries(inventory: pl.DataFrame) -> pl.DataFrame:
     return (
         inventory.filter(pl.col("problem").is_null())
         .group_by("source", "delivery_date")
-        .agg(manifest=pl.concat_str("path", "sha256", pl.col("duplicate_of").fill_null(""), separator="|").sort())
+        .agg(
+            manifest=pl.concat_str(
+                "path", "sha256", pl.col("duplicate_of").fill_null(""), separator="|"
+            ).sort()
+        )
         .with_columns(manifest=pl.col("manifest").list.join("\n"))
         .sort("source", "delivery_date")
     )
@@ -122,9 +133,9 @@ def pending(current: pl.DataFrame, load_log: pl.DataFrame | None) -> pl.DataFram
         return current
     loaded = load_log.group_by("source", "delivery_date").agg(loaded_manifest=pl.col("manifest").first())
     joined = current.join(loaded, on=["source", "delivery_date"], how="left")
-    return joined.filter(pl.col("loaded_manifest").is_null() | (pl.col("loaded_manifest") != pl.col("manifest"))).drop(
-        "loaded_manifest"
-    )
+    return joined.filter(
+        pl.col("loaded_manifest").is_null() | (pl.col("loaded_manifest") != pl.col("manifest"))
+    ).drop("loaded_manifest")
 
 
 def as_of(inventory: pl.DataFrame | None) -> dt.date:

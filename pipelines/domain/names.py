@@ -36,7 +36,9 @@ OPERATOR_IN_BRACKETS = r"\([\p{Han}·]{2,4}\)$"  # a person's name: 2 to 4 Han c
 
 
 def _admin_names() -> list[str]:
-    return sorted(set(divisions.district_names()) | {"宁波市", "宁波", "浙江省", "浙江", "中国"}, key=len, reverse=True)
+    return sorted(
+        set(divisions.district_names()) | {"宁波市", "宁波", "浙江省", "浙江", "中国"}, key=len, reverse=True
+    )
 
 
 ADMIN = alternation(_admin_names())
@@ -113,5 +115,9 @@ def normalise(frame: pl.LazyFrame | pl.DataFrame, column: str, prefix: str = "na
         legal_form=legal_form_expr(pl.col(clean)),
         **{f"{prefix}_is_placeholder": is_placeholder_expr(pl.col(column))},
     )
-    key = pl.when(pl.col(f"{prefix}_is_placeholder")).then(pl.lit("")).otherwise(key_expr(pl.col("parent_name")))
+    key = (
+        pl.when(pl.col(f"{prefix}_is_placeholder"))
+        .then(pl.lit(""))
+        .otherwise(key_expr(pl.col("parent_name")))
+    )
     return lazy.with_columns(key.alias(f"{prefix}_key")).drop("parent_name")

@@ -58,7 +58,7 @@ def utf8(data: bytes) -> tuple[bytes, str]:
     if b"\x00" in data:
         raise UnreadableFile("binary content (NUL bytes): not a text csv")
     if data.startswith(UTF8_BOM):
-        body = data[len(UTF8_BOM):]
+        body = data[len(UTF8_BOM) :]
         _decode_or_reject(body, "utf-8")
         return body, "utf-8-sig"
     try:
@@ -103,7 +103,9 @@ def _read_csv(data: bytes, spec: SourceSpec) -> FileRead:
     return _finish(rows, _row_numbers(table.num_rows, [b[0] for b in bad]), bad, headers, encoding, "csv")
 
 
-def _parse_csv(body: bytes, names: list[str], use_threads: bool) -> tuple[pa.Table, list[tuple[int, str, str]]]:
+def _parse_csv(
+    body: bytes, names: list[str], use_threads: bool
+) -> tuple[pa.Table, list[tuple[int, str, str]]]:
     bad: list[tuple[int, str, str]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -115,9 +117,13 @@ def _parse_csv(body: bytes, names: list[str], use_threads: bool) -> tuple[pa.Tab
         table = pacsv.read_csv(
             io.BytesIO(body),
             read_options=pacsv.ReadOptions(column_names=names, use_threads=use_threads, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_invalid),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_invalid
+            ),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=False, quoted_strings_can_be_null=False
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
             ),
         )
     except pa.ArrowInvalid as error:
@@ -151,8 +157,14 @@ def _read_xlsx(data: bytes, spec: SourceSpec) -> FileRead:
     headers = map_headers(delivered, spec)
     body = frame.slice(1)
     extra = body.columns[width:]
-    overflow = pl.any_horizontal([pl.col(c).is_not_null() & (pl.col(c) != "") for c in extra]) if extra else pl.lit(False)
-    numbered = body.with_columns(source_row=pl.int_range(2, body.height + 2, dtype=pl.Int64), _overflow=overflow)
+    overflow = (
+        pl.any_horizontal([pl.col(c).is_not_null() & (pl.col(c) != "") for c in extra])
+        if extra
+        else pl.lit(False)
+    )
+    numbered = body.with_columns(
+        source_row=pl.int_range(2, body.height + 2, dtype=pl.Int64), _overflow=overflow
+    )
     bad_frame = numbered.filter(pl.col("_overflow"))
     bad = [
         (row, f"wrong column count: values beyond the header's {width} columns", _raw_text(values))

@@ -22,7 +22,9 @@ def rules(spec: SourceSpec) -> list[RowRule]:
     """The rules of a source, in the order their reasons are reported."""
     found = [RowRule(c, f"missing {c}", pl.col(c).str.strip_chars() == "") for c in spec.required_values]
     found += [
-        RowRule(c, f"unparseable required date {c}", on_distinct(parse_date_expr, pl.col(c), pl.Date()).is_null())
+        RowRule(
+            c, f"unparseable required date {c}", on_distinct(parse_date_expr, pl.col(c), pl.Date()).is_null()
+        )
         for c in spec.required_dates
     ]
     for column, vocabulary in spec.vocabularies.items():
@@ -42,7 +44,8 @@ def split_rows(rows: pl.DataFrame, spec: SourceSpec) -> tuple[pl.DataFrame, pl.D
     """(rows that load, rows that do not, with a `reason` naming every broken rule and its value)."""
     applicable = [r for r in rules(spec) if r.column in rows.columns]
     reasons = [
-        pl.when(r.broken).then(pl.lit(f"{r.reason}: ") + pl.col(r.column).str.slice(0, 80)) for r in applicable
+        pl.when(r.broken).then(pl.lit(f"{r.reason}: ") + pl.col(r.column).str.slice(0, 80))
+        for r in applicable
     ]
     reason = pl.concat_str(reasons, separator="; ", ignore_nulls=True) if reasons else pl.lit(None, pl.String)
     flagged = rows.with_columns(reason=reason.fill_null(""))

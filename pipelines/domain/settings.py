@@ -81,8 +81,11 @@ def load(path: Path = DEFAULT_FILE) -> Settings:
     matching = dict(raw["matching"])
     blocking = tuple(BlockingRule(r["name"], tuple(r["columns"])) for r in matching.pop("blocking"))
     settings = Settings(
-        matching=MatchingSettings(**matching, blocking=blocking), rules=RuleSettings(**raw["rules"]), run=RunSettings(**raw["run"]),
-        history=HistorySettings(**raw["history"]), maintenance=MaintenanceSettings(**raw["maintenance"]),
+        matching=MatchingSettings(**matching, blocking=blocking),
+        rules=RuleSettings(**raw["rules"]),
+        run=RunSettings(**raw["run"]),
+        history=HistorySettings(**raw["history"]),
+        maintenance=MaintenanceSettings(**raw["maintenance"]),
         service=ServiceSettings(**raw["service"]),
     )
     if settings.maintenance.retention_days < settings.history.asof_days:

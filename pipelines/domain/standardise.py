@@ -78,11 +78,16 @@ def registration(bronze: pl.LazyFrame) -> pl.LazyFrame:
         reg_no=pl.col("reg_no").str.strip_chars(),
         reg_no_is_valid=pl.col("reg_no").str.strip_chars().str.contains(uscc.REG_NO_PATTERN).fill_null(False),
         entity_kind=_entity_kind(pl.col("entity_type"), pl.col("branch_marker")),
-        registered_capital_wan=pl.col("registered_capital_wan").str.replace_all(",", "").cast(pl.Float64, strict=False),
+        registered_capital_wan=pl.col("registered_capital_wan")
+        .str.replace_all(",", "")
+        .cast(pl.Float64, strict=False),
         authority_district_code=_authority_district("registration_authority"),
         status_raw=pl.col("status"),
         status=vocab.map_expr(pl.col("status"), vocab.ENTITY_STATUS),
-        last_annual_report_year=pl.col("last_annual_report_year").str.strip_chars().str.slice(0, 4).cast(pl.Int32, strict=False),
+        last_annual_report_year=pl.col("last_annual_report_year")
+        .str.strip_chars()
+        .str.slice(0, 4)
+        .cast(pl.Int32, strict=False),
         in_abnormal_list=vocab.yes_no_expr(pl.col("in_abnormal_list")),
     )
     frame = frame.with_columns(
@@ -99,7 +104,9 @@ def registration(bronze: pl.LazyFrame) -> pl.LazyFrame:
 
 def licensing(bronze: pl.LazyFrame) -> pl.LazyFrame:
     """One row per licence or filing (许可证编号)."""
-    frame = names.normalise(bronze.with_columns(pl.col("holder_name").str.strip_chars()), "holder_name", prefix="name")
+    frame = names.normalise(
+        bronze.with_columns(pl.col("holder_name").str.strip_chars()), "holder_name", prefix="name"
+    )
     frame = _with_address(_with_address(frame, "address"), "premises_address", "premises_address")
     licence_type = vocab.map_expr(pl.col("licence_type"), vocab.LICENCE_TYPE)
     frame = frame.with_columns(
@@ -138,7 +145,9 @@ def district(bronze: pl.LazyFrame) -> pl.LazyFrame:
         inspection_type=vocab.map_expr(pl.col("inspection_type"), vocab.INSPECTION_TYPE),
         result_raw=pl.col("result"),
         result=vocab.map_expr(pl.col("result"), vocab.INSPECTION_RESULT),
-        penalty_amount=pl.col("penalty_amount").str.replace_all(r"[,元\s]", "").cast(pl.Float64, strict=False),
+        penalty_amount=pl.col("penalty_amount")
+        .str.replace_all(r"[,元\s]", "")
+        .cast(pl.Float64, strict=False),
     )
     frame = frame.with_columns(
         *_district(
@@ -168,8 +177,23 @@ def _entity_kind(entity_type: pl.Expr, branch_marker: pl.Expr) -> pl.Expr:
 
 
 NAME_COLUMNS = ["name_clean", "name_key", "name_is_placeholder", "legal_form", "branch_marker"]
-USCC_COLUMNS = ["uscc_raw", "uscc", "uscc_is_valid", "uscc_authority", "uscc_category", "uscc_division_code", "uscc_org_code"]
-ADDRESS_COLUMNS = ["address", "address_clean", "address_key", "address_district_code", "district_code", "district_code_source"]
+USCC_COLUMNS = [
+    "uscc_raw",
+    "uscc",
+    "uscc_is_valid",
+    "uscc_authority",
+    "uscc_category",
+    "uscc_division_code",
+    "uscc_org_code",
+]
+ADDRESS_COLUMNS = [
+    "address",
+    "address_clean",
+    "address_key",
+    "address_district_code",
+    "district_code",
+    "district_code_source",
+]
 PHONE_COLUMNS = ["phone_raw", "phone", "phone_is_valid"]
 
 REGISTRATION_COLUMNS = [
@@ -197,7 +221,9 @@ DISTRICT_COLUMNS = [
 STANDARDISERS = {"registration": registration, "licensing": licensing, "district": district}
 
 
-def changed(source: str, bronze: pl.LazyFrame, silver_versions: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def changed(
+    source: str, bronze: pl.LazyFrame, silver_versions: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(standardised rows to upsert, record_keys to delete) for one source, given the silver table's VERSION
     and normaliser_version columns (None before its first write)."""
     return incremental.changed(bronze, silver_versions, VERSION, STANDARDISERS[source], NORMALISER_VERSION)

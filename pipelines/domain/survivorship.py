@@ -14,10 +14,27 @@ import datetime as dt
 import polars as pl
 
 SURVIVING_FIELDS = ("name", "legal_rep", "address", "district_code")
-_COMMON = ["record_key", "uscc", "uscc_is_valid", "name_is_placeholder", "legal_rep", "address", "district_code"]
+_COMMON = [
+    "record_key",
+    "uscc",
+    "uscc_is_valid",
+    "name_is_placeholder",
+    "legal_rep",
+    "address",
+    "district_code",
+]
 # The silver columns survivorship reads (the golden asset reads no more than these).
 SILVER_COLUMNS = {
-    "registration": [*_COMMON, "name", "status", "approved_on", "established_on", "entity_type", "entity_kind", "registration_authority"],
+    "registration": [
+        *_COMMON,
+        "name",
+        "status",
+        "approved_on",
+        "established_on",
+        "entity_type",
+        "entity_kind",
+        "registration_authority",
+    ],
     "licensing": [*_COMMON, "holder_name", "licence_status", "issued_on", "valid_until"],
     "district": [*_COMMON, "name", "inspected_on"],
 }
@@ -36,21 +53,34 @@ def primary_registration(registration: pl.DataFrame) -> pl.DataFrame:
 def _candidates(registration: pl.DataFrame, licensing: pl.DataFrame, district: pl.DataFrame) -> pl.DataFrame:
     """Every record that may supply a golden field, with its trust rank (lower wins) and recency."""
     reg = registration.select(
-        "entity_id", rank=pl.lit(0), recency=pl.col("approved_on").fill_null(pl.col("established_on")),
+        "entity_id",
+        rank=pl.lit(0),
+        recency=pl.col("approved_on").fill_null(pl.col("established_on")),
         source_ref=pl.lit("registration:") + pl.col("record_key"),
-        name=pl.when(~pl.col("name_is_placeholder")).then(pl.col("name")), legal_rep="legal_rep",
-        address="address", district_code="district_code",
+        name=pl.when(~pl.col("name_is_placeholder")).then(pl.col("name")),
+        legal_rep="legal_rep",
+        address="address",
+        district_code="district_code",
     )
     lic = licensing.select(
-        "entity_id", rank=pl.when(pl.col("licence_status") == "valid").then(pl.lit(1)).otherwise(pl.lit(2)),
-        recency="issued_on", source_ref=pl.lit("licensing:") + pl.col("record_key"),
-        name=pl.when(~pl.col("name_is_placeholder")).then(pl.col("holder_name")), legal_rep="legal_rep",
-        address="address", district_code="district_code",
+        "entity_id",
+        rank=pl.when(pl.col("licence_status") == "valid").then(pl.lit(1)).otherwise(pl.lit(2)),
+        recency="issued_on",
+        source_ref=pl.lit("licensing:") + pl.col("record_key"),
+        name=pl.when(~pl.col("name_is_placeholder")).then(pl.col("holder_name")),
+        legal_rep="legal_rep",
+        address="address",
+        district_code="district_code",
     )
     insp = district.select(
-        "entity_id", rank=pl.lit(3), recency="inspected_on", source_ref=pl.lit("district:") + pl.col("record_key"),
-        name=pl.when(~pl.col("name_is_placeholder")).then(pl.col("name")), legal_rep="legal_rep",
-        address="address", district_code="district_code",
+        "entity_id",
+        rank=pl.lit(3),
+        recency="inspected_on",
+        source_ref=pl.lit("district:") + pl.col("record_key"),
+        name=pl.when(~pl.col("name_is_placeholder")).then(pl.col("name")),
+        legal_rep="legal_rep",
+        address="address",
+        district_code="district_code",
     )
     blank_is_null = {f: pl.when(pl.col(f).str.strip_chars() != "").then(pl.col(f)) for f in SURVIVING_FIELDS}
     return pl.concat([reg, lic, insp], how="vertical_relaxed").with_columns(**blank_is_null)
@@ -60,7 +90,11 @@ def _surviving(candidates: pl.DataFrame, field: str) -> pl.DataFrame:
     """Per entity, the field's value from the best-ranked, most recent record that has one."""
     return (
         candidates.filter(pl.col(field).is_not_null())
-        .sort(["entity_id", "rank", "recency", "source_ref"], descending=[False, False, True, False], nulls_last=True)
+        .sort(
+            ["entity_id", "rank", "recency", "source_ref"],
+            descending=[False, False, True, False],
+            nulls_last=True,
+        )
         .group_by("entity_id", maintain_order=True)
         .agg(pl.col(field).first(), pl.col("source_ref").first().alias(f"{field}_source"))
     )
@@ -91,22 +125,40 @@ def golden(
     for field in SURVIVING_FIELDS:
         out = out.join(_surviving(candidates, field), on="entity_id", how="left")
     # A 个体工商户 registered without a trade name has none: registration speaks for it, no licence fills it in.
-    unnamed = primary_registration(registration).filter("name_is_placeholder").select("entity_id", _unnamed=pl.lit(True))
-    out = out.join(unnamed, on="entity_id", how="left").with_columns(
-        name=pl.when(pl.col("_unnamed")).then(None).otherwise(pl.col("name")),
-        name_source=pl.when(pl.col("_unnamed")).then(pl.lit("registration:") + pl.col("registration_record_key")).otherwise(pl.col("name_source")),
-    ).drop("_unnamed")
-    out = out.join(_fallback_uscc(registration, licensing, district), on="entity_id", how="left").with_columns(
-        uscc=pl.coalesce("uscc", "fallback_uscc"), status=pl.col("status").fill_null("unknown")
-    ).drop("fallback_uscc")
-    return out.join(_counts(registration, licensing, district, as_of), on="entity_id", how="left").with_columns(
+    unnamed = (
+        primary_registration(registration)
+        .filter("name_is_placeholder")
+        .select("entity_id", _unnamed=pl.lit(True))
+    )
+    out = (
+        out.join(unnamed, on="entity_id", how="left")
+        .with_columns(
+            name=pl.when(pl.col("_unnamed")).then(None).otherwise(pl.col("name")),
+            name_source=pl.when(pl.col("_unnamed"))
+            .then(pl.lit("registration:") + pl.col("registration_record_key"))
+            .otherwise(pl.col("name_source")),
+        )
+        .drop("_unnamed")
+    )
+    out = (
+        out.join(_fallback_uscc(registration, licensing, district), on="entity_id", how="left")
+        .with_columns(uscc=pl.coalesce("uscc", "fallback_uscc"), status=pl.col("status").fill_null("unknown"))
+        .drop("fallback_uscc")
+    )
+    return out.join(
+        _counts(registration, licensing, district, as_of), on="entity_id", how="left"
+    ).with_columns(
         pl.col("registration_count", "licence_count", "active_licence_count", "inspection_count").fill_null(0)
     )
 
 
-def _fallback_uscc(registration: pl.DataFrame, licensing: pl.DataFrame, district: pl.DataFrame) -> pl.DataFrame:
+def _fallback_uscc(
+    registration: pl.DataFrame, licensing: pl.DataFrame, district: pl.DataFrame
+) -> pl.DataFrame:
     """Without a registration's valid USCC: the valid USCC most of the entity's records carry."""
-    codes = pl.concat([f.filter("uscc_is_valid").select("entity_id", "uscc") for f in (registration, licensing, district)])
+    codes = pl.concat(
+        [f.filter("uscc_is_valid").select("entity_id", "uscc") for f in (registration, licensing, district)]
+    )
     return (
         codes.group_by("entity_id", "uscc")
         .agg(n=pl.len())
@@ -116,25 +168,40 @@ def _fallback_uscc(registration: pl.DataFrame, licensing: pl.DataFrame, district
     )
 
 
-def _counts(registration: pl.DataFrame, licensing: pl.DataFrame, district: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
-    active_licence = (pl.col("licence_status") == "valid") & (pl.col("valid_until").is_null() | (pl.col("valid_until") >= as_of))
+def _counts(
+    registration: pl.DataFrame, licensing: pl.DataFrame, district: pl.DataFrame, as_of: dt.date
+) -> pl.DataFrame:
+    active_licence = (pl.col("licence_status") == "valid") & (
+        pl.col("valid_until").is_null() | (pl.col("valid_until") >= as_of)
+    )
     regs = registration.group_by("entity_id").agg(registration_count=pl.len())
-    lics = licensing.group_by("entity_id").agg(licence_count=pl.len(), active_licence_count=active_licence.sum().cast(pl.Int64))
-    insp = district.group_by("entity_id").agg(inspection_count=pl.len(), last_inspected_on=pl.col("inspected_on").max())
-    return regs.join(lics, on="entity_id", how="full", coalesce=True).join(insp, on="entity_id", how="full", coalesce=True)
+    lics = licensing.group_by("entity_id").agg(
+        licence_count=pl.len(), active_licence_count=active_licence.sum().cast(pl.Int64)
+    )
+    insp = district.group_by("entity_id").agg(
+        inspection_count=pl.len(), last_inspected_on=pl.col("inspected_on").max()
+    )
+    return regs.join(lics, on="entity_id", how="full", coalesce=True).join(
+        insp, on="entity_id", how="full", coalesce=True
+    )
 
 
 def apply_overrides(golden_table: pl.DataFrame, overrides: pl.DataFrame) -> pl.DataFrame:
     """Steward corrections (entity_id, field, value, steward) win over survivorship; provenance says so."""
     out = golden_table
     for field in overrides["field"].unique().sort().to_list():
-        chosen = overrides.filter(pl.col("field") == field).select("entity_id", _value="value", _steward="steward")
+        chosen = overrides.filter(pl.col("field") == field).select(
+            "entity_id", _value="value", _steward="steward"
+        )
         out = out.join(chosen, on="entity_id", how="left").with_columns(
             pl.coalesce("_value", field).alias(field)
         )
         if f"{field}_source" in out.columns:
             out = out.with_columns(
-                pl.when(pl.col("_value").is_not_null()).then(pl.lit("steward:") + pl.col("_steward")).otherwise(pl.col(f"{field}_source")).alias(f"{field}_source")
+                pl.when(pl.col("_value").is_not_null())
+                .then(pl.lit("steward:") + pl.col("_steward"))
+                .otherwise(pl.col(f"{field}_source"))
+                .alias(f"{field}_source")
             )
         out = out.drop("_value", "_steward")
     return out

@@ -46,7 +46,9 @@ def fold(raw: pl.Expr) -> pl.Expr:
         .str.replace_all(r"[【〔［\[｛{]", "(")
         .str.replace_all(r"[】〕］\]｝}]", ")")
         .str.replace_all(r"\s+", "")
-        .str.normalize("NFKC")  # again: NFKC can turn a lone mark into space + mark, and the space is gone now
+        .str.normalize(
+            "NFKC"
+        )  # again: NFKC can turn a lone mark into space + mark, and the space is gone now
     )
 
 
@@ -78,7 +80,9 @@ def on_distinct(derive: Callable[[pl.Expr], pl.Expr], column: pl.Expr, return_dt
     def apply(values: pl.Series) -> pl.Series:
         distinct = values.unique().to_frame("value")
         mapping = distinct.with_columns(derived=derive(pl.col("value")).cast(return_dtype))
-        joined = values.to_frame("value").join(mapping, on="value", how="left", nulls_equal=True, maintain_order="left")
+        joined = values.to_frame("value").join(
+            mapping, on="value", how="left", nulls_equal=True, maintain_order="left"
+        )
         return joined["derived"].alias(values.name)
 
     return column.map_batches(apply, return_dtype=return_dtype)

@@ -34,12 +34,7 @@ def is_valid(code: str) -> bool:
 
 def clean_expr(raw: pl.Expr) -> pl.Expr:
     """Trimmed, upper-cased, half-width text of a delivered code ('' when blank)."""
-    return (
-        raw.fill_null("")
-        .str.normalize("NFKC")
-        .str.replace_all(r"[\s\u3000]+", "")
-        .str.to_uppercase()
-    )
+    return raw.fill_null("").str.normalize("NFKC").str.replace_all(r"[\s\u3000]+", "").str.to_uppercase()
 
 
 def valid_expr(clean: pl.Expr) -> pl.Expr:

@@ -35,7 +35,12 @@ LICENCE_TYPE = {
     "化妆品生产许可": "cosmetics_production",
 }
 FILING_LICENCE_TYPES = ("prepackaged_food_filing", "class2_medical_device_filing")  # 备案: no expiry
-INSPECTION_TYPE = {"日常检查": "routine", "双随机抽查": "random", "专项检查": "special", "投诉核查": "complaint"}
+INSPECTION_TYPE = {
+    "日常检查": "routine",
+    "双随机抽查": "random",
+    "专项检查": "special",
+    "投诉核查": "complaint",
+}
 INSPECTION_RESULT = {
     "符合": "compliant",
     "基本符合": "basically_compliant",

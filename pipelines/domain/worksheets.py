@@ -29,7 +29,14 @@ DECISION_COLUMNS = [c for c in SPECS["corrections"].columns if not c.startswith(
 INFO_COLUMNS = [f"info_{c}" for c in WORKSHEET_INFO_HEADERS]
 HEADERS = DECISION_COLUMNS + [WORKSHEET_INFO_HEADERS[c.removeprefix("info_")] for c in INFO_COLUMNS]
 PERSONAL_KEYS = ("legal_rep", "registered_legal_rep", "phone")
-TASK_COLUMNS = {"task_id": "任务编号", "entity_id": "主体编号", "reason": "原因", "detail": "说明", "due_on": "完成期限", "created_on": "生成日期"}
+TASK_COLUMNS = {
+    "task_id": "任务编号",
+    "entity_id": "主体编号",
+    "reason": "原因",
+    "detail": "说明",
+    "due_on": "完成期限",
+    "created_on": "生成日期",
+}
 MAX_ROWS = 1_048_000  # one sheet's limit, with room for the header
 
 
@@ -53,12 +60,18 @@ def issue_rows(issues: pl.DataFrame, mask_personal: bool) -> pl.DataFrame:
 
 def _mask_detail() -> pl.Expr:
     # Details of legal-rep issues quote the names: the city sheet shows the type, not the names.
-    return pl.when(pl.col("issue_type") == "inconsistent.legal_rep").then(pl.lit("负责人与登记的法定代表人不一致")).otherwise(pl.col("detail"))
+    return (
+        pl.when(pl.col("issue_type") == "inconsistent.legal_rep")
+        .then(pl.lit("负责人与登记的法定代表人不一致"))
+        .otherwise(pl.col("detail"))
+    )
 
 
 def _readable(evidence: str, mask_personal: bool) -> str:
     values = json.loads(evidence) if evidence else {}
-    shown = {k: ("***" if mask_personal and k in PERSONAL_KEYS else v) for k, v in values.items() if v is not None}
+    shown = {
+        k: ("***" if mask_personal and k in PERSONAL_KEYS else v) for k, v in values.items() if v is not None
+    }
     return "; ".join(f"{k}: {v}" for k, v in shown.items())
 
 
@@ -70,13 +83,20 @@ def pair_rows(pairs: pl.DataFrame) -> pl.DataFrame:
         right_source="source_r",
         right_key="record_key_r",
         info_issue_type=pl.lit("possible_duplicate"),
-        info_detail=template("疑似同一主体（匹配概率 {}），请判断 same / different", pl.col("match_probability").round(3)),
+        info_detail=template(
+            "疑似同一主体（匹配概率 {}），请判断 same / different", pl.col("match_probability").round(3)
+        ),
         info_district_code="district_code",
     )
 
 
 # Every string is written as a string: no formulas, numbers or links are read into delivered text.
-LITERAL = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False, "constant_memory": True}
+LITERAL = {
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+    "constant_memory": True,
+}
 
 
 def fingerprint(rows: pl.DataFrame, tasks: pl.DataFrame) -> str:
@@ -137,7 +157,10 @@ def _latest_earlier(folder: Path) -> Path | None:
 
 def write(path: Path, rows: pl.DataFrame, tasks: pl.DataFrame) -> int:
     """Write a worksheet (xlsxwriter, streaming); returns the number of decision rows."""
-    frame = pl.concat([pl.DataFrame(schema={c: pl.String for c in DECISION_COLUMNS + INFO_COLUMNS}), rows], how="diagonal_relaxed")
+    frame = pl.concat(
+        [pl.DataFrame(schema={c: pl.String for c in DECISION_COLUMNS + INFO_COLUMNS}), rows],
+        how="diagonal_relaxed",
+    )
     frame = frame.select(DECISION_COLUMNS + INFO_COLUMNS).head(MAX_ROWS)
     path.parent.mkdir(parents=True, exist_ok=True)
     book = xlsxwriter.Workbook(str(path), LITERAL)
@@ -146,7 +169,12 @@ def write(path: Path, rows: pl.DataFrame, tasks: pl.DataFrame) -> int:
     _write_table(sheet, header, HEADERS, frame.iter_rows())
     _decorate(sheet, frame.height)
     tasks_sheet = book.add_worksheet("监管任务")
-    _write_table(tasks_sheet, header, list(TASK_COLUMNS.values()), tasks.select(list(TASK_COLUMNS)).cast(pl.String).iter_rows())
+    _write_table(
+        tasks_sheet,
+        header,
+        list(TASK_COLUMNS.values()),
+        tasks.select(list(TASK_COLUMNS)).cast(pl.String).iter_rows(),
+    )
     book.close()
     return frame.height
 
@@ -162,6 +190,8 @@ def _decorate(sheet: Worksheet, height: int) -> None:
     last = max(height, 1)
     for name, options in (("action", sorted(CORRECTION_ACTIONS)), ("field", list(CORRECTABLE_FIELDS))):
         column = DECISION_COLUMNS.index(name)
-        sheet.data_validation(1, column, last, column, {"validate": "list", "source": options, "ignore_blank": True})
+        sheet.data_validation(
+            1, column, last, column, {"validate": "list", "source": options, "ignore_blank": True}
+        )
     for index, title in enumerate(HEADERS):
         sheet.set_column(index, index, 40 if title in ("问题描述", "证据") else 16)

@@ -5,13 +5,11 @@ from __future__ import annotations
 import dagster as dg
 
 from assets import bronze, corrections, curated, gold, history, issues, reports, seeds, sharing, silver
-from pipelines.orchestration import jobs, maintenance
-from pipelines.storage import paths
-from pipelines.orchestration import schedules
-from pipelines.orchestration import sensors
 from pipelines.domain import settings
+from pipelines.orchestration import jobs, maintenance, schedules, sensors
 from pipelines.orchestration.progress import progress_logger
 from pipelines.orchestration.resources import LakehouseResource
+from pipelines.storage import paths
 
 
 def build(locations: paths.Paths) -> dg.Definitions:
@@ -36,7 +34,11 @@ def build(locations: paths.Paths) -> dg.Definitions:
         jobs=[*jobs.ingest_jobs, jobs.consolidate_job, maintenance.maintain_lake_job],
         schedules=[schedules.nightly_consolidation, maintenance.weekly_lake_maintenance],
         sensors=[sensors.landing_sensor],
-        resources={"lakehouse": LakehouseResource.from_paths(locations, lock_wait_seconds=settings.load().run.daemon_lock_wait_seconds)},
+        resources={
+            "lakehouse": LakehouseResource.from_paths(
+                locations, lock_wait_seconds=settings.load().run.daemon_lock_wait_seconds
+            )
+        },
         executor=dg.in_process_executor,
         loggers={"progress": progress_logger},
     )

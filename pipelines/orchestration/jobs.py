@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.storage import catalog
 from pipelines.domain.contract import SOURCES
+from pipelines.storage import catalog
 
 
 def ingest_job_name(source: str) -> str:
@@ -28,6 +28,7 @@ ingest_jobs = [
 
 consolidate_job = dg.define_asset_job(
     "consolidate_job",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*[catalog.asset_path(catalog.deliveries(s)) for s in SOURCES]),
+    selection=dg.AssetSelection.all()
+    - dg.AssetSelection.assets(*[catalog.asset_path(catalog.deliveries(s)) for s in SOURCES]),
     description="Everything after the deliveries are loaded: current state, silver, gold, curated warehouse.",
 )

@@ -10,7 +10,10 @@ import dagster as dg
 
 class _UserMessagesOnly(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return getattr(record, "dagster_meta", {}).get("dagster_event") is None or record.levelno >= logging.ERROR
+        return (
+            getattr(record, "dagster_meta", {}).get("dagster_event") is None
+            or record.levelno >= logging.ERROR
+        )
 
 
 @dg.logger(description="Prints the assets' progress lines (rows, seconds) and errors, one line each.")

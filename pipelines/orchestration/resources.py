@@ -10,9 +10,9 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from pipelines.storage import catalog
 from pipelines.domain import landing
 from pipelines.domain import settings as settings_module
+from pipelines.storage import catalog
 from pipelines.storage.lake import Lake, exclusive
 from pipelines.storage.paths import Paths
 
@@ -29,7 +29,9 @@ class LakehouseResource(dg.ConfigurableResource):
     @classmethod
     def from_paths(cls, paths: Paths, lock_wait_seconds: float) -> LakehouseResource:
         return cls(
-            landing_dir=str(paths.landing), lake_dir=str(paths.lake), warehouse_path=str(paths.warehouse),
+            landing_dir=str(paths.landing),
+            lake_dir=str(paths.lake),
+            warehouse_path=str(paths.warehouse),
             lock_wait_seconds=lock_wait_seconds,
         )
 
@@ -60,7 +62,9 @@ class LakehouseResource(dg.ConfigurableResource):
         return landing.as_of(lake.read(catalog.LANDING_INVENTORY))
 
     @contextmanager
-    def yield_for_execution(self, context: dg.InitResourceContext) -> Generator[LakehouseResource, None, None]:
+    def yield_for_execution(
+        self, context: dg.InitResourceContext
+    ) -> Generator[LakehouseResource, None, None]:
         # One writer per lake: a second run fails fast with the holder's pid (or waits lock_wait_seconds).
         # Sensors and schedules only read, and have no run: they do not take the lock.
         if context.dagster_run is None:
@@ -68,5 +72,3 @@ class LakehouseResource(dg.ConfigurableResource):
             return
         with exclusive(Path(self.lake_dir), self.lock_wait_seconds):
             yield self
-
-

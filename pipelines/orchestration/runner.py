@@ -17,11 +17,10 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from pipelines.storage import catalog
-from pipelines.orchestration import definitions
-from pipelines.orchestration import jobs
 from pipelines.domain import landing
 from pipelines.domain.contract import SOURCES
+from pipelines.orchestration import definitions, jobs
+from pipelines.storage import catalog
 from pipelines.storage.lake import Lake, exclusive
 from pipelines.storage.paths import Paths
 
@@ -72,7 +71,9 @@ def run_batch(paths: Paths, echo=print) -> BatchResult:
         todo = landing.pending(landing.deliveries(inventory), lake.read(catalog.LOAD_LOG))
         _register_partitions(instance, inventory)
         echo(f"landing {paths.landing}: {inventory.height} files, {todo.height} deliveries to load")
-        for source, delivery_date in todo.sort("source", "delivery_date").select("source", "delivery_date").iter_rows():
+        for source, delivery_date in (
+            todo.sort("source", "delivery_date").select("source", "delivery_date").iter_rows()
+        ):
             # One run per delivery: each partition carries its own counts and check results.
             key = delivery_date.isoformat()
             echo(f"{source}: delivery {key}")
@@ -96,19 +97,29 @@ def _register_partitions(instance: dg.DagsterInstance, inventory: pl.DataFrame) 
 
 
 def _execute(
-    job: dg.JobDefinition, instance: dg.DagsterInstance, batch: BatchResult, deliveries: str = "", partition_key: str | None = None
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    batch: BatchResult,
+    deliveries: str = "",
+    partition_key: str | None = None,
 ) -> None:
     tags = {"entity_lakehouse/batch": batch.batch_id}
     if deliveries:
         tags["entity_lakehouse/deliveries"] = deliveries
     outcome = job.execute_in_process(
-        run_config=QUIET_RUN_CONFIG, instance=instance, tags=tags, partition_key=partition_key, raise_on_error=False
+        run_config=QUIET_RUN_CONFIG,
+        instance=instance,
+        tags=tags,
+        partition_key=partition_key,
+        raise_on_error=False,
     )
     batch.run_ids.append(outcome.run_id)
     log = batch_log(instance, batch.batch_id)
     _append_log(log, instance, job.name, outcome)
     if not outcome.success:
-        raise RunFailed(f"{_first_failure(outcome)} (job {job.name}, Dagster run {outcome.run_id}; full log: {log})")
+        raise RunFailed(
+            f"{_first_failure(outcome)} (job {job.name}, Dagster run {outcome.run_id}; full log: {log})"
+        )
 
 
 def batch_log(instance: dg.DagsterInstance, batch_id: str) -> Path:
@@ -116,7 +127,9 @@ def batch_log(instance: dg.DagsterInstance, batch_id: str) -> Path:
     return Path(instance.root_directory) / "logs" / f"batch-{batch_id}.log"
 
 
-def _append_log(path: Path, instance: dg.DagsterInstance, job_name: str, outcome: dg.ExecuteInProcessResult) -> None:
+def _append_log(
+    path: Path, instance: dg.DagsterInstance, job_name: str, outcome: dg.ExecuteInProcessResult
+) -> None:
     """The run's whole event log (our progress lines included), each failure with its traceback."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as log:
@@ -126,7 +139,12 @@ def _append_log(path: Path, instance: dg.DagsterInstance, job_name: str, outcome
             level = logging.getLevelName(entry.level)
             log.write(f"{stamp} {level:<7} {entry.step_key or '-'}: {entry.message}\n")
             event = entry.dagster_event
-            if event is not None and event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            if (
+                event is not None
+                and event.is_step_failure
+                and event.step_failure_data
+                and event.step_failure_data.error
+            ):
                 log.write(event.step_failure_data.error.to_string() + "\n")
 
 
@@ -135,7 +153,9 @@ def _first_failure(outcome: dg.ExecuteInProcessResult) -> str:
     for event in outcome.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
-            while error.cause is not None and (error.cls_name.startswith("Dagster") or error.cls_name == "RetryRequested"):
+            while error.cause is not None and (
+                error.cls_name.startswith("Dagster") or error.cls_name == "RetryRequested"
+            ):
                 error = error.cause
             message = (error.message.strip().splitlines() or [""])[0]
             return f"step {event.step_key} failed: {message}"
@@ -145,14 +165,21 @@ def _first_failure(outcome: dg.ExecuteInProcessResult) -> str:
 def summary(paths: Paths, batch: BatchResult) -> str:
     """Rows per table, quarantined rows, wall time and where the results are."""
     lake = Lake(paths.lake)
-    lines = [f"run batch {batch.batch_id}: {len(batch.run_ids)} Dagster runs in {batch.seconds:.1f}s", "", "Delta tables:"]
+    lines = [
+        f"run batch {batch.batch_id}: {len(batch.run_ids)} Dagster runs in {batch.seconds:.1f}s",
+        "",
+        "Delta tables:",
+    ]
     for table in sorted(_tables(paths.lake)):
         rows = pl.scan_delta(str(paths.lake / table)).select(pl.len()).collect().item()
         lines.append(f"  {table:<36} {rows:>12,} rows  (version {lake.version(table)})")
     quarantine = lake.read(catalog.QUARANTINE)
     if quarantine is not None:
         whole = quarantine.filter(pl.col("row").is_null()).height
-        lines += ["", f"quarantined: {whole} whole files, {quarantine.height - whole} rows (table quarantine)"]
+        lines += [
+            "",
+            f"quarantined: {whole} whole files, {quarantine.height - whole} rows (table quarantine)",
+        ]
     lines += [
         "",
         f"lake:          {paths.lake}",

@@ -7,12 +7,12 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from pipelines.storage import catalog
-from pipelines.orchestration import jobs
 from pipelines.domain import landing
 from pipelines.domain.contract import SOURCES
-from pipelines.storage.lake import Lake
+from pipelines.orchestration import jobs
 from pipelines.orchestration.resources import LakehouseResource
+from pipelines.storage import catalog
+from pipelines.storage.lake import Lake
 
 
 def _digest(text: str) -> str:
@@ -26,7 +26,9 @@ def _digest(text: str) -> str:
     description="Loads each new or changed delivery folder (one partition run per delivery), then rebuilds the "
     "warehouse once everything that landed is loaded.",
 )
-def landing_sensor(context: dg.SensorEvaluationContext, lakehouse: LakehouseResource) -> dg.SensorResult | dg.SkipReason:
+def landing_sensor(
+    context: dg.SensorEvaluationContext, lakehouse: LakehouseResource
+) -> dg.SensorResult | dg.SkipReason:
     lake = Lake(Path(lakehouse.lake_dir))
     inventory = landing.scan(lakehouse.landing, digest_cache=lake.read(catalog.LANDING_INVENTORY))
     current = landing.deliveries(inventory)
@@ -34,26 +36,40 @@ def landing_sensor(context: dg.SensorEvaluationContext, lakehouse: LakehouseReso
     partitions = [
         dg.AddDynamicPartitionsRequest(catalog.delivery_partitions(source), new)
         for source in SOURCES
-        if (new := sorted(
-            {d.isoformat() for d in current.filter(pl.col("source") == source)["delivery_date"]}
-            - set(context.instance.get_dynamic_partitions(catalog.delivery_partitions(source)))
-        ))
+        if (
+            new := sorted(
+                {d.isoformat() for d in current.filter(pl.col("source") == source)["delivery_date"]}
+                - set(context.instance.get_dynamic_partitions(catalog.delivery_partitions(source)))
+            )
+        )
     ]
     requests = [
         dg.RunRequest(
             run_key=f"{source}:{day.isoformat()}:{_digest(manifest)}",  # a changed folder is a new run
             job_name=jobs.ingest_job_name(source),
             partition_key=day.isoformat(),
-            tags={"entity_lakehouse/deliveries": f"{source}/{day.isoformat()}", "entity_lakehouse/trigger": "landing_sensor"},
+            tags={
+                "entity_lakehouse/deliveries": f"{source}/{day.isoformat()}",
+                "entity_lakehouse/trigger": "landing_sensor",
+            },
         )
         for source, day, manifest in pending.select("source", "delivery_date", "manifest").iter_rows()
     ]
     fingerprint = _digest("\n".join(current["manifest"].to_list()))
     if not requests and current.height and fingerprint != context.cursor:
         # Everything that landed is loaded and the warehouse has not been built from exactly this: build it.
-        requests.append(dg.RunRequest(run_key=f"consolidate:{fingerprint}", job_name=jobs.consolidate_job.name,
-                                      tags={"entity_lakehouse/trigger": "landing_sensor"}))
-        return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=partitions, cursor=fingerprint)
+        requests.append(
+            dg.RunRequest(
+                run_key=f"consolidate:{fingerprint}",
+                job_name=jobs.consolidate_job.name,
+                tags={"entity_lakehouse/trigger": "landing_sensor"},
+            )
+        )
+        return dg.SensorResult(
+            run_requests=requests, dynamic_partitions_requests=partitions, cursor=fingerprint
+        )
     if not requests and not partitions:
         return dg.SkipReason(f"no new delivery in {lakehouse.landing}")
-    return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=partitions, cursor=context.cursor)
+    return dg.SensorResult(
+        run_requests=requests, dynamic_partitions_requests=partitions, cursor=context.cursor
+    )

@@ -30,7 +30,10 @@ OPEN_DATA = "open_data"
 SHARING = "sharing"
 AUDIENCES = {
     OPEN_DATA: ("公众（开放数据）", "the public (open data)"),
-    SHARING: ("协作部门（共享数据，依数据共享协议使用）", "partner departments (under a data-sharing agreement)"),
+    SHARING: (
+        "协作部门（共享数据，依数据共享协议使用）",
+        "partner departments (under a data-sharing agreement)",
+    ),
 }
 # Column names that would carry a personal ID number: never exported, whatever the table.
 FORBIDDEN_COLUMN = re.compile(
@@ -59,25 +62,39 @@ class Table:
     about_zh: str
     about_en: str
     columns: dict[str, Column]
-    codes: frozenset[str] = field(default_factory=frozenset)  # organisation codes: exempt from the personal-data scan
+    codes: frozenset[str] = field(
+        default_factory=frozenset
+    )  # organisation codes: exempt from the personal-data scan
 
 
 C = Column
 
-ENTITY_STATUS = "active 存续/在业/开业, revoked 吊销, deregistered 注销, moved_out 迁出, cancelled 撤销, unknown"
+ENTITY_STATUS = (
+    "active 存续/在业/开业, revoked 吊销, deregistered 注销, moved_out 迁出, cancelled 撤销, unknown"
+)
 ENTITY_KIND = "company 公司/企业, branch 分支机构, individual 个体工商户, cooperative 农民专业合作社, other; NULL = no registration"
 
 ENTITY_COLUMNS: dict[str, Column] = {
-    "entity_id": C("主体编号（本系统内稳定的市场主体标识）", "Entity id: stable identifier of the market entity in this warehouse"),
-    "uscc": C("统一社会信用代码（组织机构代码，非个人信息）", "Unified social credit code (an organisation code, not personal data)"),
+    "entity_id": C(
+        "主体编号（本系统内稳定的市场主体标识）",
+        "Entity id: stable identifier of the market entity in this warehouse",
+    ),
+    "uscc": C(
+        "统一社会信用代码（组织机构代码，非个人信息）",
+        "Unified social credit code (an organisation code, not personal data)",
+    ),
     "reg_no": C("注册号（旧工商注册号）", "Registration number (legacy business registration number)"),
-    "name": C("主体名称；无字号的个体工商户以经营者姓名为名称时不公开（为空）",
-              "Entity name; NULL for a 个体工商户 known only by its operator's name"),
+    "name": C(
+        "主体名称；无字号的个体工商户以经营者姓名为名称时不公开（为空）",
+        "Entity name; NULL for a 个体工商户 known only by its operator's name",
+    ),
     "entity_type": C("主体类型（登记原文）", "Entity type as registered (Chinese)"),
     "entity_kind": C(f"主体类别：{ENTITY_KIND}", f"Entity kind: {ENTITY_KIND}"),
     "is_individual": C("是否个体工商户", "True for a 个体工商户 (individual business)"),
-    "personal_data_withheld": C("是否不公开个人信息（个体工商户或类别未知的主体）",
-                                "True when personal data is withheld: a 个体工商户, or an entity of unknown kind"),
+    "personal_data_withheld": C(
+        "是否不公开个人信息（个体工商户或类别未知的主体）",
+        "True when personal data is withheld: a 个体工商户, or an entity of unknown kind",
+    ),
     "address": C("住所（经营场所）", "Registered address (住所 / 经营场所)"),
     "district_code": C("所属区县市行政区划代码（6位）", "District (county-level division) code, 6 digits"),
     "status": C(f"登记状态：{ENTITY_STATUS}", f"Registration status: {ENTITY_STATUS}"),
@@ -88,8 +105,12 @@ ENTITY_COLUMNS: dict[str, Column] = {
     "registration_authority": C("登记机关", "Registration authority"),
     "business_scope": C("经营范围", "Business scope (经营范围)"),
     "licence_count": C("许可证及备案数", "Number of licences and filings"),
-    "active_licence_count": C("有效许可证及备案数（截至数据日期）", "Number of licences and filings valid at the as-of date"),
-    "in_abnormal_list": C("是否列入经营异常名录", "True when the entity is in the list of abnormal operations (经营异常名录)"),
+    "active_licence_count": C(
+        "有效许可证及备案数（截至数据日期）", "Number of licences and filings valid at the as-of date"
+    ),
+    "in_abnormal_list": C(
+        "是否列入经营异常名录", "True when the entity is in the list of abnormal operations (经营异常名录)"
+    ),
 }
 
 TABLES: dict[str, Table] = {
@@ -103,15 +124,44 @@ TABLES: dict[str, Table] = {
         "surname keeps both characters), a mobile keeps its first 3 and last 2 digits, a landline its area code; a "
         "个体工商户's (or unknown-kind entity's) operator name and phone are withheld; no ID numbers.",
         columns={
-            **{k: ENTITY_COLUMNS[k] for k in ("entity_id", "uscc", "reg_no", "name", "entity_type", "entity_kind",
-                                               "is_individual", "personal_data_withheld")},
-            "legal_rep_masked": C("法定代表人（负责人）脱敏：姓氏加*，如 张*、欧阳*；个体工商户为空",
-                                  "Legal representative masked: surname + '*', e.g. 张*, 欧阳*; NULL for a 个体工商户"),
-            "phone_masked": C("联系电话脱敏：手机 138******78，固话 0574-********；个体工商户为空",
-                              "Contact phone masked: mobile 138******78, landline 0574-********; NULL for a 个体工商户"),
-            **{k: ENTITY_COLUMNS[k] for k in ("address", "district_code", "status", "established_on", "deregistered_on",
-                                               "revoked_on", "registered_capital_wan", "registration_authority",
-                                               "business_scope", "licence_count", "active_licence_count", "in_abnormal_list")},
+            **{
+                k: ENTITY_COLUMNS[k]
+                for k in (
+                    "entity_id",
+                    "uscc",
+                    "reg_no",
+                    "name",
+                    "entity_type",
+                    "entity_kind",
+                    "is_individual",
+                    "personal_data_withheld",
+                )
+            },
+            "legal_rep_masked": C(
+                "法定代表人（负责人）脱敏：姓氏加*，如 张*、欧阳*；个体工商户为空",
+                "Legal representative masked: surname + '*', e.g. 张*, 欧阳*; NULL for a 个体工商户",
+            ),
+            "phone_masked": C(
+                "联系电话脱敏：手机 138******78，固话 0574-********；个体工商户为空",
+                "Contact phone masked: mobile 138******78, landline 0574-********; NULL for a 个体工商户",
+            ),
+            **{
+                k: ENTITY_COLUMNS[k]
+                for k in (
+                    "address",
+                    "district_code",
+                    "status",
+                    "established_on",
+                    "deregistered_on",
+                    "revoked_on",
+                    "registered_capital_wan",
+                    "registration_authority",
+                    "business_scope",
+                    "licence_count",
+                    "active_licence_count",
+                    "in_abnormal_list",
+                )
+            },
         },
         codes=frozenset({"entity_id", "uscc", "reg_no"}),
     ),
@@ -124,23 +174,34 @@ TABLES: dict[str, Table] = {
         "holder name is withheld when it is the operator's name.",
         columns={
             "licence_no": C("许可证编号（备案编号）", "Licence (or filing) number"),
-            "entity_id": C("主体编号；为空表示未匹配到登记主体", "Entity id; NULL when the licence resolves to no registered entity"),
-            "licence_type": C("许可类型（规范值）：food_production 食品生产许可, food_business 食品经营许可, "
-                              "prepackaged_food_filing 仅销售预包装食品备案, drug_business 药品经营许可, "
-                              "medical_device_business 医疗器械经营许可, class2_medical_device_filing 第二类医疗器械经营备案, "
-                              "cosmetics_production 化妆品生产许可, unknown",
-                              "Licence type (normalised), see the Chinese description for the values"),
+            "entity_id": C(
+                "主体编号；为空表示未匹配到登记主体",
+                "Entity id; NULL when the licence resolves to no registered entity",
+            ),
+            "licence_type": C(
+                "许可类型（规范值）：food_production 食品生产许可, food_business 食品经营许可, "
+                "prepackaged_food_filing 仅销售预包装食品备案, drug_business 药品经营许可, "
+                "medical_device_business 医疗器械经营许可, class2_medical_device_filing 第二类医疗器械经营备案, "
+                "cosmetics_production 化妆品生产许可, unknown",
+                "Licence type (normalised), see the Chinese description for the values",
+            ),
             "licence_type_zh": C("许可类型（原文）", "Licence type as delivered (Chinese)"),
             "is_filing": C("是否备案（无有效期）", "True for a filing (备案: no expiry)"),
-            "holder_name": C("持证主体名称；个体工商户以经营者姓名为名称时为空",
-                             "Holder name; NULL when a 个体工商户 is named by its operator"),
-            "uscc": C("统一社会信用代码（校验通过时）", "Unified social credit code (when it passes the check)"),
+            "holder_name": C(
+                "持证主体名称；个体工商户以经营者姓名为名称时为空",
+                "Holder name; NULL when a 个体工商户 is named by its operator",
+            ),
+            "uscc": C(
+                "统一社会信用代码（校验通过时）", "Unified social credit code (when it passes the check)"
+            ),
             "district_code": C("许可所属区县市代码", "District code of the licence"),
             "issuer": C("发证机关", "Issuing authority"),
             "issued_on": C("发证日期", "Date issued"),
             "valid_until": C("有效期至；备案为空", "Valid until; NULL for a filing"),
-            "licence_status": C("许可状态：valid 有效, deregistered 注销, revoked 吊销, cancelled 撤销, unknown",
-                                "Licence status: valid, deregistered, revoked, cancelled, unknown"),
+            "licence_status": C(
+                "许可状态：valid 有效, deregistered 注销, revoked 吊销, cancelled 撤销, unknown",
+                "Licence status: valid, deregistered, revoked, cancelled, unknown",
+            ),
         },
         codes=frozenset({"licence_no", "entity_id", "uscc"}),
     ),
@@ -161,34 +222,73 @@ TABLES: dict[str, Table] = {
             "district_code": C("区县市行政区划代码", "District code"),
             "district_name": C("区县市名称", "District name"),
             "month": C("月份（当月1日）", "Month (its first day)"),
-            "is_partial_month": C("是否不完整月份（数据日期所在月）", "True for the as-of month, which is not complete"),
-            "new_registrations": C("新设登记数：成立日期在当月的主体", "New registrations: entities established in the month"),
-            "deregistrations": C("退出数：当月注销、吊销、撤销或迁出的主体（按注销/吊销日期，缺失时按核准日期）",
-                                 "Exits: entities deregistered, revoked, cancelled or moved out in the month "
-                                 "(dated by the deregistration/revocation date, else the approval date)"),
-            "net_growth": C("净增长 = 新设登记数 − 退出数", "Net growth = new_registrations - deregistrations"),
+            "is_partial_month": C(
+                "是否不完整月份（数据日期所在月）", "True for the as-of month, which is not complete"
+            ),
+            "new_registrations": C(
+                "新设登记数：成立日期在当月的主体", "New registrations: entities established in the month"
+            ),
+            "deregistrations": C(
+                "退出数：当月注销、吊销、撤销或迁出的主体（按注销/吊销日期，缺失时按核准日期）",
+                "Exits: entities deregistered, revoked, cancelled or moved out in the month "
+                "(dated by the deregistration/revocation date, else the approval date)",
+            ),
+            "net_growth": C(
+                "净增长 = 新设登记数 − 退出数", "Net growth = new_registrations - deregistrations"
+            ),
             "licences_issued": C("当月新发许可证及备案数", "Licences and filings issued in the month"),
-            "licences_expired": C("当月到期的许可证数（截至数据日期）", "Licences whose validity ended in the month (up to the as-of date)"),
-            "entities_at_month_start": C("月初存续主体数（上月末）", "Entities in the market at the start of the month"),
+            "licences_expired": C(
+                "当月到期的许可证数（截至数据日期）",
+                "Licences whose validity ended in the month (up to the as-of date)",
+            ),
+            "entities_at_month_start": C(
+                "月初存续主体数（上月末）", "Entities in the market at the start of the month"
+            ),
             "entities_at_month_end": C("月末存续主体数", "Entities in the market at the end of the month"),
-            "entry_rate": C("进入率 = 新设登记数 / 月初存续主体数", "Entry rate = new_registrations / entities_at_month_start"),
-            "exit_rate": C("退出率 = 退出数 / 月初存续主体数", "Exit rate = deregistrations / entities_at_month_start"),
-            "net_growth_rate": C("净增长率 = 净增长 / 月初存续主体数", "Net growth rate = net_growth / entities_at_month_start"),
-            "new_registrations_12m": C("近12个月新设登记数（含当月）", "New registrations in the 12 months up to the month"),
+            "entry_rate": C(
+                "进入率 = 新设登记数 / 月初存续主体数",
+                "Entry rate = new_registrations / entities_at_month_start",
+            ),
+            "exit_rate": C(
+                "退出率 = 退出数 / 月初存续主体数", "Exit rate = deregistrations / entities_at_month_start"
+            ),
+            "net_growth_rate": C(
+                "净增长率 = 净增长 / 月初存续主体数", "Net growth rate = net_growth / entities_at_month_start"
+            ),
+            "new_registrations_12m": C(
+                "近12个月新设登记数（含当月）", "New registrations in the 12 months up to the month"
+            ),
             "deregistrations_12m": C("近12个月退出数（含当月）", "Exits in the 12 months up to the month"),
-            "licences_issued_12m": C("近12个月新发许可数（含当月）", "Licences issued in the 12 months up to the month"),
-            "licences_expired_12m": C("近12个月到期许可数（含当月）", "Licences expired in the 12 months up to the month"),
-            "vitality_index": C("景气指数（0–100，50为平衡）= 100 × (新设+新发许可) / (新设+新发许可+退出+许可到期)，近12个月",
-                                "Market vitality index (0-100, 50 = balanced) = 100 * (new + licences issued) / "
-                                "(new + licences issued + exits + licences expired), over 12 months"),
-            "abnormal_listed_entities": C("月末列入经营异常名录的存续主体数（名录日期按年报截止日推定）",
-                                          "Entities in the market listed as abnormal at month end (listing date inferred from the annual-report deadline)"),
-            "penalised_entities": C("近12个月受行政处罚的存续主体数", "Entities in the market penalised in the 12 months up to the month"),
-            "high_issue_entities": C("存在未处理高风险问题的存续主体数", "Entities in the market with an open high-severity issue"),
-            "entities_with_credit_events": C("有上述任一信用事件的存续主体数（每个主体只计一次）",
-                                             "Entities in the market with any of the credit events (each counted once)"),
-            "credit_index": C("信用指数（0–1）= 1 − 有信用事件的主体数 / 月末存续主体数",
-                              "Credit index (0-1) = 1 - entities_with_credit_events / entities_at_month_end"),
+            "licences_issued_12m": C(
+                "近12个月新发许可数（含当月）", "Licences issued in the 12 months up to the month"
+            ),
+            "licences_expired_12m": C(
+                "近12个月到期许可数（含当月）", "Licences expired in the 12 months up to the month"
+            ),
+            "vitality_index": C(
+                "景气指数（0–100，50为平衡）= 100 × (新设+新发许可) / (新设+新发许可+退出+许可到期)，近12个月",
+                "Market vitality index (0-100, 50 = balanced) = 100 * (new + licences issued) / "
+                "(new + licences issued + exits + licences expired), over 12 months",
+            ),
+            "abnormal_listed_entities": C(
+                "月末列入经营异常名录的存续主体数（名录日期按年报截止日推定）",
+                "Entities in the market listed as abnormal at month end (listing date inferred from the annual-report deadline)",
+            ),
+            "penalised_entities": C(
+                "近12个月受行政处罚的存续主体数",
+                "Entities in the market penalised in the 12 months up to the month",
+            ),
+            "high_issue_entities": C(
+                "存在未处理高风险问题的存续主体数", "Entities in the market with an open high-severity issue"
+            ),
+            "entities_with_credit_events": C(
+                "有上述任一信用事件的存续主体数（每个主体只计一次）",
+                "Entities in the market with any of the credit events (each counted once)",
+            ),
+            "credit_index": C(
+                "信用指数（0–1）= 1 − 有信用事件的主体数 / 月末存续主体数",
+                "Credit index (0-1) = 1 - entities_with_credit_events / entities_at_month_end",
+            ),
         },
     ),
     "shared_entity": Table(
@@ -201,19 +301,50 @@ TABLES: dict[str, Table] = {
         "supervision data; a 个体工商户's (or unknown-kind entity's) operator name and phone are withheld; no ID "
         "numbers. For partner departments under a data-sharing agreement only; never to be published.",
         columns={
-            **{k: ENTITY_COLUMNS[k] for k in ("entity_id", "uscc", "reg_no", "name", "entity_type", "entity_kind",
-                                               "is_individual", "personal_data_withheld")},
-            "legal_rep": C("法定代表人（负责人）姓名；个体工商户为空", "Legal representative; NULL for a 个体工商户"),
-            "phone": C("联系电话（规范化：手机 13812345678，固话 0574-87654321）；个体工商户为空",
-                       "Contact phone (normalised: mobile 13812345678, landline 0574-87654321); NULL for a 个体工商户"),
-            **{k: ENTITY_COLUMNS[k] for k in ("address", "district_code", "status", "established_on", "deregistered_on",
-                                               "revoked_on", "registered_capital_wan", "registration_authority",
-                                               "business_scope", "licence_count", "active_licence_count")},
+            **{
+                k: ENTITY_COLUMNS[k]
+                for k in (
+                    "entity_id",
+                    "uscc",
+                    "reg_no",
+                    "name",
+                    "entity_type",
+                    "entity_kind",
+                    "is_individual",
+                    "personal_data_withheld",
+                )
+            },
+            "legal_rep": C(
+                "法定代表人（负责人）姓名；个体工商户为空", "Legal representative; NULL for a 个体工商户"
+            ),
+            "phone": C(
+                "联系电话（规范化：手机 13812345678，固话 0574-87654321）；个体工商户为空",
+                "Contact phone (normalised: mobile 13812345678, landline 0574-87654321); NULL for a 个体工商户",
+            ),
+            **{
+                k: ENTITY_COLUMNS[k]
+                for k in (
+                    "address",
+                    "district_code",
+                    "status",
+                    "established_on",
+                    "deregistered_on",
+                    "revoked_on",
+                    "registered_capital_wan",
+                    "registration_authority",
+                    "business_scope",
+                    "licence_count",
+                    "active_licence_count",
+                )
+            },
             "last_inspected_on": C("最近检查日期", "Date of the latest inspection"),
             "in_abnormal_list": ENTITY_COLUMNS["in_abnormal_list"],
             "abnormal_reason": C("列入经营异常名录原因", "Reason for the abnormal-operations listing"),
             "last_annual_report_year": C("最近年报年度", "Year of the latest annual report"),
-            "is_zombie": C("是否疑似僵尸主体（存在未处理的 zombie.* 问题）", "True when an open zombie.* issue flags the entity"),
+            "is_zombie": C(
+                "是否疑似僵尸主体（存在未处理的 zombie.* 问题）",
+                "True when an open zombie.* issue flags the entity",
+            ),
             "issue_count": C("未处理（open/confirmed）问题数", "Number of open or confirmed issues"),
         },
         codes=frozenset({"entity_id", "uscc", "reg_no"}),
@@ -232,13 +363,17 @@ TABLES: dict[str, Table] = {
         "sql/seeds/.",
         columns={
             "entity_id": ENTITY_COLUMNS["entity_id"],
-            "tag_type": C("标签类型：industry 行业, primary_industry 主营行业, size_band 规模, risk_factor 风险因素, risk_level 风险等级",
-                          "Tag type: industry, primary_industry, size_band, risk_factor, risk_level"),
+            "tag_type": C(
+                "标签类型：industry 行业, primary_industry 主营行业, size_band 规模, risk_factor 风险因素, risk_level 风险等级",
+                "Tag type: industry, primary_industry, size_band, risk_factor, risk_level",
+            ),
             "tag": C("标签值（英文代码）", "Tag value (English code)"),
             "tag_zh": C("标签值（中文）", "Tag value (Chinese)"),
             "rule": C("生成该标签的规则", "The rule that produced the tag"),
-            "evidence": C("依据（匹配的关键词、许可类型、注册资本、问题类型等）",
-                          "Evidence: matched keywords, licence types, registered capital, issue types, ..."),
+            "evidence": C(
+                "依据（匹配的关键词、许可类型、注册资本、问题类型等）",
+                "Evidence: matched keywords, licence types, registered capital, issue types, ...",
+            ),
         },
         codes=frozenset({"entity_id"}),
     ),
@@ -263,9 +398,12 @@ def _check_allow_list() -> None:
 def personal_data_findings(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
     """`column:pattern` -> rows whose text looks like a mobile, a full landline or an ID number (codes exempt)."""
     spec = TABLES[table]
-    types = dict(connection.execute(
-        "select column_name, data_type from information_schema.columns where table_name = ? and table_schema = 'main'", [table]
-    ).fetchall())
+    types = dict(
+        connection.execute(
+            "select column_name, data_type from information_schema.columns where table_name = ? and table_schema = 'main'",
+            [table],
+        ).fetchall()
+    )
     findings = {}
     for column in spec.columns:
         if column in spec.codes or types.get(column) != "VARCHAR":
@@ -290,20 +428,24 @@ def dictionary_rows(tables: list[str], types: dict[tuple[str, str], str]) -> lis
     for table in tables:
         spec = TABLES[table]
         for column, text in spec.columns.items():
-            rows.append({
-                "table": table,
-                "column": column,
-                "data_type": types.get((table, column), ""),
-                "description_zh": text.zh,
-                "description_en": text.en,
-                "audience": spec.audience,
-            })
+            rows.append(
+                {
+                    "table": table,
+                    "column": column,
+                    "data_type": types.get((table, column), ""),
+                    "description_zh": text.zh,
+                    "description_en": text.en,
+                    "audience": spec.audience,
+                }
+            )
     return rows
 
 
 def dictionary_csv(rows: list[dict[str, str]]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=["table", "column", "data_type", "description_zh", "description_en", "audience"])
+    writer = csv.DictWriter(
+        out, fieldnames=["table", "column", "data_type", "description_zh", "description_en", "audience"]
+    )
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
@@ -311,11 +453,26 @@ def dictionary_csv(rows: list[dict[str, str]]) -> str:
 
 def dictionary_markdown(audience: str, tables: list[str], rows: list[dict[str, str]], as_of: str) -> str:
     zh, en = AUDIENCES[audience]
-    lines = [f"# 数据字典 Data dictionary: {audience}", "", f"使用对象 Audience: {zh} / {en}", "", f"数据日期 As of: {as_of}", ""]
+    lines = [
+        f"# 数据字典 Data dictionary: {audience}",
+        "",
+        f"使用对象 Audience: {zh} / {en}",
+        "",
+        f"数据日期 As of: {as_of}",
+        "",
+    ]
     for table in tables:
         spec = TABLES[table]
-        lines += [f"## {table}.parquet: {spec.title_zh} / {spec.title_en}", "", spec.about_zh, "", spec.about_en, "",
-                  "| 字段 column | 类型 type | 中文说明 | English description |", "|---|---|---|---|"]
+        lines += [
+            f"## {table}.parquet: {spec.title_zh} / {spec.title_en}",
+            "",
+            spec.about_zh,
+            "",
+            spec.about_en,
+            "",
+            "| 字段 column | 类型 type | 中文说明 | English description |",
+            "|---|---|---|---|",
+        ]
         for row in rows:
             if row["table"] == table:
                 cells = [row["column"], row["data_type"], row["description_zh"], row["description_en"]]
@@ -337,12 +494,20 @@ def export(warehouse: Path, folder: Path, audience: str, tag: str) -> dict[str, 
     rows: dict[str, int] = {}
     types: dict[tuple[str, str], str] = {}
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        present = {r[0] for r in connection.execute("select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
+        present = {
+            r[0]
+            for r in connection.execute(
+                "select table_name from information_schema.tables where table_schema = 'main'"
+            ).fetchall()
+        }
         for table in tables:
-            columns = dict(connection.execute(
-                "select column_name, data_type from information_schema.columns where table_name = ? and table_schema = 'main'"
-                " order by ordinal_position", [table]
-            ).fetchall())
+            columns = dict(
+                connection.execute(
+                    "select column_name, data_type from information_schema.columns where table_name = ? and table_schema = 'main'"
+                    " order by ordinal_position",
+                    [table],
+                ).fetchall()
+            )
             if not columns:
                 raise ValueError(f"{table} is not in the warehouse {warehouse} (present: {sorted(present)})")
             missing = [c for c in TABLES[table].columns if c not in columns]
@@ -353,18 +518,28 @@ def export(warehouse: Path, folder: Path, audience: str, tag: str) -> dict[str, 
                 findings = personal_data_findings(connection, table)
                 if findings:
                     raise ValueError(f"{table} looks like it holds personal data, not published: {findings}")
-        as_of = connection.execute("select max(delivery_date) from main.load_summary").fetchone()[0] if "load_summary" in present else None
+        as_of = (
+            connection.execute("select max(delivery_date) from main.load_summary").fetchone()[0]
+            if "load_summary" in present
+            else None
+        )
         for table in tables:
             target = folder / f"{table}.parquet"
             tmp = folder / f".{table}.parquet.{tag}.tmp"
             select = ", ".join(f'"{c}"' for c in TABLES[table].columns)
             path = str(tmp).replace("'", "''")
-            connection.execute(f"copy (select {select} from main.\"{table}\") to '{path}' (format parquet, compression zstd)")
+            connection.execute(
+                f"copy (select {select} from main.\"{table}\") to '{path}' (format parquet, compression zstd)"
+            )
             os.replace(tmp, target)
             rows[table] = connection.execute(f'select count(*) from main."{table}"').fetchone()[0]
     entries = dictionary_rows(tables, types)
-    _atomic_write_text(folder / "data_dictionary.csv", dictionary_csv(entries), encoding="utf-8-sig")  # BOM: Excel reads UTF-8
-    _atomic_write_text(folder / "data_dictionary.md", dictionary_markdown(audience, tables, entries, str(as_of)))
+    _atomic_write_text(
+        folder / "data_dictionary.csv", dictionary_csv(entries), encoding="utf-8-sig"
+    )  # BOM: Excel reads UTF-8
+    _atomic_write_text(
+        folder / "data_dictionary.md", dictionary_markdown(audience, tables, entries, str(as_of))
+    )
     keep = {f"{t}.parquet" for t in tables}
     for stale in folder.glob("*.parquet"):
         if stale.name not in keep:

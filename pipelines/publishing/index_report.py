@@ -16,7 +16,14 @@ import polars as pl
 
 from pipelines.publishing import html_report
 
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQuanYi Zen Hei", "Microsoft YaHei", "SimHei")
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "Microsoft YaHei",
+    "SimHei",
+)
 MONTHS_SHOWN = 36
 CITY = "city"
 
@@ -28,9 +35,18 @@ def read_index(warehouse: Path) -> pl.DataFrame:
 
 def city_rows(index: pl.DataFrame) -> pl.DataFrame:
     """The city as one more district: counts summed, indices recomputed from the sums."""
-    sums = ["new_registrations", "deregistrations", "licences_issued", "licences_expired", "entities_at_month_end",
-            "new_registrations_12m", "deregistrations_12m", "licences_issued_12m", "licences_expired_12m",
-            "entities_with_credit_events"]
+    sums = [
+        "new_registrations",
+        "deregistrations",
+        "licences_issued",
+        "licences_expired",
+        "entities_at_month_end",
+        "new_registrations_12m",
+        "deregistrations_12m",
+        "licences_issued_12m",
+        "licences_expired_12m",
+        "entities_with_credit_events",
+    ]
     city = index.group_by("month", "is_partial_month").agg(pl.col(sums).sum()).sort("month")
     positive = pl.col("new_registrations_12m") + pl.col("licences_issued_12m")
     events = positive + pl.col("deregistrations_12m") + pl.col("licences_expired_12m")
@@ -56,8 +72,16 @@ def cjk_font() -> str | None:
     return None
 
 
-def _plot(frame: pl.DataFrame, column: str, path: Path, title: str, ylabel: str, font: str | None,
-          ylim: tuple[float, float] | None, reference: float | None) -> Path:
+def _plot(
+    frame: pl.DataFrame,
+    column: str,
+    path: Path,
+    title: str,
+    ylabel: str,
+    font: str | None,
+    ylim: tuple[float, float] | None,
+    reference: float | None,
+) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -68,17 +92,32 @@ def _plot(frame: pl.DataFrame, column: str, path: Path, title: str, ylabel: str,
         style |= {"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"]}
     with plt.rc_context(style):
         figure, axis = plt.subplots(figsize=(11, 5.5))
-        for (code,), part in frame.filter(pl.col("district_code") != CITY).sort("month").group_by("district_code", maintain_order=True):
+        for (code,), part in (
+            frame.filter(pl.col("district_code") != CITY)
+            .sort("month")
+            .group_by("district_code", maintain_order=True)
+        ):
             label = f"{part['district_name'][0]} {code}" if font else code
             axis.plot(part["month"].to_list(), part[column].to_list(), linewidth=1, alpha=0.75, label=label)
         city = frame.filter(pl.col("district_code") == CITY).sort("month")
         if city.height:
-            axis.plot(city["month"].to_list(), city[column].to_list(), color="black", linewidth=2.5,
-                      label="全市 city" if font else "city")
+            axis.plot(
+                city["month"].to_list(),
+                city[column].to_list(),
+                color="black",
+                linewidth=2.5,
+                label="全市 city" if font else "city",
+            )
             partial = city.filter(pl.col("is_partial_month"))
             if partial.height:
-                axis.scatter(partial["month"].to_list(), partial[column].to_list(), facecolors="white", edgecolors="black",
-                             zorder=5, label="不完整月份 partial month" if font else "partial month")
+                axis.scatter(
+                    partial["month"].to_list(),
+                    partial[column].to_list(),
+                    facecolors="white",
+                    edgecolors="black",
+                    zorder=5,
+                    label="不完整月份 partial month" if font else "partial month",
+                )
         if reference is not None:
             axis.axhline(reference, color="grey", linestyle="--", linewidth=1)
         if ylim:
@@ -102,18 +141,34 @@ def write(index: pl.DataFrame, folder: Path, months: int = MONTHS_SHOWN) -> dict
     font = cjk_font()
     both = pl.concat([index, city_rows(index)], how="diagonal_relaxed")
     last = both["month"].max()
-    shown = both.filter(pl.col("month") > pl.lit(last).dt.offset_by(f"-{months}mo")) if last is not None else both
+    shown = (
+        both.filter(pl.col("month") > pl.lit(last).dt.offset_by(f"-{months}mo")) if last is not None else both
+    )
     zh = bool(font)
     vitality = _plot(
-        shown, "vitality_index", folder / "vitality_index.png",
-        "景气指数（近12个月，50=开业与退出相当） Market vitality index" if zh else "Market vitality index (12 months, 50 = balanced)",
-        "0–100", font, (0, 100), 50,
+        shown,
+        "vitality_index",
+        folder / "vitality_index.png",
+        "景气指数（近12个月，50=开业与退出相当） Market vitality index"
+        if zh
+        else "Market vitality index (12 months, 50 = balanced)",
+        "0–100",
+        font,
+        (0, 100),
+        50,
     )
     low = shown["credit_index"].min()
     credit = _plot(
-        shown, "credit_index", folder / "credit_index.png",
-        "信用指数（无信用事件主体占比） Credit index" if zh else "Credit index (share of entities without credit events)",
-        "0–1", font, (max(0.0, (low if low is not None else 0.0) - 0.05), 1.0), None,
+        shown,
+        "credit_index",
+        folder / "credit_index.png",
+        "信用指数（无信用事件主体占比） Credit index"
+        if zh
+        else "Credit index (share of entities without credit events)",
+        "0–1",
+        font,
+        (max(0.0, (low if low is not None else 0.0) - 0.05), 1.0),
+        None,
     )
     page = folder / "index.html"
     tmp = page.with_name(".index.html.tmp")
@@ -123,11 +178,26 @@ def write(index: pl.DataFrame, folder: Path, months: int = MONTHS_SHOWN) -> dict
 
 
 def _page(both: pl.DataFrame) -> str:
-    columns = ["district_code", "district_name", "month", "is_partial_month", "new_registrations", "deregistrations",
-               "licences_issued", "licences_expired", "entities_at_month_end", "vitality_index", "credit_index"]
+    columns = [
+        "district_code",
+        "district_name",
+        "month",
+        "is_partial_month",
+        "new_registrations",
+        "deregistrations",
+        "licences_issued",
+        "licences_expired",
+        "entities_at_month_end",
+        "vitality_index",
+        "credit_index",
+    ]
     complete = both.filter(~pl.col("is_partial_month"))
     latest_complete = complete["month"].max()
-    latest = both.filter(pl.col("month") == latest_complete).select(columns).sort("district_code") if latest_complete else both.head(0)
+    latest = (
+        both.filter(pl.col("month") == latest_complete).select(columns).sort("district_code")
+        if latest_complete
+        else both.head(0)
+    )
     partial = both.filter(pl.col("is_partial_month")).select(columns).sort("district_code")
     city_year = both.filter(pl.col("district_code") == CITY).sort("month").tail(13).select(columns)
     about = (

@@ -29,12 +29,12 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.lineage import lineage as sqlglot_lineage
 
-from pipelines.publishing import seeds, sql_models
-from pipelines.storage import catalog
 from pipelines.domain.contract import ENTITY_SOURCES, SOURCES, SPECS
 from pipelines.domain.corrections import CORRECTABLE_FIELDS
 from pipelines.domain.ingest import raw_schema
 from pipelines.domain.survivorship import SURVIVING_FIELDS
+from pipelines.publishing import seeds, sql_models
+from pipelines.storage import catalog
 
 Column = tuple[str, str]  # (lake table "layer/table", or "curated/<model>" for another model; column)
 CURATED = "curated"
@@ -64,7 +64,9 @@ def column_lineage(sql: str, schema: Mapping[str, Iterable[str]]) -> dict[str, l
 
 
 @functools.lru_cache(maxsize=256)
-def _column_lineage(sql: str, schema: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, tuple[Column, ...]]:
+def _column_lineage(
+    sql: str, schema: tuple[tuple[str, tuple[str, ...]], ...]
+) -> dict[str, tuple[Column, ...]]:
     # sqlglot's lineage takes seconds per night for every model; the answer only changes with the SQL or
     # the schemas it reads, which nightly runs in one process (the sensor, tests) mostly repeat.
     return {column: tuple(inputs) for column, inputs in _parse_lineage(sql, dict(schema)).items()}
@@ -78,7 +80,9 @@ def _parse_lineage(sql: str, schema: Mapping[str, Iterable[str]]) -> dict[str, l
     for table, columns in schema.items():
         layer, name = table.split("/", 1)
         # Types do not matter for lineage; sqlglot only needs the column names.
-        nested.setdefault(_CURATED_DB if layer == CURATED else layer, {})[name] = {c: "UNKNOWN" for c in columns}
+        nested.setdefault(_CURATED_DB if layer == CURATED else layer, {})[name] = {
+            c: "UNKNOWN" for c in columns
+        }
     nodes = sqlglot_lineage(None, sql, nested, dialect="duckdb", db=_CURATED_DB)
     result: dict[str, list[Column]] = {}
     for output, node in nodes.items():
@@ -110,7 +114,11 @@ class Derivation:
 
 def _rules(table: str, by: str, rules: dict[tuple[Column, ...], Iterable[str]]) -> dict[Column, Derivation]:
     """{upstream columns: the columns of `table` derived from them} -> one Derivation per column."""
-    return {(table, column): Derivation(tuple(upstream), by) for upstream, columns in rules.items() for column in columns}
+    return {
+        (table, column): Derivation(tuple(upstream), by)
+        for upstream, columns in rules.items()
+        for column in columns
+    }
 
 
 def _from(table: str, *columns: str) -> tuple[Column, ...]:
@@ -122,11 +130,30 @@ def _same(upstream: str, columns: Iterable[str]) -> dict[tuple[Column, ...], tup
     return {((upstream, c),): (c,) for c in columns}
 
 
-RECORD = ("record_key", "delivery_date", "source_file", "source_row", "file_sha256")  # a record's bronze lineage
+RECORD = (
+    "record_key",
+    "delivery_date",
+    "source_file",
+    "source_row",
+    "file_sha256",
+)  # a record's bronze lineage
 _NAME = ("name_clean", "name_key", "name_is_placeholder", "legal_form", "branch_marker")  # names.normalise
-_USCC = ("uscc_raw", "uscc", "uscc_is_valid", "uscc_authority", "uscc_category", "uscc_division_code", "uscc_org_code")
+_USCC = (
+    "uscc_raw",
+    "uscc",
+    "uscc_is_valid",
+    "uscc_authority",
+    "uscc_category",
+    "uscc_division_code",
+    "uscc_org_code",
+)
 _ADDRESS = ("address", "address_clean", "address_key", "address_district_code")
-_PREMISES = ("premises_address", "premises_address_clean", "premises_address_key", "premises_address_district_code")
+_PREMISES = (
+    "premises_address",
+    "premises_address_clean",
+    "premises_address_key",
+    "premises_address_district_code",
+)
 _PHONE = ("phone_raw", "phone", "phone_is_valid")
 _DISTRICT = ("district_code", "district_code_source")  # standardise._district: first of several candidates
 SOURCE_NAME = {"registration": "name", "licensing": "holder_name", "district": "name"}
@@ -174,7 +201,19 @@ def _silver() -> dict[Column, Derivation]:
         _from(b["district"], "inspection_type"): ("inspection_type_raw", "inspection_type"),
         _from(b["district"], "result"): ("result_raw", "result"),
     })  # fmt: skip
-    decision = ("action", "issue_id", "entity_id", "field", "new_value", "left_source", "left_key", "right_source", "right_key", "steward", "decided_on")
+    decision = (
+        "action",
+        "issue_id",
+        "entity_id",
+        "field",
+        "new_value",
+        "left_source",
+        "left_key",
+        "right_source",
+        "right_key",
+        "steward",
+        "decided_on",
+    )
     delivered = [c for c in raw_schema(SPECS["corrections"]) if c != "run_id"]  # run_id is this run's
     out |= _rules(catalog.CORRECTIONS, "pipelines.domain.corrections.validate", {
         **_same(b["corrections"], delivered),
@@ -210,13 +249,23 @@ def _gold() -> dict[Column, Derivation]:
     })  # fmt: skip
     for field in SURVIVING_FIELDS:  # the most trusted record that has a value; provenance names it
         values = tuple((silver[s], SOURCE_NAME[s] if field == "name" else field) for s in ENTITY_SOURCES)
-        out |= _rules(catalog.GOLDEN_ENTITY, golden, {(*values, new_value): (field,), (*keys, steward): (f"{field}_source",)})
-    out |= _rules(catalog.ENTITY_XREF, "pipelines.domain.resolution.resolve.resolve_entities", {keys: ("record_key",)})
+        out |= _rules(
+            catalog.GOLDEN_ENTITY,
+            golden,
+            {(*values, new_value): (field,), (*keys, steward): (f"{field}_source",)},
+        )
+    out |= _rules(
+        catalog.ENTITY_XREF, "pipelines.domain.resolution.resolve.resolve_entities", {keys: ("record_key",)}
+    )
     out |= _rules(catalog.ENTITY_ISSUE, "pipelines.domain.flags.detect", {
         _from(catalog.ENTITY_XREF, "entity_id"): ("entity_id",),
         keys: ("record_key",),
     })  # fmt: skip
-    out |= _rules(catalog.ENTITY_ISSUE, "pipelines.domain.issue_lifecycle.update", {_from(silver["corrections"], "action"): ("status",)})
+    out |= _rules(
+        catalog.ENTITY_ISSUE,
+        "pipelines.domain.issue_lifecycle.update",
+        {_from(silver["corrections"], "action"): ("status",)},
+    )
     logged = ("correction_id", "steward", "decided_on", "action", "issue_id", "entity_id", "field", "left_source",
               "left_key", "right_source", "right_key", "before", "comment", "source_file", "source_row")  # fmt: skip
     out |= _rules(catalog.CORRECTION_LOG, "assets.issues.correction_log", {
@@ -239,7 +288,9 @@ def _gold() -> dict[Column, Derivation]:
 def _bronze_current_state() -> dict[Column, Derivation]:
     """Each bronze current-state table: the latest delivered row of each record, copied whole from bronze/<source>_deliveries."""
     return {
-        (catalog.current(s), c): Derivation(((catalog.deliveries(s), c),), "pipelines.domain.current_state.latest_versions")
+        (catalog.current(s), c): Derivation(
+            ((catalog.deliveries(s), c),), "pipelines.domain.current_state.latest_versions"
+        )
         for s in SOURCES
         for c in raw_schema(SPECS[s])
     }
@@ -249,7 +300,9 @@ LAKE_LINEAGE: dict[Column, Derivation] = {**_bronze_current_state(), **_silver()
 
 # The asset that writes each Python-built table: its unlisted columns are computed there (or in what it calls).
 WRITERS: dict[str, str] = {
-    **{catalog.silver(s): "pipelines.domain.incremental.changed" for s in ENTITY_SOURCES},  # normaliser_version
+    **{
+        catalog.silver(s): "pipelines.domain.incremental.changed" for s in ENTITY_SOURCES
+    },  # normaliser_version
     catalog.CORRECTIONS: "assets.corrections.corrections_validated",
     catalog.ENTITY_XREF: "assets.gold.entity_xref",
     catalog.GOLDEN_ENTITY: "assets.gold.golden_entity",
@@ -319,10 +372,24 @@ def walk(model: str, direct: Mapping[str, list[Column]], models: Models | None =
             following = []
             for (table, name), derivation, path in frontier:
                 if not derivation.upstream:
-                    rows.append(LineageRow(model, column, depth, table, name, None, None, derivation.by, f"{path} ← (computed by {derivation.by})"))
+                    rows.append(
+                        LineageRow(
+                            model,
+                            column,
+                            depth,
+                            table,
+                            name,
+                            None,
+                            None,
+                            derivation.by,
+                            f"{path} ← (computed by {derivation.by})",
+                        )
+                    )
                 for upstream in derivation.upstream:
                     step_path = f"{path} ← {_name(upstream)}"
-                    rows.append(LineageRow(model, column, depth, table, name, *upstream, derivation.by, step_path))
+                    rows.append(
+                        LineageRow(model, column, depth, table, name, *upstream, derivation.by, step_path)
+                    )
                     if upstream in seen:  # every edge is a row; each column is followed once (and cycles end)
                         continue
                     seen.add(upstream)

@@ -46,7 +46,9 @@ LOCAL_CONF = {
 # --------------------------------------------------------------------------------------------- session
 
 
-def spark_session(master: str = "local[2]", conf: Mapping[str, str] | None = None, app_name: str = "entity-lakehouse"):
+def spark_session(
+    master: str = "local[2]", conf: Mapping[str, str] | None = None, app_name: str = "entity-lakehouse"
+):
     """A SparkSession for the curated models: local defaults, any of them overridden by `conf`.
 
     Local (`local[...]`): driver bound to 127.0.0.1, UI off, 4 shuffle partitions, UTC. On a cluster pass
@@ -57,12 +59,19 @@ def spark_session(master: str = "local[2]", conf: Mapping[str, str] | None = Non
 
     settings = dict(LOCAL_CONF)
     if not master.startswith("local"):
-        for key in ("spark.driver.host", "spark.driver.bindAddress", "spark.sql.shuffle.partitions", "spark.default.parallelism"):
+        for key in (
+            "spark.driver.host",
+            "spark.driver.bindAddress",
+            "spark.sql.shuffle.partitions",
+            "spark.default.parallelism",
+        ):
             settings.pop(key)
     else:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no "hostname resolves to a loopback" warning
         # Spark creates its (unused: only temp views here) warehouse dir at start: not in the caller's cwd.
-        settings["spark.sql.warehouse.dir"] = str(Path(tempfile.gettempdir()) / "entity-lakehouse-spark-warehouse")
+        settings["spark.sql.warehouse.dir"] = str(
+            Path(tempfile.gettempdir()) / "entity-lakehouse-spark-warehouse"
+        )
     settings.update(conf or {})
     builder = SparkSession.builder.appName(app_name)
     if master:
@@ -133,7 +142,12 @@ def transpile(sql: str, flatten_layers: bool = True, keep_order: bool = True) ->
     if flatten_layers:
         _flatten_layers(tree)
     tree = tree.transform(_portable)
-    if not keep_order and isinstance(tree, exp.Query) and tree.args.get("order") and not tree.args.get("limit"):
+    if (
+        not keep_order
+        and isinstance(tree, exp.Query)
+        and tree.args.get("order")
+        and not tree.args.get("limit")
+    ):
         tree.set("order", None)
     return tree.sql(dialect="spark", pretty=True)
 
@@ -154,7 +168,9 @@ def _unportable(tree: exp.Expression) -> list[str]:
         options = node.args.get("modifiers")
         text = node.sql("duckdb")
         if options is None:
-            problems.append(f"`{text}` replaces only the first match in DuckDB, every match in Spark: add 'g'")
+            problems.append(
+                f"`{text}` replaces only the first match in DuckDB, every match in Spark: add 'g'"
+            )
         elif not options.is_string or not set(options.name) <= REGEX_OPTIONS or "g" not in options.name:
             problems.append(f"`{text}`: only the options g, i, c transpile ('g' required)")
         elif not node.args["replacement"].is_string:
@@ -188,19 +204,31 @@ def _portable(node: exp.Expression) -> exp.Expression:
         ordered = node.expression.expressions
         if len(ordered) == 1 and not ordered[0].args.get("desc"):
             column, quantile = ordered[0].this.transform(_portable), node.this.this
-            return _disc(column, quantile) if isinstance(node.this, exp.PercentileDisc) else _cont(column, quantile)
-    if isinstance(node, exp.Quantile | exp.PercentileDisc | exp.PercentileCont) and not isinstance(node.parent, exp.WithinGroup):
+            return (
+                _disc(column, quantile)
+                if isinstance(node.this, exp.PercentileDisc)
+                else _cont(column, quantile)
+            )
+    if isinstance(node, exp.Quantile | exp.PercentileDisc | exp.PercentileCont) and not isinstance(
+        node.parent, exp.WithinGroup
+    ):
         quantile = node.args.get("quantile") or node.args.get("expression")
         if quantile is not None and not isinstance(quantile, exp.Array):
             column = node.this.transform(_portable)
-            return _cont(column, quantile) if isinstance(node, exp.PercentileCont) else _disc(column, quantile)
+            return (
+                _cont(column, quantile) if isinstance(node, exp.PercentileCont) else _disc(column, quantile)
+            )
     if isinstance(node, exp.RegexpReplace) and node.args.get("modifiers") is not None:
         options = node.args["modifiers"].name
         node.set("modifiers", None)
         if "i" in options:
             pattern = node.expression
-            node.set("expression", exp.Literal.string("(?i)" + pattern.name) if pattern.is_string
-                     else exp.Concat(expressions=[exp.Literal.string("(?i)"), pattern]))
+            node.set(
+                "expression",
+                exp.Literal.string("(?i)" + pattern.name)
+                if pattern.is_string
+                else exp.Concat(expressions=[exp.Literal.string("(?i)"), pattern]),
+            )
         node.set("replacement", exp.Literal.string(_java_replacement(node.args["replacement"].name)))
         return node
     if isinstance(node, exp.Like | exp.ILike) and not isinstance(node.parent, exp.Escape):
@@ -214,11 +242,15 @@ def _portable(node: exp.Expression) -> exp.Expression:
 
 
 def _dow(x: exp.Expression) -> exp.Expression:  # DuckDB: Sunday 0 .. Saturday 6
-    return exp.Paren(this=exp.Sub(this=exp.Anonymous(this="DAYOFWEEK", expressions=[x]), expression=exp.Literal.number(1)))
+    return exp.Paren(
+        this=exp.Sub(this=exp.Anonymous(this="DAYOFWEEK", expressions=[x]), expression=exp.Literal.number(1))
+    )
 
 
 def _isodow(x: exp.Expression) -> exp.Expression:  # ISO: Monday 1 .. Sunday 7
-    return exp.Paren(this=exp.Add(this=exp.Anonymous(this="WEEKDAY", expressions=[x]), expression=exp.Literal.number(1)))
+    return exp.Paren(
+        this=exp.Add(this=exp.Anonymous(this="WEEKDAY", expressions=[x]), expression=exp.Literal.number(1))
+    )
 
 
 def _cont(column: exp.Expression, quantile: exp.Expression) -> exp.Expression:
@@ -227,7 +259,9 @@ def _cont(column: exp.Expression, quantile: exp.Expression) -> exp.Expression:
 
 def _disc(column: exp.Expression, quantile: exp.Expression) -> exp.Expression:
     order = exp.Order(expressions=[exp.Ordered(this=column, nulls_first=False)])
-    return exp.WithinGroup(this=exp.Anonymous(this="PERCENTILE_DISC", expressions=[quantile.copy()]), expression=order)
+    return exp.WithinGroup(
+        this=exp.Anonymous(this="PERCENTILE_DISC", expressions=[quantile.copy()]), expression=order
+    )
 
 
 def _java_replacement(duckdb_replacement: str) -> str:
@@ -286,7 +320,12 @@ def arrow_for_spark(table):
             return pa.large_string()
         if t == pa.binary_view():
             return pa.large_binary()
-        if pa.types.is_list_view(t) or pa.types.is_large_list_view(t) or pa.types.is_list(t) or pa.types.is_large_list(t):
+        if (
+            pa.types.is_list_view(t)
+            or pa.types.is_large_list_view(t)
+            or pa.types.is_list(t)
+            or pa.types.is_large_list(t)
+        ):
             return pa.large_list(pa.field(t.value_field.name, fix(t.value_type), t.value_field.nullable))
         if pa.types.is_struct(t):
             return pa.struct([pa.field(f.name, fix(f.type), f.nullable) for f in t])
@@ -300,7 +339,9 @@ def arrow_for_spark(table):
     return table if schema == table.schema else table.cast(schema)
 
 
-def register_lake_tables(spark, lake_dir: Path | str, tables: Iterable[tuple[str, str]], native_delta: bool = False) -> list[str]:
+def register_lake_tables(
+    spark, lake_dir: Path | str, tables: Iterable[tuple[str, str]], native_delta: bool = False
+) -> list[str]:
     """Create a temp view `<layer>__<table>` for each lake table (the names `transpile` writes).
 
     Local (default): the Delta table's current version read with deltalake -> pyarrow -> a Spark
@@ -339,7 +380,9 @@ def register_seeds(spark, names: Iterable[str]) -> list[str]:
     return views
 
 
-def run_model(spark, name: str, lake_dir: Path | str, native_delta: bool = False, _done: set[str] | None = None):
+def run_model(
+    spark, name: str, lake_dir: Path | str, native_delta: bool = False, _done: set[str] | None = None
+):
     """The curated model `name` as a Spark DataFrame, after registering the lake tables it reads.
 
     A model that reads another model (`curated.x`, `main.x` or bare `x`) gets that model run first and
@@ -372,10 +415,14 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import time
 
-    parser = argparse.ArgumentParser(prog="python -m pipelines.publishing.spark_models", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.publishing.spark_models", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("models", nargs="*", help="models to run (default: all in sql/curated)")
     parser.add_argument("--lake", default=os.environ.get("ENTITY_LAKE_DIR", "data/lake"))
-    parser.add_argument("--master", default="local[2]", help='Spark master ("" keeps the one spark-submit set)')
+    parser.add_argument(
+        "--master", default="local[2]", help='Spark master ("" keeps the one spark-submit set)'
+    )
     parser.add_argument("--native-delta", action="store_true", help="read Delta with delta-spark (cluster)")
     parser.add_argument("--out", help="write each model as parquet to OUT/<model> (default: only count rows)")
     parser.add_argument("--show-sql", action="store_true", help="print the transpiled Spark SQL")
@@ -384,7 +431,9 @@ def main(argv: list[str] | None = None) -> int:
     lake = args.lake if "://" in args.lake else str(Path(args.lake).resolve())
     started = time.perf_counter()
     spark = spark_session(args.master)
-    print(f"spark {spark.version} {spark.sparkContext.master}: session in {time.perf_counter() - started:.1f} s")
+    print(
+        f"spark {spark.version} {spark.sparkContext.master}: session in {time.perf_counter() - started:.1f} s"
+    )
     names, models_started = args.models or model_names(), time.perf_counter()
     for name in names:
         began = time.perf_counter()

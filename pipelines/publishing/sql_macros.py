@@ -46,7 +46,7 @@ def inline(tree: exp.Expression) -> exp.Expression:
         parameters, body = macros()[node.name.lower()]
         if len(parameters) != len(node.expressions):
             raise ValueError(f"{node.sql('duckdb')}: {node.name} takes {len(parameters)} arguments")
-        arguments = {p: a.transform(expand) for p, a in zip(parameters, node.expressions)}
+        arguments = {p: a.transform(expand) for p, a in zip(parameters, node.expressions, strict=True)}
 
         def substitute(part: exp.Expression) -> exp.Expression:
             if isinstance(part, exp.Column) and not part.table and part.name in arguments:

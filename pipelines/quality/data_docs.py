@@ -110,7 +110,9 @@ def localise(text: str, document: Path, site_dir: Path) -> str:
     """
 
     def css(block: str) -> str:
-        return _CSS_URL.sub(lambda url: f"url({url[1]}{_local_ref(url[2], document, site_dir)}{url[1]})", block)
+        return _CSS_URL.sub(
+            lambda url: f"url({url[1]}{_local_ref(url[2], document, site_dir)}{url[1]})", block
+        )
 
     def asset_tag(tag: re.Match[str]) -> str:
         with_local_refs = _REF.sub(

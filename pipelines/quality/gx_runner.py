@@ -12,7 +12,7 @@ import numbers
 import sys
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -22,8 +22,8 @@ import polars as pl
 if TYPE_CHECKING:
     import pandas as pd
     from great_expectations.core import ExpectationValidationResult
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
     from great_expectations.data_context.data_context.abstract_data_context import AbstractDataContext
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
 SEVERITIES = ("error", "warn")
 MAX_EXAMPLES = 20
@@ -67,11 +67,15 @@ def load_suite(path: Path) -> dict[str, Any]:
     for expectation in suite["expectations"]:
         severity = expectation.get("meta", {}).get("severity", "error")
         if severity not in SEVERITIES:
-            raise ValueError(f"{path}: {expectation['type']} has severity {severity!r}, expected one of {SEVERITIES}")
+            raise ValueError(
+                f"{path}: {expectation['type']} has severity {severity!r}, expected one of {SEVERITIES}"
+            )
     return suite
 
 
-def validate(frame: pl.DataFrame, suite_path: Path, batch_name: str, parameters: dict[str, str] | None = None) -> ValidationRun:
+def validate(
+    frame: pl.DataFrame, suite_path: Path, batch_name: str, parameters: dict[str, str] | None = None
+) -> ValidationRun:
     """Validate `frame` against the suite at `suite_path`; `batch_name` becomes the GX run name.
 
     `parameters` fill `${name}` placeholders in the suite's kwargs (e.g. `${as_of}` for "not in the future").
@@ -94,9 +98,11 @@ def validate(frame: pl.DataFrame, suite_path: Path, batch_name: str, parameters:
         gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=suite)
     )
     result = definition.run(
-        batch_parameters={"dataframe": to_pandas(frame.select(referenced_columns(suite_json, frame.columns)))},
+        batch_parameters={
+            "dataframe": to_pandas(frame.select(referenced_columns(suite_json, frame.columns)))
+        },
         result_format=RESULT_FORMAT,
-        run_id=RunIdentifier(run_name=batch_name, run_time=datetime.now(timezone.utc)),
+        run_id=RunIdentifier(run_name=batch_name, run_time=datetime.now(UTC)),
     )
     # GX 1.24's validation page still reads the asset name from the legacy batch_kwargs only.
     result.meta["batch_kwargs"] = {"data_asset_name": suite.name}  # type: ignore[typeddict-unknown-key]
@@ -122,7 +128,9 @@ def substitute(suite: dict[str, Any], parameters: dict[str, str]) -> dict[str, A
     for name, value in parameters.items():
         text = text.replace("${" + name + "}", value)
     if "${" in text:
-        raise ValueError(f"suite {suite['name']} has a placeholder no parameter fills: {text[text.index('${'):][:40]}")
+        raise ValueError(
+            f"suite {suite['name']} has a placeholder no parameter fills: {text[text.index('${') :][:40]}"
+        )
     return json.loads(text)
 
 
@@ -167,7 +175,9 @@ def ephemeral_context(
     defaults = InMemoryStoreBackendDefaults()
     stores = dict(defaults.stores)
     if store_dir is not None:
-        stores[defaults.expectations_store_name] = _filesystem_store("ExpectationsStore", store_dir / "expectations")
+        stores[defaults.expectations_store_name] = _filesystem_store(
+            "ExpectationsStore", store_dir / "expectations"
+        )
         stores[defaults.validation_results_store_name] = _filesystem_store(
             "ValidationResultsStore", store_dir / "validations"
         )

@@ -62,8 +62,10 @@ def declared_checks(layer: str, source: str) -> list[DeclaredCheck]:
     labels = expectation_labels(suite)
     return [
         DeclaredCheck(
-            check_name(label), e.get("meta", {}).get("severity", "error"),
-            e.get("meta", {}).get("description", label), bool(e.get("meta", {}).get("blocking", False)),
+            check_name(label),
+            e.get("meta", {}).get("severity", "error"),
+            e.get("meta", {}).get("description", label),
+            bool(e.get("meta", {}).get("blocking", False)),
         )
         for label, e in zip(labels, suite["expectations"], strict=True)
     ]
@@ -72,7 +74,11 @@ def declared_checks(layer: str, source: str) -> list[DeclaredCheck]:
 def gx_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """Booleans as 0/1 so that share expectations (column means) read them; blank text as null (bronze
     keeps a delivered blank as '', which a not-null expectation should count as missing)."""
-    blank_as_null = [pl.when(pl.col(c).str.strip_chars() != "").then(pl.col(c)).alias(c) for c, t in frame.schema.items() if t == pl.String]
+    blank_as_null = [
+        pl.when(pl.col(c).str.strip_chars() != "").then(pl.col(c)).alias(c)
+        for c, t in frame.schema.items()
+        if t == pl.String
+    ]
     return frame.with_columns(pl.col(pl.Boolean).cast(pl.Int8), *blank_as_null)
 
 
@@ -85,7 +91,9 @@ def referenced_columns(suite: dict) -> list[str]:
     return list(dict.fromkeys(columns))
 
 
-def validate_delivery(frame: pl.DataFrame, layer: str, source: str, delivery_date: dt.date, as_of: dt.date) -> ValidationRun:
+def validate_delivery(
+    frame: pl.DataFrame, layer: str, source: str, delivery_date: dt.date, as_of: dt.date
+) -> ValidationRun:
     path = suite_path(layer, source)
     columns = [c for c in referenced_columns(load_suite(path)) if c in frame.columns]
     batch = f"{layer}_{source}_{delivery_date.isoformat()}"
@@ -93,14 +101,25 @@ def validate_delivery(frame: pl.DataFrame, layer: str, source: str, delivery_dat
     return validate(gx_frame(frame.select(columns)), path, batch, parameters)
 
 
-def quality_rows(run: ValidationRun, layer: str, source: str, delivery_date: dt.date, run_id: str) -> pl.DataFrame:
+def quality_rows(
+    run: ValidationRun, layer: str, source: str, delivery_date: dt.date, run_id: str
+) -> pl.DataFrame:
     rows = [
         {
-            "source": source, "delivery_date": delivery_date, "layer": layer, "suite": run.suite,
-            "expectation": o.expectation, "expectation_type": o.expectation_type, "column": o.column,
-            "success": o.success, "severity": o.severity, "observed_value": o.observed_value,
-            "unexpected_count": o.unexpected_count, "unexpected_percent": o.unexpected_percent,
-            "examples": json.dumps(o.partial_unexpected, ensure_ascii=False), "description": o.description,
+            "source": source,
+            "delivery_date": delivery_date,
+            "layer": layer,
+            "suite": run.suite,
+            "expectation": o.expectation,
+            "expectation_type": o.expectation_type,
+            "column": o.column,
+            "success": o.success,
+            "severity": o.severity,
+            "observed_value": o.observed_value,
+            "unexpected_count": o.unexpected_count,
+            "unexpected_percent": o.unexpected_percent,
+            "examples": json.dumps(o.partial_unexpected, ensure_ascii=False),
+            "description": o.description,
             "run_id": run_id,
         }
         for o in run.outcomes
@@ -108,16 +127,29 @@ def quality_rows(run: ValidationRun, layer: str, source: str, delivery_date: dt.
     return pl.DataFrame(rows, schema=QUALITY_SCHEMA)
 
 
-UNKNOWN_VOCABULARY = {"registration": ["status"], "licensing": ["licence_type", "licence_status"], "district": ["result", "inspection_type"]}
-METRICS_SCHEMA = {"source": pl.String, "delivery_date": pl.Date, "rows": pl.Int64, "valid_uscc_share": pl.Float64,
-                  "district_mapped_share": pl.Float64, "unknown_vocabulary_share": pl.Float64}
+UNKNOWN_VOCABULARY = {
+    "registration": ["status"],
+    "licensing": ["licence_type", "licence_status"],
+    "district": ["result", "inspection_type"],
+}
+METRICS_SCHEMA = {
+    "source": pl.String,
+    "delivery_date": pl.Date,
+    "rows": pl.Int64,
+    "valid_uscc_share": pl.Float64,
+    "district_mapped_share": pl.Float64,
+    "unknown_vocabulary_share": pl.Float64,
+}
 
 
 def delivery_metrics(silver: pl.DataFrame, source: str, delivery_date: dt.date) -> pl.DataFrame:
     """The steward's headline figures for one delivery's standardised rows."""
     unknown = pl.any_horizontal([pl.col(c) == "unknown" for c in UNKNOWN_VOCABULARY[source]])
     return silver.select(
-        source=pl.lit(source), delivery_date=pl.lit(delivery_date), rows=pl.len().cast(pl.Int64),
-        valid_uscc_share=pl.col("uscc_is_valid").mean(), district_mapped_share=pl.col("district_code").is_not_null().mean(),
+        source=pl.lit(source),
+        delivery_date=pl.lit(delivery_date),
+        rows=pl.len().cast(pl.Int64),
+        valid_uscc_share=pl.col("uscc_is_valid").mean(),
+        district_mapped_share=pl.col("district_code").is_not_null().mean(),
         unknown_vocabulary_share=unknown.mean(),
     ).cast(METRICS_SCHEMA)

@@ -79,13 +79,24 @@ _SILVER_WRITERS = tuple(silver(s) for s in ENTITY_SOURCES)
 TABLES: dict[str, Table] = {
     t.path: t
     for t in [
-        *(Table(deliveries(s), ("source_file", "source_row"), partitions=delivery_partitions(s)) for s in SOURCES),
+        *(
+            Table(deliveries(s), ("source_file", "source_row"), partitions=delivery_partitions(s))
+            for s in SOURCES
+        ),
         *(Table(current(s), ("record_key",)) for s in SOURCES),
         *(Table(silver(s), ("record_key",)) for s in SOURCES),
         Table(LANDING_INVENTORY, ("path",)),
         Table(LOAD_LOG, ("source", "delivery_date", "file"), writers=_DELIVERY_WRITERS),
-        Table(QUARANTINE, ("source", "delivery_date", "file", "row"), writers=(*_DELIVERY_WRITERS, LANDING_INVENTORY)),
-        Table(QUALITY_RESULT, ("layer", "source", "delivery_date", "expectation"), writers=(*_CHECKED_DELIVERIES, *_SILVER_WRITERS)),
+        Table(
+            QUARANTINE,
+            ("source", "delivery_date", "file", "row"),
+            writers=(*_DELIVERY_WRITERS, LANDING_INVENTORY),
+        ),
+        Table(
+            QUALITY_RESULT,
+            ("layer", "source", "delivery_date", "expectation"),
+            writers=(*_CHECKED_DELIVERIES, *_SILVER_WRITERS),
+        ),
         Table(DELIVERY_METRICS, ("source", "delivery_date"), writers=_SILVER_WRITERS),
         Table(ENTITY_XREF, ("source", "record_key")),
         Table(ENTITY_ID_REGISTRY, ("entity_id",), writers=(ENTITY_XREF,)),

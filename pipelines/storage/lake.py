@@ -68,10 +68,14 @@ class Lake:
             if not isinstance(error, Exception) and type(error).__name__ != "PanicException":
                 raise
             cause = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise LakeTableUnreadable(f"cannot read lake table {table} ({self.path(table)}): a file is damaged or missing; reader said: {cause}") from error
+            raise LakeTableUnreadable(
+                f"cannot read lake table {table} ({self.path(table)}): a file is damaged or missing; reader said: {cause}"
+            ) from error
 
     def _commit(self, operation: str) -> CommitProperties:
-        return CommitProperties(custom_metadata={"dagster_run_id": self.run_id, "entity_lakehouse.op": operation})
+        return CommitProperties(
+            custom_metadata={"dagster_run_id": self.run_id, "entity_lakehouse.op": operation}
+        )
 
     def overwrite(self, table: str, frame: pl.DataFrame, partition_by: list[str] | None = None) -> bool:
         """Replace the table's content when it differs. Returns whether a version was written."""
@@ -95,7 +99,9 @@ class Lake:
             if _same_rows(old, frame):
                 return False
         else:
-            write_deltalake(str(self.path(table)), _arrow(frame), mode="append", commit_properties=self._commit("create"))
+            write_deltalake(
+                str(self.path(table)), _arrow(frame), mode="append", commit_properties=self._commit("create")
+            )
             return True
         write_deltalake(
             str(self.path(table)),
@@ -107,11 +113,18 @@ class Lake:
         )
         return True
 
-    def upsert(self, table: str, changes: pl.DataFrame, key: list[str], deleted: pl.DataFrame | None = None) -> bool:
+    def upsert(
+        self, table: str, changes: pl.DataFrame, key: list[str], deleted: pl.DataFrame | None = None
+    ) -> bool:
         """Merge changed rows by key (and delete `deleted` keys) in one commit; no-op when nothing changed."""
         deleted = deleted if deleted is not None else changes.clear().select(key)
         if not self.exists(table):
-            write_deltalake(str(self.path(table)), _arrow(changes), mode="append", commit_properties=self._commit("create"))
+            write_deltalake(
+                str(self.path(table)),
+                _arrow(changes),
+                mode="append",
+                commit_properties=self._commit("create"),
+            )
             return True
         if changes.is_empty() and deleted.is_empty():
             return False
@@ -122,7 +135,13 @@ class Lake:
         on = " AND ".join(f"t.{c} = s.{c}" for c in key)
         (
             DeltaTable(str(self.path(table)))
-            .merge(_arrow(source), predicate=on, source_alias="s", target_alias="t", commit_properties=self._commit("merge"))
+            .merge(
+                _arrow(source),
+                predicate=on,
+                source_alias="s",
+                target_alias="t",
+                commit_properties=self._commit("merge"),
+            )
             .when_matched_delete(predicate="s._change = 'delete'")
             .when_matched_update_all(predicate="s._change = 'upsert'", except_cols=["_change"])
             .when_not_matched_insert_all(predicate="s._change = 'upsert'", except_cols=["_change"])
@@ -135,7 +154,9 @@ class Lake:
         current = self.read(table, key)
         new = rows if current is None else rows.join(current, on=key, how="anti")
         if current is None or not new.is_empty():
-            write_deltalake(str(self.path(table)), _arrow(new), mode="append", commit_properties=self._commit("insert"))
+            write_deltalake(
+                str(self.path(table)), _arrow(new), mode="append", commit_properties=self._commit("insert")
+            )
         return new.height
 
     def sync(self, table: str, target: pl.DataFrame, key: list[str]) -> tuple[int, int]:
@@ -148,7 +169,12 @@ class Lake:
     def ensure(self, table: str, schema: dict[str, pl.DataType]) -> None:
         """Create an empty table when it does not exist yet, so that readers always find it."""
         if not self.exists(table):
-            write_deltalake(str(self.path(table)), _arrow(pl.DataFrame(schema=schema)), mode="append", commit_properties=self._commit("create"))
+            write_deltalake(
+                str(self.path(table)),
+                _arrow(pl.DataFrame(schema=schema)),
+                mode="append",
+                commit_properties=self._commit("create"),
+            )
 
     def read_before_run(self, table: str) -> pl.DataFrame | None:
         """The table as it was before this run first wrote it (Delta time travel); None if it did not exist."""
@@ -163,7 +189,9 @@ class Lake:
         return DeltaTable(str(self.path(table))).history() if self.exists(table) else []
 
 
-def diff(target: pl.DataFrame, current: pl.DataFrame | None, key: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def diff(
+    target: pl.DataFrame, current: pl.DataFrame | None, key: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows of `target` that are new or differ from `current`, keys of `current` missing from `target`)."""
     if current is None:
         return target, target.clear().select(key)
@@ -180,7 +208,9 @@ def diff(target: pl.DataFrame, current: pl.DataFrame | None, key: list[str]) -> 
     return target.join(changed, on=key, how="semi"), old.join(new, on=key, how="anti").select(key)
 
 
-def register_delta(connection: "duckdb.DuckDBPyConnection", path: Path, layer: str, table: str, version: int | None = None) -> None:
+def register_delta(
+    connection: duckdb.DuckDBPyConnection, path: Path, layer: str, table: str, version: int | None = None
+) -> None:
     """Make the current snapshot of a Delta table queryable in DuckDB as `<layer>.<table>`.
 
     The name lives in an in-memory catalog `<layer>`, so nothing about the lake is stored in the database
@@ -226,7 +256,9 @@ def _arrow(frame: pl.DataFrame, chunk_rows: int = 250_000) -> pa.RecordBatchRead
 
     def batches() -> Iterator[pa.RecordBatch]:
         for offset in range(0, frame.height, chunk_rows):
-            yield from frame.slice(offset, chunk_rows).to_arrow(compat_level=pl.CompatLevel.oldest()).to_batches()
+            yield from (
+                frame.slice(offset, chunk_rows).to_arrow(compat_level=pl.CompatLevel.oldest()).to_batches()
+            )
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 
@@ -292,5 +324,7 @@ def _acquire(handle: TextIO, lock_path: Path, wait_seconds: float) -> None:
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 owner = Path(lock_path).read_text().strip() or "another process"
-                raise LakeBusy(f"the lake {lock_path.parent} is being written by {owner}; try again when it ends") from None
+                raise LakeBusy(
+                    f"the lake {lock_path.parent} is being written by {owner}; try again when it ends"
+                ) from None
             time.sleep(0.5)

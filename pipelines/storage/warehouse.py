@@ -35,8 +35,18 @@ def carry_over(connection: duckdb.DuckDBPyConnection, published: Path) -> list[s
     if not published.exists():
         return []
     connection.execute("attach ? as published (read_only)", [str(published)])
-    built = {r[0] for r in connection.execute("select table_name from duckdb_tables() where database_name = current_database()").fetchall()}
-    old = [r[0] for r in connection.execute("select table_name from duckdb_tables() where database_name = 'published'").fetchall()]
+    built = {
+        r[0]
+        for r in connection.execute(
+            "select table_name from duckdb_tables() where database_name = current_database()"
+        ).fetchall()
+    }
+    old = [
+        r[0]
+        for r in connection.execute(
+            "select table_name from duckdb_tables() where database_name = 'published'"
+        ).fetchall()
+    ]
     copied = [t for t in old if t not in built]
     for table in copied:
         connection.execute(f'create table main."{table}" as select * from published.main."{table}"')
@@ -101,9 +111,15 @@ def _has_lineage_table(connection: duckdb.DuckDBPyConnection) -> bool:
 
 def store_lineage(connection: duckdb.DuckDBPyConnection, model: str, rows: list[lineage.LineageRow]) -> None:
     """Replace the model's rows of the warehouse's column_lineage table."""
-    frame = pl.DataFrame([asdict(r) for r in rows], schema=LINEAGE_SCHEMA) if rows else pl.DataFrame(schema=LINEAGE_SCHEMA)
+    frame = (
+        pl.DataFrame([asdict(r) for r in rows], schema=LINEAGE_SCHEMA)
+        if rows
+        else pl.DataFrame(schema=LINEAGE_SCHEMA)
+    )
     connection.register("_lineage_rows", frame.to_arrow())
-    connection.execute(f"create table if not exists main.{LINEAGE_TABLE} as select * from _lineage_rows limit 0")
+    connection.execute(
+        f"create table if not exists main.{LINEAGE_TABLE} as select * from _lineage_rows limit 0"
+    )
     connection.execute(f"delete from main.{LINEAGE_TABLE} where model = ?", [model])
     connection.execute(f"insert into main.{LINEAGE_TABLE} by name select * from _lineage_rows")
     connection.unregister("_lineage_rows")
@@ -115,7 +131,9 @@ def publish(staging_file: Path, warehouse: Path) -> tuple[list[str], list[str]]:
     with duckdb.connect(str(staging_file)) as connection:
         carried = carry_over(connection, warehouse)
         connection.execute("checkpoint")
-        tables = [r[0] for r in connection.execute("select table_name from duckdb_tables() order by 1").fetchall()]
+        tables = [
+            r[0] for r in connection.execute("select table_name from duckdb_tables() order by 1").fetchall()
+        ]
     os.replace(staging_file, warehouse)
     for leftover in warehouse.parent.glob(f"{warehouse.name}.*.building*"):
         leftover.unlink()  # staging files of runs that were killed before publishing

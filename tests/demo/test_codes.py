@@ -27,14 +27,18 @@ def test_generated_codes_pass_and_mistyped_ones_fail() -> None:
 
 
 def test_registration_numbers_are_fifteen_digits() -> None:
-    numbers = codes.registration_numbers(np.array(["330212", "330281"]), np.array([True, False]), np.array([1, 1234567]))
+    numbers = codes.registration_numbers(
+        np.array(["330212", "330281"]), np.array([True, False]), np.array([1, 1234567])
+    )
     assert all(len(n) == 15 and n.isdigit() for n in numbers)
     assert codes.zero_pad(np.array([12345]), 4)[0] == "12345"  # never cut
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(alphabet=ALPHABET + "IOSVZaz -０", min_size=0, max_size=19), min_size=1, max_size=20),
-       st.integers(0, 1999))
+@given(
+    st.lists(st.text(alphabet=ALPHABET + "IOSVZaz -０", min_size=0, max_size=19), min_size=1, max_size=20),
+    st.integers(0, 1999),
+)
 def test_valid_uscc_agrees_with_the_domain(texts: list[str], pick: int) -> None:
     samples = [*texts, str(_valid_codes(2000)[pick])]
     clean = pl.DataFrame({"uscc": samples}).select(clean_expr(pl.col("uscc"))).to_series()

@@ -32,7 +32,9 @@ def test_same_seed_gives_the_same_bytes(demo: Demo, demo_again: Demo) -> None:
         assert (demo.landing / path).read_bytes() == (demo_again.landing / path).read_bytes(), path
     for name in ("entities", "records", "issues", "files", "bad_rows", "judgements"):
         assert demo.read(name).equals(demo_again.read(name)), name
-    assert (demo.truth / "deliveries.json").read_bytes() == (demo_again.truth / "deliveries.json").read_bytes()
+    assert (demo.truth / "deliveries.json").read_bytes() == (
+        demo_again.truth / "deliveries.json"
+    ).read_bytes()
 
 
 def test_every_file_on_disk_is_in_the_truth(demo: Demo) -> None:
@@ -85,7 +87,11 @@ def test_encodings_and_formats_vary_as_promised(demo: Demo) -> None:
     encodings = dict(zip(by_source["source"], by_source["encoding"], strict=True))
     formats = dict(zip(by_source["source"], by_source["format"], strict=True))
     assert {"utf-8", "utf-8-sig", "gb18030"} <= set(encodings["district"])
-    assert "gb18030" in encodings["licensing"] and "xlsx" in formats["licensing"] and "xlsx" in formats["district"]
+    assert (
+        "gb18030" in encodings["licensing"]
+        and "xlsx" in formats["licensing"]
+        and "xlsx" in formats["district"]
+    )
     assert files.filter(pl.col("source") == "district")["date_style"].n_unique() >= 7
 
 
@@ -97,7 +103,11 @@ def test_spreadsheet_text_is_never_a_formula(demo: Demo) -> None:
             for cell in cells:
                 if isinstance(cell.value, str) and cell.value[:1] in "=+-@":
                     assert cell.data_type == "s", (row["path"], cell.coordinate, cell.value)
-                    hostile_seen += cell.value in ('=HYPERLINK("http://x","y")', "@SUM(1,2)", "+cmd|' /C calc'!A0")
+                    hostile_seen += cell.value in (
+                        '=HYPERLINK("http://x","y")',
+                        "@SUM(1,2)",
+                        "+cmd|' /C calc'!A0",
+                    )
     assert hostile_seen >= 3
 
 
@@ -109,12 +119,16 @@ def test_spreadsheets_have_real_date_cells_and_fixed_timestamps(demo: Demo) -> N
             assert stamps == {tuple(int(x) for x in row["path"].split("/")[1].split("-"))}
         if row["date_style"] == "excel":
             sheet = openpyxl.load_workbook(demo.landing / row["path"], read_only=True).worksheets[0]
-            dated += sum(cell.is_date for line in sheet.iter_rows(min_row=2) for cell in line if cell.value is not None)
+            dated += sum(
+                cell.is_date for line in sheet.iter_rows(min_row=2) for cell in line if cell.value is not None
+            )
     assert dated > 0
 
 
 def test_hostile_names_load_verbatim_from_csv(demo: Demo) -> None:
-    names = set(demo.read("records").filter(pl.col("source") == "registration")["name_in_record"].drop_nulls())
+    names = set(
+        demo.read("records").filter(pl.col("source") == "registration")["name_in_record"].drop_nulls()
+    )
     assert {"'); DROP TABLE golden_entity;--", '=HYPERLINK("http://x","y")', "@SUM(1,2)"} <= names
 
 

@@ -22,9 +22,17 @@ from tests.demo.reading import canonical_header, key_column, table
 pytestmark = pytest.mark.xdist_group("demo")  # one worker generates the shared demo
 
 ISSUE_TYPES = {
-    "zombie.deregistered_with_active_licence", "zombie.unreachable", "zombie.no_annual_report",
-    "zombie.ceased_operating", "zombie.orphan_licence", "inconsistent.name", "inconsistent.legal_rep",
-    "inconsistent.address", "inconsistent.district", "invalid.uscc", "expired_licence.still_operating",
+    "zombie.deregistered_with_active_licence",
+    "zombie.unreachable",
+    "zombie.no_annual_report",
+    "zombie.ceased_operating",
+    "zombie.orphan_licence",
+    "inconsistent.name",
+    "inconsistent.legal_rep",
+    "inconsistent.address",
+    "inconsistent.district",
+    "invalid.uscc",
+    "expired_licence.still_operating",
     "duplicate.registration",
 }
 
@@ -32,7 +40,9 @@ ISSUE_TYPES = {
 def _rows_by_position(demo: Demo) -> dict[tuple[str, int], dict[str, str]]:
     """(path, spreadsheet row) -> canonical column -> text, for every loadable entity-source file."""
     out = {}
-    files = demo.read("files").filter(pl.col("quarantine_reason").is_null() & (pl.col("source") != "corrections"))
+    files = demo.read("files").filter(
+        pl.col("quarantine_reason").is_null() & (pl.col("source") != "corrections")
+    )
     for row in files.iter_rows(named=True):
         lines = table(demo.landing / row["path"], row["encoding"])
         columns = canonical_header(row["source"], lines[0])
@@ -94,7 +104,9 @@ def test_issue_types_and_planted_cases(demo: Demo) -> None:
     assert set(planted["issue_type"]) == ISSUE_TYPES
     assert planted["len"].min() >= 6
     assert demo.summary["planted_missing"] == 0
-    assert issues.filter(~pl.col("is_planted")).height > issues.filter(pl.col("is_planted")).height  # natural cases too
+    assert (
+        issues.filter(~pl.col("is_planted")).height > issues.filter(pl.col("is_planted")).height
+    )  # natural cases too
 
 
 def test_orphan_licences_have_no_registration(demo: Demo) -> None:
@@ -108,7 +120,11 @@ def test_orphan_licences_have_no_registration(demo: Demo) -> None:
 def test_bad_rows_are_what_they_say(demo: Demo, delivered: dict) -> None:
     bad = demo.read("bad_rows")
     assert set(bad["reason"]) >= {"missing_key", "column_count", "bad_required_date", "vocabulary"}
-    assert set(bad.filter(pl.col("source") != "corrections")["source"]) == {"registration", "licensing", "district"}
+    assert set(bad.filter(pl.col("source") != "corrections")["source"]) == {
+        "registration",
+        "licensing",
+        "district",
+    }
     headers = {r["path"]: len(r["headers"]) for r in demo.read("files").iter_rows(named=True)}
     for row in bad.filter(pl.col("source") != "corrections").iter_rows(named=True):
         values = delivered[(row["path"], row["row"])]
@@ -128,8 +144,14 @@ def _csv_fields(demo: Demo, path: str, number: int) -> int:
 def test_quarantined_files_are_unreadable_as_claimed(demo: Demo) -> None:
     files = demo.read("files").filter(pl.col("quarantine_reason").is_not_null())
     assert set(files["quarantine_reason"]) == {
-        "encoding", "truncated", "not_tabular", "empty", "missing_required_header", "unknown_header",
-        "unknown_source", "bad_delivery_folder",
+        "encoding",
+        "truncated",
+        "not_tabular",
+        "empty",
+        "missing_required_header",
+        "unknown_header",
+        "unknown_source",
+        "bad_delivery_folder",
     }
     for row in files.iter_rows(named=True):
         data = (demo.landing / row["path"]).read_bytes()
@@ -162,14 +184,18 @@ def test_identical_redelivery_and_late_delivery(demo: Demo) -> None:
     copy = plan["identical_redelivery"]
     assert (demo.landing / copy["copy"]).read_bytes() == (demo.landing / copy["original"]).read_bytes()
     records = demo.read("records")
-    changed = records.filter(pl.col("record_key").is_in(copy["changed_keys"]) & (pl.col("source") == "registration"))
+    changed = records.filter(
+        pl.col("record_key").is_in(copy["changed_keys"]) & (pl.col("source") == "registration")
+    )
     assert changed.height == 2 and set(changed["delivery_date"].cast(pl.Utf8)) == {copy["changed_in_between"]}
     assert copy["copy"] not in set(records["path"])
     late = plan["late_delivery"]
     updated = records.filter(pl.col("record_key").is_in(late["updated_keys"]))
     assert updated.height == len(late["updated_keys"]) > 0
     assert set(updated["delivery_date"].cast(pl.Utf8)) == {late["updated_again_in"]}
-    assert demo.read("files").filter(pl.col("is_late_delivery"))["delivery_date"].cast(pl.Utf8).to_list() == [late["date"]]
+    assert demo.read("files").filter(pl.col("is_late_delivery"))["delivery_date"].cast(pl.Utf8).to_list() == [
+        late["date"]
+    ]
 
 
 def test_judgements_agree_with_the_truth(demo: Demo) -> None:
@@ -218,8 +244,12 @@ def test_formatting_variants_are_not_issues_and_material_changes_are(demo: Demo)
     entities = demo.read("entities").filter(pl.col("has_registration"))
     records = demo.read("records").filter(pl.col("source") != "registration")
     flagged = demo.read("issues").select("issue_type", "record_key")
-    joined = records.join(entities.select("true_entity_id", "name", "address", "legal_rep").rename(
-        {"name": "reg_name", "address": "reg_address", "legal_rep": "reg_rep"}), on="true_entity_id")
+    joined = records.join(
+        entities.select("true_entity_id", "name", "address", "legal_rep").rename(
+            {"name": "reg_name", "address": "reg_address", "legal_rep": "reg_rep"}
+        ),
+        on="true_entity_id",
+    )
     checks = (
         ("inconsistent.name", "name_in_record", "reg_name", _name_key),
         ("inconsistent.legal_rep", "legal_rep_in_record", "reg_rep", _fold),
@@ -227,7 +257,9 @@ def test_formatting_variants_are_not_issues_and_material_changes_are(demo: Demo)
     )
     for issue_type, written, registered, key in checks:
         marked = set(flagged.filter(pl.col("issue_type") == issue_type)["record_key"])
-        frame = joined if issue_type != "inconsistent.address" else joined.filter(pl.col("source") == "licensing")
+        frame = (
+            joined if issue_type != "inconsistent.address" else joined.filter(pl.col("source") == "licensing")
+        )
         for row in frame.iter_rows(named=True):
             if not row[written] or not row[registered] or row[registered] in ("*",):
                 continue
@@ -235,14 +267,23 @@ def test_formatting_variants_are_not_issues_and_material_changes_are(demo: Demo)
             if issue_type == "inconsistent.name":
                 if _fold(text) in (_fold(row["reg_rep"]), _fold(row["legal_rep_in_record"])):
                     continue  # issued to the 个体工商户's operator: no name to compare
-                text = re.sub(r"\((?!有限合伙|普通合伙)[\u4e00-\u9fff]{2,4}\)$", "", _fold(text))  # the operator added
+                text = re.sub(
+                    r"\((?!有限合伙|普通合伙)[\u4e00-\u9fff]{2,4}\)$", "", _fold(text)
+                )  # the operator added
             differs = key(text) != key(row[registered])
-            assert differs == (row["record_key"] in marked), (issue_type, row["record_key"], row[written], row[registered])
+            assert differs == (row["record_key"] in marked), (
+                issue_type,
+                row["record_key"],
+                row[written],
+                row[registered],
+            )
 
 
 @pytest.mark.parametrize("days", [1, 2, 3])
 def test_short_runs_keep_their_promises(tmp_path: Path, days: int) -> None:
-    summary = generate(tmp_path / "landing", tmp_path / "truth", entities=800, seed=3, days=days, start=date(2026, 1, 5))
+    summary = generate(
+        tmp_path / "landing", tmp_path / "truth", entities=800, seed=3, days=days, start=date(2026, 1, 5)
+    )
     assert summary["planted_missing"] == 0
     issues = pl.read_parquet(tmp_path / "truth" / "issues.parquet")
     assert set(issues["issue_type"]) == ISSUE_TYPES

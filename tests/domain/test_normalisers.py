@@ -31,13 +31,15 @@ def valid(codes: list[str]) -> list[bool]:
 def test_a_generated_uscc_always_validates(body: str) -> None:
     code = body + uscc.check_character(body)
     assert uscc.is_valid(code)
-    assert valid([code, f"  {code.lower()} ", code.translate(str.maketrans("0123456789", "０１２３４５６７８９"))]) == [True, True, True]
+    assert valid(
+        [code, f"  {code.lower()} ", code.translate(str.maketrans("0123456789", "０１２３４５６７８９"))]
+    ) == [True, True, True]
 
 
 @given(bodies, st.integers(0, 17), st.sampled_from(ALPHABET))
 def test_any_single_character_change_never_validates(body: str, position: int, replacement: str) -> None:
     code = body + uscc.check_character(body)
-    changed = code[:position] + replacement + code[position + 1:]
+    changed = code[:position] + replacement + code[position + 1 :]
     if changed != code:
         assert not uscc.is_valid(changed)
         assert valid([changed]) == [False]
@@ -50,8 +52,14 @@ odd_text = st.text(alphabet=ALPHABET + "IOSVZaz -０٣५〇", max_size=20)
 
 # Codes whose check character matches, wherever letters fall, then perhaps one lookalike swapped in.
 checked = st.builds(
-    lambda body, position, swap: (body + uscc.check_character(body))[:position] + swap + (body + uscc.check_character(body))[position + 1:],
-    st.text(alphabet=ALPHABET, min_size=17, max_size=17), st.integers(0, 17), st.sampled_from(["", "٣", "０", "I"]),
+    lambda body, position, swap: (
+        (body + uscc.check_character(body))[:position]
+        + swap
+        + (body + uscc.check_character(body))[position + 1 :]
+    ),
+    st.text(alphabet=ALPHABET, min_size=17, max_size=17),
+    st.integers(0, 17),
+    st.sampled_from(["", "٣", "０", "I"]),
 )
 
 
@@ -63,7 +71,9 @@ def test_scalar_and_vectorised_checks_agree_on_any_text(texts: list[str]) -> Non
 
 @given(st.lists(st.text(alphabet="0123456789-/.年月日 T:٣५〇０", max_size=14), min_size=1, max_size=20))
 def test_dates_and_phones_of_any_digits_parse_or_are_null(texts: list[str]) -> None:
-    frame = pl.DataFrame({"t": texts}).select(d=parse_date_expr(pl.col("t")), p=phones.normalise_expr(pl.col("t")))
+    frame = pl.DataFrame({"t": texts}).select(
+        d=parse_date_expr(pl.col("t")), p=phones.normalise_expr(pl.col("t"))
+    )
     assert frame.height == len(texts)
     assert all(p is None or p.isascii() for p in frame["p"])
 
@@ -79,7 +89,13 @@ def test_uscc_parts_and_no_repair() -> None:
     assert frame.row(0, named=True)["uscc_category"] == "1"
 
 
-COMPANY_NAMES = ["宁波市鄞州区甬兴餐饮管理有限公司", "甬兴(宁波)电子科技有限公司", "宁波华联超市股份有限公司钟公庙店", "慈溪市绿野果蔬专业合作社", "鄞州区张记水果店"]
+COMPANY_NAMES = [
+    "宁波市鄞州区甬兴餐饮管理有限公司",
+    "甬兴(宁波)电子科技有限公司",
+    "宁波华联超市股份有限公司钟公庙店",
+    "慈溪市绿野果蔬专业合作社",
+    "鄞州区张记水果店",
+]
 
 
 def name_keys(values: list[str]) -> list[str]:
@@ -120,7 +136,9 @@ def test_name_normalisation_is_idempotent(text: str) -> None:
 
 
 def test_branch_marker_is_kept_apart_from_the_key() -> None:
-    frame = names.normalise(pl.DataFrame({"n": ["宁波甬兴电子科技有限公司鄞州分公司", "宁波甬兴电子科技有限公司"]}), "n").collect()
+    frame = names.normalise(
+        pl.DataFrame({"n": ["宁波甬兴电子科技有限公司鄞州分公司", "宁波甬兴电子科技有限公司"]}), "n"
+    ).collect()
     assert frame["branch_marker"].to_list() == ["鄞州分公司", None]
     assert frame["name_key"].n_unique() == 1
 
@@ -128,9 +146,17 @@ def test_branch_marker_is_kept_apart_from_the_key() -> None:
 def date_forms(day: dt.date) -> list[str]:
     y, m, d = day.year, day.month, day.day
     return [
-        day.isoformat(), f"{y}-{m}-{d}", f"{y}/{m:02d}/{d:02d}", f"{y}/{m}/{d}", f"{y}.{m:02d}.{d:02d}",
-        f"{y}{m:02d}{d:02d}", f"{y}年{m}月{d}日", f"{y}年{m:02d}月{d:02d}日", f"{day.isoformat()} 00:00:00",
-        f"{day.isoformat()}T08:30", str((day - dt.date(1899, 12, 30)).days),
+        day.isoformat(),
+        f"{y}-{m}-{d}",
+        f"{y}/{m:02d}/{d:02d}",
+        f"{y}/{m}/{d}",
+        f"{y}.{m:02d}.{d:02d}",
+        f"{y}{m:02d}{d:02d}",
+        f"{y}年{m}月{d}日",
+        f"{y}年{m:02d}月{d:02d}日",
+        f"{day.isoformat()} 00:00:00",
+        f"{day.isoformat()}T08:30",
+        str((day - dt.date(1899, 12, 30)).days),
     ]
 
 
@@ -142,7 +168,9 @@ def test_every_accepted_date_form_parses_to_the_same_date(day: dt.date) -> None:
 
 
 def test_impossible_dates_are_null_not_errors() -> None:
-    parsed = pl.DataFrame({"t": ["2020-02-30", "2020-13-01", "abc", "", None, "12"]}).select(d=parse_date_expr(pl.col("t")))
+    parsed = pl.DataFrame({"t": ["2020-02-30", "2020-13-01", "abc", "", None, "12"]}).select(
+        d=parse_date_expr(pl.col("t"))
+    )
     assert parsed["d"].null_count() == 6
 
 
@@ -156,7 +184,9 @@ def test_phones_have_one_form(phone: str, noise: str) -> None:
 def test_every_contract_status_maps_to_a_normalised_one() -> None:
     from pipelines.domain.contract import REGISTRATION_STATUSES
 
-    mapped = pl.DataFrame({"s": sorted(REGISTRATION_STATUSES) + ["吊销，未注销"]}).select(v=vocab.map_expr(pl.col("s"), vocab.ENTITY_STATUS))
+    mapped = pl.DataFrame({"s": sorted(REGISTRATION_STATUSES) + ["吊销，未注销"]}).select(
+        v=vocab.map_expr(pl.col("s"), vocab.ENTITY_STATUS)
+    )
     assert "unknown" not in mapped["v"].to_list()
     assert set(mapped["v"]) == {"active", "revoked", "deregistered", "moved_out", "cancelled"}
 
@@ -164,6 +194,12 @@ def test_every_contract_status_maps_to_a_normalised_one() -> None:
 def test_districts_from_address_authority_and_codes_in_order_of_trust() -> None:
     frame = pl.DataFrame({"a": ["宁波市江东区百丈街道中山东路12号", "鄞州大道100号", "象山石浦镇渔港路1号"]})
     codes = frame.select(c=addresses.district_from_text(addresses.clean_expr(pl.col("a"))))["c"].to_list()
-    assert codes == ["330212", None, "330225"]  # 江东区 is in 鄞州区 since 2016; a road name is not a district
-    code, source = addresses.district_with_source({"address": pl.lit(None, pl.String), "authority": pl.lit("330203"), "uscc": pl.lit("330212")})
+    assert codes == [
+        "330212",
+        None,
+        "330225",
+    ]  # 江东区 is in 鄞州区 since 2016; a road name is not a district
+    code, source = addresses.district_with_source(
+        {"address": pl.lit(None, pl.String), "authority": pl.lit("330203"), "uscc": pl.lit("330212")}
+    )
     assert pl.select(c=code, s=source).row(0) == ("330203", "authority")

@@ -81,19 +81,22 @@ def test_full_width_and_spaced_headers_match() -> None:
 
 
 def test_bad_rows_are_set_aside_with_reasons_and_row_numbers(tmp_path: Path) -> None:
-    body = "\r\n".join(
-        [
-            ",".join(REG_HEADER),
-            'K1,"multi\r\nline name",2020-01-02,存续,a',
-            "K2,short",
-            ",no key,2020-01-02,存续,b",
-            "K4,bad date,2020-13-45,存续,c",
-            "K5,bad status,2020-01-02,营业中,d",
-            "",
-            "K6,too,many,values,here,and,more",
-            "K7,fine,2020-01-02,在业,e",
-        ]
-    ) + "\r\n"
+    body = (
+        "\r\n".join(
+            [
+                ",".join(REG_HEADER),
+                'K1,"multi\r\nline name",2020-01-02,存续,a',
+                "K2,short",
+                ",no key,2020-01-02,存续,b",
+                "K4,bad date,2020-13-45,存续,c",
+                "K5,bad status,2020-01-02,营业中,d",
+                "",
+                "K6,too,many,values,here,and,more",
+                "K7,fine,2020-01-02,在业,e",
+            ]
+        )
+        + "\r\n"
+    )
     (tmp_path / "r.csv").write_text(body, encoding="utf-8")
     read = read_file(tmp_path / "r.csv", SPECS["registration"])
     assert read.bad_rows["source_row"].to_list() == [3, 8]
@@ -108,7 +111,10 @@ def test_bad_rows_are_set_aside_with_reasons_and_row_numbers(tmp_path: Path) -> 
 
 
 def test_row_numbers_stay_exact_across_read_blocks(tmp_path: Path) -> None:
-    rows = [[f"K{i}", f"名称{i}" + ("\n续" if i % 97 == 0 else ""), "2020-01-02", "存续", "x" * 200] for i in range(60_000)]
+    rows = [
+        [f"K{i}", f"名称{i}" + ("\n续" if i % 97 == 0 else ""), "2020-01-02", "存续", "x" * 200]
+        for i in range(60_000)
+    ]
     rows[41_234] = ["BAD", "short"]
     read = read_file(write_csv(tmp_path / "big.csv", REG_HEADER, rows), SPECS["registration"])
     assert read.bad_rows["source_row"].to_list() == [41_236]
@@ -131,8 +137,16 @@ def test_a_header_without_records_is_an_empty_delivery(tmp_path: Path, ending: s
         ("empty.csv", b"", "empty file"),
         ("u16.csv", "主体身份代码,名称\n".encode("utf-16"), "UTF-16"),
         ("bin.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary content"),
-        ("bad.csv", "主体身份代码,名称,成立日期,登记状态\n".encode() + b"\xff\xfe\xfa\x80\x81\n", "wrong encoding"),
-        ("trunc.csv", "主体身份代码,名称,成立日期,登记状态\nK1,甲,2020-01-01,存续\nK2,乙,20".encode(), "truncated"),
+        (
+            "bad.csv",
+            "主体身份代码,名称,成立日期,登记状态\n".encode() + b"\xff\xfe\xfa\x80\x81\n",
+            "wrong encoding",
+        ),
+        (
+            "trunc.csv",
+            "主体身份代码,名称,成立日期,登记状态\nK1,甲,2020-01-01,存续\nK2,乙,20".encode(),
+            "truncated",
+        ),
         ("unknown.csv", "主体身份代码,名称,成立日期,登记状态,颜色\n".encode(), "unknown header"),
         ("missing.csv", "主体身份代码,名称,登记状态\n".encode(), "missing required header"),
         ("dup.csv", "主体身份代码,名称,企业名称,成立日期,登记状态\n".encode(), "both mean name"),
@@ -155,7 +169,10 @@ def test_truncated_xlsx_is_unreadable(tmp_path: Path) -> None:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.binary(max_size=2_000) | st.text(max_size=500).map(lambda t: ("主体身份代码,名称,成立日期,登记状态\n" + t).encode()))
+@given(
+    data=st.binary(max_size=2_000)
+    | st.text(max_size=500).map(lambda t: ("主体身份代码,名称,成立日期,登记状态\n" + t).encode())
+)
 def test_arbitrary_bytes_never_crash_the_csv_reader(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "fuzz.csv"
     path.write_bytes(data)

@@ -20,32 +20,125 @@ ZHANG_B = valid_uscc("92330212MA2GH0004")
 
 
 def registration_rows() -> list[dict]:
-    def reg(key: str, code: str, name: str, rep: str, address: str, authority: str, kind: str = "有限责任公司（自然人投资或控股）", phone: str = "") -> dict:
-        return dict(record_key=key, uscc=code, name=name, legal_rep=rep, address=address, registration_authority=authority,
-                    entity_type=kind, established_on="2015-03-01", status="存续", phone=phone)
+    def reg(
+        key: str,
+        code: str,
+        name: str,
+        rep: str,
+        address: str,
+        authority: str,
+        kind: str = "有限责任公司（自然人投资或控股）",
+        phone: str = "",
+    ) -> dict:
+        return dict(
+            record_key=key,
+            uscc=code,
+            name=name,
+            legal_rep=rep,
+            address=address,
+            registration_authority=authority,
+            entity_type=kind,
+            established_on="2015-03-01",
+            status="存续",
+            phone=phone,
+        )
 
     return [
-        reg("R1", YONGXING, "宁波甬兴电子科技有限公司", "陈国华", "宁波市鄞州区钟公庙街道天童南路100号", "宁波市鄞州区市场监督管理局"),
-        reg("R2", YONGXING_BRANCH, "宁波甬兴电子科技有限公司鄞州分公司", "李明", "宁波市鄞州区首南街道日丽中路8号", "宁波市鄞州区市场监督管理局", "有限责任公司分公司"),
-        reg("R3", LAOWANG_HAISHU, "宁波市海曙区老王餐饮店", "王建军", "宁波市海曙区南门街道解放南路20号", "宁波市海曙区市场监督管理局", "个体工商户"),
-        reg("R4", LAOWANG_YINZHOU, "宁波市鄞州区老王餐饮店", "王建国", "宁波市鄞州区中河街道四明中路66号", "宁波市鄞州区市场监督管理局", "个体工商户"),
-        reg("R5", ZHANG_A, "鄞州区张记水果店", "张伟", "宁波市鄞州区下应街道宁南北路10号", "宁波市鄞州区市场监督管理局", "个体工商户", "13812345678"),
-        reg("R6", ZHANG_B, "鄞州区张记水果店", "张伟", "宁波市鄞州区潘火街道金谷中路200号", "宁波市鄞州区市场监督管理局", "个体工商户", "13812345678"),
+        reg(
+            "R1",
+            YONGXING,
+            "宁波甬兴电子科技有限公司",
+            "陈国华",
+            "宁波市鄞州区钟公庙街道天童南路100号",
+            "宁波市鄞州区市场监督管理局",
+        ),
+        reg(
+            "R2",
+            YONGXING_BRANCH,
+            "宁波甬兴电子科技有限公司鄞州分公司",
+            "李明",
+            "宁波市鄞州区首南街道日丽中路8号",
+            "宁波市鄞州区市场监督管理局",
+            "有限责任公司分公司",
+        ),
+        reg(
+            "R3",
+            LAOWANG_HAISHU,
+            "宁波市海曙区老王餐饮店",
+            "王建军",
+            "宁波市海曙区南门街道解放南路20号",
+            "宁波市海曙区市场监督管理局",
+            "个体工商户",
+        ),
+        reg(
+            "R4",
+            LAOWANG_YINZHOU,
+            "宁波市鄞州区老王餐饮店",
+            "王建国",
+            "宁波市鄞州区中河街道四明中路66号",
+            "宁波市鄞州区市场监督管理局",
+            "个体工商户",
+        ),
+        reg(
+            "R5",
+            ZHANG_A,
+            "鄞州区张记水果店",
+            "张伟",
+            "宁波市鄞州区下应街道宁南北路10号",
+            "宁波市鄞州区市场监督管理局",
+            "个体工商户",
+            "13812345678",
+        ),
+        reg(
+            "R6",
+            ZHANG_B,
+            "鄞州区张记水果店",
+            "张伟",
+            "宁波市鄞州区潘火街道金谷中路200号",
+            "宁波市鄞州区市场监督管理局",
+            "个体工商户",
+            "13812345678",
+        ),
     ]
 
 
 def licence(key: str, name: str, rep: str, address: str, code: str = "") -> dict:
-    return dict(record_key=key, licence_type="食品经营许可", holder_name=name, uscc=code, legal_rep=rep, address=address,
-                issued_on="2022-05-01", valid_until="2027-04-30", licence_status="有效", issuer="宁波市鄞州区市场监督管理局")
+    return dict(
+        record_key=key,
+        licence_type="食品经营许可",
+        holder_name=name,
+        uscc=code,
+        legal_rep=rep,
+        address=address,
+        issued_on="2022-05-01",
+        valid_until="2027-04-30",
+        licence_status="有效",
+        issuer="宁波市鄞州区市场监督管理局",
+    )
 
 
 def inspection(no: str, code: str, name: str, rep: str, address: str, phone: str = "") -> dict:
-    return dict(record_no=no, district_file_code=code, name=name, legal_rep=rep, address=address, phone=phone,
-                inspected_on="2026-06-01", inspection_type="日常检查", result="符合")
+    return dict(
+        record_no=no,
+        district_file_code=code,
+        name=name,
+        legal_rep=rep,
+        address=address,
+        phone=phone,
+        inspected_on="2026-06-01",
+        inspection_type="日常检查",
+        result="符合",
+    )
 
 
-def resolve(licences: list[dict], inspections: list[dict], judgements: list[dict] | None = None, previous=None, highest=0,
-            extra_registrations: list[dict] | None = None):
+def resolve(
+    licences: list[dict],
+    inspections: list[dict],
+    judgements: list[dict] | None = None,
+    previous=None,
+    highest=0,
+    extra_registrations: list[dict] | None = None,
+):
     return resolve_entities(
         silver("registration", registration_rows() + (extra_registrations or [])),
         silver("licensing", licences),
@@ -72,8 +165,17 @@ def test_licence_in_the_operators_name_joins_the_shop_registered_without_a_trade
     # A 个体工商户 without a 字号 is known by its operator's name: its licence is held by "孙飞", with no code
     # and no 负责人. Another operator's nameless shop in the same building must not take it.
     def nameless(key: str, name: str, rep: str) -> dict:
-        return dict(record_key=key, uscc="", name=name, legal_rep=rep, address="宁波市鄞州区潘火街道金谷中路446号",
-                    registration_authority="宁波市鄞州区市场监督管理局", entity_type="个体工商户", established_on="2019-03-01", status="存续")
+        return dict(
+            record_key=key,
+            uscc="",
+            name=name,
+            legal_rep=rep,
+            address="宁波市鄞州区潘火街道金谷中路446号",
+            registration_authority="宁波市鄞州区市场监督管理局",
+            entity_type="个体工商户",
+            established_on="2019-03-01",
+            status="存续",
+        )
 
     shops = [nameless("R7", "", "孙飞"), nameless("R8", "*", "周敏")]
     result = resolve([licence("JY7", "孙飞", "", "鄞州区金谷中路446号")], [], extra_registrations=shops)
@@ -82,7 +184,9 @@ def test_licence_in_the_operators_name_joins_the_shop_registered_without_a_trade
 
 
 def test_branch_licence_stays_with_the_branch_not_the_parent() -> None:
-    result = resolve([licence("JY2", "宁波甬兴电子科技有限公司鄞州分公司", "李明", "宁波市鄞州区日丽中路8号")], [])
+    result = resolve(
+        [licence("JY2", "宁波甬兴电子科技有限公司鄞州分公司", "李明", "宁波市鄞州区日丽中路8号")], []
+    )
     assert entity_of(result, "licensing", "JY2") == entity_of(result, "registration", "R2")
     assert entity_of(result, "registration", "R1") != entity_of(result, "registration", "R2")
 
@@ -94,7 +198,9 @@ def test_same_trade_name_in_another_district_stays_apart() -> None:
     ]
     result = resolve([], inspections)
     assert entity_of(result, "district", "330212-1") == entity_of(result, "registration", "R4")
-    assert entity_of(result, "district", "330225-2") not in {entity_of(result, "registration", k) for k in ("R3", "R4")}
+    assert entity_of(result, "district", "330225-2") not in {
+        entity_of(result, "registration", k) for k in ("R3", "R4")
+    }
     assert entity_of(result, "registration", "R3") != entity_of(result, "registration", "R4")
 
 
@@ -108,9 +214,11 @@ def test_two_valid_usccs_never_chain_through_a_fuzzy_record() -> None:
     # An inspection that looks like both of the operator's shops (no address) must not merge them.
     result = resolve([], [inspection("9", "330212", "张记水果店", "张伟", "", phone="138-1234-5678")])
     assert entity_of(result, "registration", "R5") != entity_of(result, "registration", "R6")
-    per_entity = result.xref.join(
-        pl.DataFrame({"record_key": ["R1", "R2", "R3", "R4", "R5", "R6"]}), on="record_key"
-    ).group_by("entity_id").len()
+    per_entity = (
+        result.xref.join(pl.DataFrame({"record_key": ["R1", "R2", "R3", "R4", "R5", "R6"]}), on="record_key")
+        .group_by("entity_id")
+        .len()
+    )
     assert per_entity["len"].max() == 1
 
 
@@ -118,7 +226,13 @@ def test_different_judgement_splits_a_pair_the_matcher_would_merge() -> None:
     licences = [licence("JY1", "宁波甬兴电子科技有限公司", "陈国华", "宁波市鄞州区天童南路100号")]
     merged = resolve(licences, [])
     assert entity_of(merged, "licensing", "JY1") == entity_of(merged, "registration", "R1")
-    judgement = dict(action="different", left_source="registration", left_key="R1", right_source="licensing", right_key="JY1")
+    judgement = dict(
+        action="different",
+        left_source="registration",
+        left_key="R1",
+        right_source="licensing",
+        right_key="JY1",
+    )
     split = resolve(licences, [], [judgement])
     assert entity_of(split, "licensing", "JY1") != entity_of(split, "registration", "R1")
 
@@ -127,7 +241,13 @@ def test_same_judgement_joins_what_the_matcher_keeps_apart() -> None:
     inspections = [inspection("7", "330226", "海鲜大排档", "", "宁海县桃源街道某路1号")]
     apart = resolve([], inspections)
     assert entity_of(apart, "district", "330226-7") != entity_of(apart, "registration", "R3")
-    judgement = dict(action="same", left_source="registration", left_key="R3", right_source="district", right_key="330226-7")
+    judgement = dict(
+        action="same",
+        left_source="registration",
+        left_key="R3",
+        right_source="district",
+        right_key="330226-7",
+    )
     joined = resolve([], inspections, [judgement])
     assert entity_of(joined, "district", "330226-7") == entity_of(joined, "registration", "R3")
     assert joined.xref.filter(pl.col("record_key") == "330226-7")["match_method"].item() == "judgement"
@@ -138,7 +258,12 @@ def test_ids_survive_a_rerun_and_an_unrelated_new_record() -> None:
     first = resolve(licences, [])
     again = resolve(licences, [], previous=first.xref, highest=9)
     assert again.xref.equals(first.xref)
-    more = resolve([*licences, licence("JY9", "宁波新开张超市有限公司", "赵六", "宁波市北仑区明州路1号")], [], previous=first.xref, highest=9)
+    more = resolve(
+        [*licences, licence("JY9", "宁波新开张超市有限公司", "赵六", "宁波市北仑区明州路1号")],
+        [],
+        previous=first.xref,
+        highest=9,
+    )
     unchanged = more.xref.join(first.xref, on=["source", "record_key"], suffix="_before")
     assert (unchanged["entity_id"] == unchanged["entity_id_before"]).all()
     assert entity_of(more, "licensing", "JY9") == "E000000010"
@@ -146,11 +271,19 @@ def test_ids_survive_a_rerun_and_an_unrelated_new_record() -> None:
 
 @pytest.mark.parametrize("split_keeps", ["R1"])
 def test_a_split_keeps_the_id_with_the_larger_part(split_keeps: str) -> None:
-    licences = [licence("JY1", "宁波甬兴电子科技有限公司", "陈国华", "宁波市鄞州区天童南路100号"),
-                licence("JY5", "宁波甬兴电子科技有限公司", "陈国华", "宁波市鄞州区天童南路100号")]
+    licences = [
+        licence("JY1", "宁波甬兴电子科技有限公司", "陈国华", "宁波市鄞州区天童南路100号"),
+        licence("JY5", "宁波甬兴电子科技有限公司", "陈国华", "宁波市鄞州区天童南路100号"),
+    ]
     first = resolve(licences, [])
     before = entity_of(first, "registration", split_keeps)
-    judgement = dict(action="different", left_source="registration", left_key="R1", right_source="licensing", right_key="JY5")
+    judgement = dict(
+        action="different",
+        left_source="registration",
+        left_key="R1",
+        right_source="licensing",
+        right_key="JY5",
+    )
     after = resolve(licences, [], [judgement], previous=first.xref, highest=20)
     assert entity_of(after, "registration", split_keeps) == before
     assert entity_of(after, "licensing", "JY5") == "E000000021"

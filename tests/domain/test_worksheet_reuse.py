@@ -13,18 +13,25 @@ TASKS = pl.DataFrame(schema={c: pl.String for c in worksheets.TASK_COLUMNS})
 
 
 def sheet(issue_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    return pl.DataFrame({"issue_id": [issue_id], "action": [None]}, schema={"issue_id": pl.String, "action": pl.String}), TASKS
+    return pl.DataFrame(
+        {"issue_id": [issue_id], "action": [None]}, schema={"issue_id": pl.String, "action": pl.String}
+    ), TASKS
 
 
 def first_column(path: Path) -> list[str]:
-    return [row[0] for row in openpyxl.load_workbook(path).worksheets[0].iter_rows(min_row=2, values_only=True)]
+    return [
+        row[0] for row in openpyxl.load_workbook(path).worksheets[0].iter_rows(min_row=2, values_only=True)
+    ]
 
 
 def test_unchanged_sheets_are_not_rendered_again(tmp_path: Path) -> None:
     night1, night2 = tmp_path / "2026-11-20", tmp_path / "2026-11-21"
     first = worksheets.publish(night1, {"a.xlsx": sheet("I1"), "b.xlsx": sheet("I2")})
     assert first == {"a.xlsx": "written", "b.xlsx": "written"}
-    assert worksheets.publish(night1, {"a.xlsx": sheet("I1"), "b.xlsx": sheet("I2")}) == {"a.xlsx": "unchanged", "b.xlsx": "unchanged"}
+    assert worksheets.publish(night1, {"a.xlsx": sheet("I1"), "b.xlsx": sheet("I2")}) == {
+        "a.xlsx": "unchanged",
+        "b.xlsx": "unchanged",
+    }
     second = worksheets.publish(night2, {"a.xlsx": sheet("I1"), "b.xlsx": sheet("I3")})
     assert second == {"a.xlsx": "copied", "b.xlsx": "written"}
     assert (night2 / "a.xlsx").read_bytes() == (night1 / "a.xlsx").read_bytes()

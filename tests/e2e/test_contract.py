@@ -9,20 +9,56 @@ from tests.conftest import Run
 pytestmark = pytest.mark.xdist_group("pipeline")
 
 CONTRACT = {
-    "golden_entity": {"entity_id", "uscc", "name", "entity_type", "legal_rep", "address", "district_code", "status",
-                      "established_on", "registration_record_key", "licence_count", "active_licence_count",
-                      "last_inspected_on", "is_zombie", "issue_count", "name_source", "address_source",
-                      "legal_rep_source", "status_source"},
+    "golden_entity": {
+        "entity_id",
+        "uscc",
+        "name",
+        "entity_type",
+        "legal_rep",
+        "address",
+        "district_code",
+        "status",
+        "established_on",
+        "registration_record_key",
+        "licence_count",
+        "active_licence_count",
+        "last_inspected_on",
+        "is_zombie",
+        "issue_count",
+        "name_source",
+        "address_source",
+        "legal_rep_source",
+        "status_source",
+    },
     "entity_xref": {"source", "record_key", "entity_id", "match_method", "match_score", "run_id"},
-    "entity_issue": {"issue_id", "entity_id", "source", "record_key", "issue_type", "severity", "detail", "evidence",
-                     "first_detected_on", "status"},
+    "entity_issue": {
+        "issue_id",
+        "entity_id",
+        "source",
+        "record_key",
+        "issue_type",
+        "severity",
+        "detail",
+        "evidence",
+        "first_detected_on",
+        "status",
+    },
     "quality_result": {"source", "delivery_date", "expectation", "success", "observed_value"},
     "quarantine": {"source", "file", "row", "reason"},
 }
 ISSUE_TYPES = {
-    "zombie.deregistered_with_active_licence", "zombie.unreachable", "zombie.no_annual_report", "zombie.ceased_operating",
-    "zombie.orphan_licence", "inconsistent.name", "inconsistent.legal_rep", "inconsistent.address", "inconsistent.district",
-    "invalid.uscc", "expired_licence.still_operating", "duplicate.registration",
+    "zombie.deregistered_with_active_licence",
+    "zombie.unreachable",
+    "zombie.no_annual_report",
+    "zombie.ceased_operating",
+    "zombie.orphan_licence",
+    "inconsistent.name",
+    "inconsistent.legal_rep",
+    "inconsistent.address",
+    "inconsistent.district",
+    "invalid.uscc",
+    "expired_licence.still_operating",
+    "duplicate.registration",
 }
 
 
@@ -48,6 +84,9 @@ def test_published_values_stay_in_the_contract_vocabularies(pipeline: Run) -> No
     assert set(issues["severity"]) <= {"high", "medium", "low"}
     assert set(issues["status"]) <= {"open", "confirmed", "dismissed", "corrected", "resolved"}
     zombies = pipeline.sql("select count(*) as n from golden_entity where is_zombie")["n"].item()
-    assert zombies == pipeline.sql(
-        "select count(distinct entity_id) as n from entity_issue where issue_type like 'zombie.%' and status in ('open', 'confirmed')"
-    )["n"].item()
+    assert (
+        zombies
+        == pipeline.sql(
+            "select count(distinct entity_id) as n from entity_issue where issue_type like 'zombie.%' and status in ('open', 'confirmed')"
+        )["n"].item()
+    )

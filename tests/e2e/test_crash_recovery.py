@@ -35,8 +35,14 @@ def kill_when_logged(command: list[str], marker: str) -> int:
     of the run on a fast machine and a slow one.
     """
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    victim = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=environment,
-                              start_new_session=True)
+    victim = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=environment,
+        start_new_session=True,
+    )
     watchdog = threading.Timer(600, lambda: os.killpg(victim.pid, signal.SIGKILL))
     watchdog.start()
     try:
@@ -54,8 +60,20 @@ def kill_when_logged(command: list[str], marker: str) -> int:
 @pytest.mark.parametrize("marker", ["bronze__licensing_deliveries", "gold__entity_xref"])
 def test_killed_and_restarted_equals_uninterrupted(pipeline: Run, tmp_path: Path, marker: str) -> None:
     locations = workspace(tmp_path, pipeline.demo.landing)
-    command = [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(locations.landing), "--lake", str(locations.lake),
-               "--warehouse", str(locations.warehouse), "--dagster-home", str(locations.dagster_home)]
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines.cli",
+        "run",
+        "--landing",
+        str(locations.landing),
+        "--lake",
+        str(locations.lake),
+        "--warehouse",
+        str(locations.warehouse),
+        "--dagster-home",
+        str(locations.dagster_home),
+    ]
     returncode = kill_when_logged(command, marker)
     assert returncode == -signal.SIGKILL, f"the run ended ({returncode}) before it logged {marker!r}"
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=900)

@@ -11,13 +11,24 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable
 
-from tests.conftest import Demo, copy_landing, run_pipeline, workspace
 from pipelines.orchestration.runner import run_batch
+from tests.conftest import Demo, copy_landing, run_pipeline, workspace
 
 pytestmark = pytest.mark.xdist_group("deliveries")
-DATA_TABLES = ["bronze/registration_deliveries", "bronze/licensing_deliveries", "bronze/district_deliveries",
-               "bronze/registration", "bronze/licensing", "bronze/district", "silver/registration",
-               "silver/licensing", "silver/district", "gold/entity_xref", "gold/golden_entity", "gold/entity_issue"]
+DATA_TABLES = [
+    "bronze/registration_deliveries",
+    "bronze/licensing_deliveries",
+    "bronze/district_deliveries",
+    "bronze/registration",
+    "bronze/licensing",
+    "bronze/district",
+    "silver/registration",
+    "silver/licensing",
+    "silver/district",
+    "gold/entity_xref",
+    "gold/golden_entity",
+    "gold/entity_issue",
+]
 
 
 def versions(lake: Path) -> dict[str, int]:
@@ -36,7 +47,9 @@ def test_a_late_delivery_never_overrides_a_newer_one(demo: Demo, tmp_path: Path)
     first = run_pipeline(tmp_path / "arrival_order", demo, landing)
     shutil.copytree(demo.landing / folder, landing / folder)  # the late folder arrives after the newer ones
     run_batch(first.paths, echo=lambda *_: None)
-    current = pl.read_delta(str(first.paths.lake / f"bronze/{late['source']}")).filter(pl.col("record_key").is_in(late["updated_keys"]))
+    current = pl.read_delta(str(first.paths.lake / f"bronze/{late['source']}")).filter(
+        pl.col("record_key").is_in(late["updated_keys"])
+    )
     assert current.height == len(late["updated_keys"])
     assert (current["delivery_date"].cast(pl.String) == late["updated_again_in"]).all()
     # The end state is what loading everything at once gives.
@@ -58,8 +71,15 @@ def test_a_rerun_and_a_redelivery_change_nothing(demo: Demo, tmp_path: Path) -> 
     run_batch(run.paths, echo=lambda *_: None)
     after = versions(run.paths.lake)
     changed = {t for t in DATA_TABLES if after[t] != before[t]}
-    assert not changed & {"bronze/registration_deliveries", "bronze/registration", "silver/registration", "gold/entity_xref"}
-    log = pl.read_delta(str(run.paths.lake / "bronze/load_log")).filter(pl.col("file") == "registration/2026-11-30/resent.csv")
+    assert not changed & {
+        "bronze/registration_deliveries",
+        "bronze/registration",
+        "silver/registration",
+        "gold/entity_xref",
+    }
+    log = pl.read_delta(str(run.paths.lake / "bronze/load_log")).filter(
+        pl.col("file") == "registration/2026-11-30/resent.csv"
+    )
     assert log["status"].to_list() == ["duplicate"]
 
 
@@ -68,8 +88,20 @@ def test_two_runs_at_once_one_fails_clearly_and_the_lake_stays_whole(demo: Demo,
     import sys
 
     locations = workspace(tmp_path, demo.landing)
-    command = [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(demo.landing), "--lake", str(locations.lake),
-               "--warehouse", str(locations.warehouse), "--dagster-home", str(locations.dagster_home)]
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines.cli",
+        "run",
+        "--landing",
+        str(demo.landing),
+        "--lake",
+        str(locations.lake),
+        "--warehouse",
+        str(locations.warehouse),
+        "--dagster-home",
+        str(locations.dagster_home),
+    ]
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for_lock(locations.lake)
     second = subprocess.run(command, capture_output=True, text=True, timeout=300)

@@ -26,19 +26,29 @@ def test_an_unreadable_lake_file_fails_its_step_once_with_its_cause(tmp_path: Pa
         run_pipeline(tmp_path, demo)
     message = str(failed.value)
     assert "step silver__registration failed" in message
-    assert "cannot read lake table silver/registration" in message and "damaged" in message  # not "Exceeded max_retries"
+    assert (
+        "cannot read lake table silver/registration" in message and "damaged" in message
+    )  # not "Exceeded max_retries"
     assert "\n" not in message
     log = Path(message.split("full log: ")[1].rstrip(")"))
-    assert "Traceback" in log.read_text(encoding="utf-8") or "File \"" in log.read_text(encoding="utf-8")
+    assert "Traceback" in log.read_text(encoding="utf-8") or 'File "' in log.read_text(encoding="utf-8")
     run_id = message.split("Dagster run ")[1].split(";")[0]
     instance = dg.DagsterInstance.from_config(str(first.paths.dagster_home))
-    events = [e.dagster_event.event_type_value for e in instance.all_logs(run_id) if e.dagster_event and e.step_key == "silver__registration"]
+    events = [
+        e.dagster_event.event_type_value
+        for e in instance.all_logs(run_id)
+        if e.dagster_event and e.step_key == "silver__registration"
+    ]
     assert events.count("STEP_START") == 1 and "STEP_UP_FOR_RETRY" not in events
 
 
 @pytest.mark.parametrize(("error", "succeeds"), [(TimeoutError, True), (ValueError, False)])
-def test_only_a_transient_error_is_retried(monkeypatch: pytest.MonkeyPatch, error: type[Exception], succeeds: bool) -> None:
-    fast = dataclasses.replace(settings.load(), run=dataclasses.replace(settings.load().run, transient_retry_seconds=0))
+def test_only_a_transient_error_is_retried(
+    monkeypatch: pytest.MonkeyPatch, error: type[Exception], succeeds: bool
+) -> None:
+    fast = dataclasses.replace(
+        settings.load(), run=dataclasses.replace(settings.load().run, transient_retry_seconds=0)
+    )
     monkeypatch.setattr(settings, "load", lambda *_: fast)
     attempts = []
 

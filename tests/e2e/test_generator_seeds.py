@@ -16,7 +16,9 @@ PARAMETERS = {  # seed -> (entities, days)
 
 
 @pytest.mark.parametrize("seed", sorted(PARAMETERS))
-def test_a_held_out_seed_resolves_and_flags_above_floors(tmp_path_factory: pytest.TempPathFactory, seed: int) -> None:
+def test_a_held_out_seed_resolves_and_flags_above_floors(
+    tmp_path_factory: pytest.TempPathFactory, seed: int
+) -> None:
     entities, days = PARAMETERS[seed]
     folder = tmp_path_factory.mktemp(f"seed{seed}")
     run = run_pipeline(folder, generate_demo(folder, entities=entities, days=days, seed=seed))
@@ -25,7 +27,10 @@ def test_a_held_out_seed_resolves_and_flags_above_floors(tmp_path_factory: pytes
     files = log.filter(pl.col("status") == "loaded")  # a file quarantined whole counts one, read nothing
     assert (files["rows_read"] == files["rows_loaded"] + files["rows_quarantined"]).all()
     whole = log.filter(pl.col("status") == "quarantined").height
-    assert run.sql("select count(*) as n from quarantine where row is null and source <> 'landing'")["n"].item() == whole
+    assert (
+        run.sql("select count(*) as n from quarantine where row is null and source <> 'landing'")["n"].item()
+        == whole
+    )
     for source in ("registration", "licensing", "district"):
         loaded = log.filter(pl.col("source") == source, pl.col("status") == "loaded")["rows_loaded"].sum()
         assert run.delta(f"bronze/{source}_deliveries").height == loaded

@@ -74,13 +74,18 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Run]:
 def test_the_first_night_publishes_without_any_licence(nights: tuple[Run, Run]) -> None:
     first, _ = nights
     assert first.sql("select count(*) as n from licence_fact")["n"].item() == 0
-    assert first.sql("select count(*) as n from golden_entity")["n"].item() == 8  # 9 registrations, one a duplicate
+    assert (
+        first.sql("select count(*) as n from golden_entity")["n"].item() == 8
+    )  # 9 registrations, one a duplicate
     assert "zombie.orphan_licence" not in set(first.sql("select issue_type from entity_issue")["issue_type"])
 
 
 def test_records_resolve_to_the_entities_worked_out_by_hand(nights: tuple[Run, Run]) -> None:
     _, second = nights
-    xref = {(s, k): e for s, k, e in second.sql("select source, record_key, entity_id from entity_xref").iter_rows()}
+    xref = {
+        (s, k): e
+        for s, k, e in second.sql("select source, record_key, entity_id from entity_xref").iter_rows()
+    }
     assert len(xref) == 18  # every loaded record once
     for group in SAME_ENTITY:
         assert len({xref[record] for record in group}) == 1, group
@@ -92,7 +97,9 @@ def test_records_resolve_to_the_entities_worked_out_by_hand(nights: tuple[Run, R
 def test_exactly_the_issues_worked_out_by_hand(nights: tuple[Run, Run]) -> None:
     _, second = nights
     issues = set(second.sql("select issue_type, record_key from entity_issue").iter_rows())
-    assert issues == EXPECTED_ISSUES  # in particular: no inconsistent.name for brackets, prefixes or shop names
+    assert (
+        issues == EXPECTED_ISSUES
+    )  # in particular: no inconsistent.name for brackets, prefixes or shop names
 
 
 def test_bad_files_and_rows_are_quarantined_with_a_reason(nights: tuple[Run, Run]) -> None:
@@ -110,12 +117,20 @@ def test_each_delivery_partition_carries_its_own_figures_and_checks(nights: tupl
     # files, rows read, loaded, quarantined; 说明.txt is a file of the first delivery, quarantined whole
     expected = {"2026-11-20": (2, 10, 9, 2), "2026-11-21": (1, 1, 1, 0)}
     for partition, figures in expected.items():
-        records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1)
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
+        )
         metadata = records.records[0].asset_materialization.metadata
-        assert tuple(metadata[k].value for k in ("files", "rows_read", "rows_loaded", "rows_quarantined")) == figures
+        assert (
+            tuple(metadata[k].value for k in ("files", "rows_read", "rows_loaded", "rows_quarantined"))
+            == figures
+        )
     check = dg.AssetCheckKey(key, "expect_table_row_count_to_be_between")
     history = instance.event_log_storage.get_asset_check_execution_history(check, limit=10)
-    judged = {r.event.dagster_event.event_specific_data.partition: r.event.dagster_event.event_specific_data for r in history}
+    judged = {
+        r.event.dagster_event.event_specific_data.partition: r.event.dagster_event.event_specific_data
+        for r in history
+    }
     assert set(judged) == set(expected)
     assert judged["2026-11-20"].metadata["observed"].value == {"2026-11-20": "9"}
     assert judged["2026-11-21"].metadata["observed"].value == {"2026-11-21": "1"}

@@ -44,7 +44,9 @@ def test_every_bad_row_is_quarantined_with_its_row_and_reason(pipeline: Run) -> 
     rows = pipeline.delta("bronze/quarantine").filter(pl.col("row").is_not_null())
     rows = pl.concat([rows.select("file", "row", "reason"), _rejected_corrections(pipeline)])
     joined = expected.join(rows, left_on=["path", "row"], right_on=["file", "row"], how="left")
-    assert joined["reason_right"].null_count() == 0, joined.filter(pl.col("reason_right").is_null()).to_dicts()
+    assert joined["reason_right"].null_count() == 0, joined.filter(
+        pl.col("reason_right").is_null()
+    ).to_dicts()
     for kind, reason in joined.select("reason", "reason_right").iter_rows():
         assert any(word in reason for word in ROW_REASONS[kind]), (kind, reason)
     assert rows.height == expected.height
@@ -56,7 +58,9 @@ def _rejected_corrections(run: Run) -> pl.DataFrame:
 
 
 def test_no_good_row_is_lost(pipeline: Run) -> None:
-    files = pipeline.demo.truth_table("files").filter(pl.col("quarantine_reason").is_null() & pl.col("is_identical_redelivery_of").is_null())
+    files = pipeline.demo.truth_table("files").filter(
+        pl.col("quarantine_reason").is_null() & pl.col("is_identical_redelivery_of").is_null()
+    )
     log = pipeline.delta("bronze/load_log").select(path="file", status="status", rows_loaded="rows_loaded")
     joined = files.join(log, on="path", how="left")
     assert (joined["status"] == "loaded").all()
@@ -67,7 +71,9 @@ def test_no_good_row_is_lost(pipeline: Run) -> None:
 def test_the_identical_redelivery_loads_nothing(pipeline: Run) -> None:
     copies = pipeline.demo.truth_table("files").filter(pl.col("is_identical_redelivery_of").is_not_null())
     assert copies.height >= 1
-    log = pipeline.delta("bronze/load_log").join(copies.select(file="path", original="is_identical_redelivery_of"), on="file")
+    log = pipeline.delta("bronze/load_log").join(
+        copies.select(file="path", original="is_identical_redelivery_of"), on="file"
+    )
     assert (log["status"] == "duplicate").all() and (log["duplicate_of"] == log["original"]).all()
     raw = pipeline.delta("bronze/registration_deliveries")
     assert raw.filter(pl.col("source_file").is_in(copies["path"].implode())).is_empty()
@@ -76,7 +82,9 @@ def test_the_identical_redelivery_loads_nothing(pipeline: Run) -> None:
 def test_current_state_holds_the_final_version_of_every_record(pipeline: Run) -> None:
     truth = pipeline.demo.truth_table("records")
     for source, name_column in (("registration", "name"), ("licensing", "holder_name"), ("district", "name")):
-        expected = truth.filter(pl.col("source") == source).select("record_key", "delivery_date", "name_in_record")
+        expected = truth.filter(pl.col("source") == source).select(
+            "record_key", "delivery_date", "name_in_record"
+        )
         current = pipeline.delta(f"bronze/{source}").select("record_key", "delivery_date", name=name_column)
         assert sorted(current["record_key"].to_list()) == sorted(expected["record_key"].to_list())
         joined = expected.join(current, on="record_key")
@@ -95,11 +103,17 @@ def test_hostile_text_is_stored_verbatim_as_data(pipeline: Run) -> None:
 
 
 def test_every_encoding_format_and_header_synonym_loaded(pipeline: Run) -> None:
-    files = pipeline.demo.truth_table("files").filter(pl.col("quarantine_reason").is_null() & pl.col("is_identical_redelivery_of").is_null())
+    files = pipeline.demo.truth_table("files").filter(
+        pl.col("quarantine_reason").is_null() & pl.col("is_identical_redelivery_of").is_null()
+    )
     log = pipeline.delta("bronze/load_log").filter(pl.col("status") == "loaded")
-    loaded = files.join(log.select(path="file", encoding_read="encoding", format_read="file_format"), on="path")
+    loaded = files.join(
+        log.select(path="file", encoding_read="encoding", format_read="file_format"), on="path"
+    )
     assert loaded.height == files.height
-    assert {"utf-8", "utf-8-sig", "gb18030"} <= set(loaded["encoding_read"]) and "xlsx" in set(loaded["format_read"])
+    assert {"utf-8", "utf-8-sig", "gb18030"} <= set(loaded["encoding_read"]) and "xlsx" in set(
+        loaded["format_read"]
+    )
     csv = loaded.filter(pl.col("format") == "csv")
     assert (csv["encoding"] == csv["encoding_read"]).all()
 
@@ -107,7 +121,10 @@ def test_every_encoding_format_and_header_synonym_loaded(pipeline: Run) -> None:
 def test_quarantine_and_load_summary_are_published(pipeline: Run) -> None:
     quarantine = pipeline.sql("select * from quarantine")
     assert {"source", "file", "row", "reason"} <= set(quarantine.columns)
-    assert quarantine.height == pipeline.delta("bronze/quarantine").height + _rejected_corrections(pipeline).height
+    assert (
+        quarantine.height
+        == pipeline.delta("bronze/quarantine").height + _rejected_corrections(pipeline).height
+    )
     summary = pipeline.sql("select * from load_summary")
     loaded = pipeline.delta("bronze/load_log")
     assert summary["rows_loaded"].sum() == loaded["rows_loaded"].sum()

@@ -48,7 +48,9 @@ def header_only(landing: Path) -> None:
 def unreadable(landing: Path) -> None:
     for file in landing.rglob("*"):
         if file.is_file():
-            file.write_bytes(b"\x00\x01 not a spreadsheet: " + str(file).encode())  # unique: not a re-delivery
+            file.write_bytes(
+                b"\x00\x01 not a spreadsheet: " + str(file).encode()
+            )  # unique: not a re-delivery
 
 
 SHAPES = {
@@ -64,7 +66,10 @@ SHAPES = {
 
 def published_tables(warehouse: Path) -> set[str]:
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        return {row[0] for row in connection.execute("select table_name from information_schema.tables").fetchall()}
+        return {
+            row[0]
+            for row in connection.execute("select table_name from information_schema.tables").fetchall()
+        }
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
@@ -87,7 +92,14 @@ def test_every_landing_shape_publishes_every_contract_table(base: Demo, tmp_path
 
 
 def test_one_entity_publishes(tmp_path: Path) -> None:
-    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "handwritten" / "landing" / "registration" / "2026-11-20"
+    fixture = (
+        Path(__file__).resolve().parents[1]
+        / "fixtures"
+        / "handwritten"
+        / "landing"
+        / "registration"
+        / "2026-11-20"
+    )
     source = next(fixture.glob("*.csv")).read_text(encoding="utf-8-sig").splitlines()
     target = tmp_path / "landing" / "registration" / "2026-11-20" / "one.csv"
     target.parent.mkdir(parents=True)

@@ -43,9 +43,20 @@ def test_a_reader_during_a_run_sees_a_whole_previous_or_new_warehouse(tmp_path: 
     (new_day / "next.csv").write_bytes((new_day / "next.csv").read_bytes() + b"\n")  # new bytes, same rows
     locations = first.paths
     run = subprocess.Popen(
-        cli("run", "--landing", str(landing), "--lake", str(locations.lake), "--warehouse", str(locations.warehouse),
-            "--dagster-home", str(locations.dagster_home)),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cli(
+            "run",
+            "--landing",
+            str(landing),
+            "--lake",
+            str(locations.lake),
+            "--warehouse",
+            str(locations.warehouse),
+            "--dagster-home",
+            str(locations.dagster_home),
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     seen = []
     while run.poll() is None:
@@ -60,20 +71,43 @@ def test_a_reader_during_a_run_sees_a_whole_previous_or_new_warehouse(tmp_path: 
 
 
 def test_exit_codes_and_one_line_errors(tmp_path: Path) -> None:
-    missing = subprocess.run(cli("run", "--landing", str(tmp_path / "nowhere"), "--lake", str(tmp_path / "lake")),
-                             capture_output=True, text=True, timeout=120)
-    assert missing.returncode == 2 and missing.stderr.strip().startswith(f"error: landing zone {tmp_path / 'nowhere'} does not exist (")
+    missing = subprocess.run(
+        cli("run", "--landing", str(tmp_path / "nowhere"), "--lake", str(tmp_path / "lake")),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert missing.returncode == 2 and missing.stderr.strip().startswith(
+        f"error: landing zone {tmp_path / 'nowhere'} does not exist ("
+    )
     usage = subprocess.run(cli("run", "--no-such-option"), capture_output=True, text=True, timeout=120)
     assert usage.returncode == 2
     landing = tmp_path / "landing" / "registration" / "2026-11-20"
     landing.mkdir(parents=True)
-    (landing / "r.csv").write_text("主体身份代码,名称,成立日期,登记状态\nK1,甲,2020-01-01,存续\n", encoding="utf-8")
+    (landing / "r.csv").write_text(
+        "主体身份代码,名称,成立日期,登记状态\nK1,甲,2020-01-01,存续\n", encoding="utf-8"
+    )
     lake = tmp_path / "lake"
     (lake / "bronze" / "load_log" / "_delta_log").mkdir(parents=True)
-    (lake / "bronze" / "load_log" / "_delta_log" / "00000000000000000000.json").write_text("{not json", encoding="utf-8")
-    broken = subprocess.run(cli("run", "--landing", str(tmp_path / "landing"), "--lake", str(lake), "--warehouse",
-                                str(tmp_path / "w" / "c.duckdb"), "--dagster-home", str(tmp_path / "dh")),
-                            capture_output=True, text=True, timeout=300)
+    (lake / "bronze" / "load_log" / "_delta_log" / "00000000000000000000.json").write_text(
+        "{not json", encoding="utf-8"
+    )
+    broken = subprocess.run(
+        cli(
+            "run",
+            "--landing",
+            str(tmp_path / "landing"),
+            "--lake",
+            str(lake),
+            "--warehouse",
+            str(tmp_path / "w" / "c.duckdb"),
+            "--dagster-home",
+            str(tmp_path / "dh"),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert broken.returncode == 1
     errors = [line for line in broken.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in broken.stderr
@@ -83,9 +117,20 @@ def test_a_busy_lake_turns_a_run_away_at_once_or_after_its_wait(tmp_path: Path) 
     from pipelines.storage.lake import exclusive
 
     (tmp_path / "landing" / "registration" / "2026-11-20").mkdir(parents=True)
-    (tmp_path / "landing" / "registration" / "2026-11-20" / "r.csv").write_text("主体身份代码\nK1\n", encoding="utf-8")
-    command = cli("run", "--landing", str(tmp_path / "landing"), "--lake", str(tmp_path / "lake"),
-                  "--warehouse", str(tmp_path / "w" / "c.duckdb"), "--dagster-home", str(tmp_path / "dh"))
+    (tmp_path / "landing" / "registration" / "2026-11-20" / "r.csv").write_text(
+        "主体身份代码\nK1\n", encoding="utf-8"
+    )
+    command = cli(
+        "run",
+        "--landing",
+        str(tmp_path / "landing"),
+        "--lake",
+        str(tmp_path / "lake"),
+        "--warehouse",
+        str(tmp_path / "w" / "c.duckdb"),
+        "--dagster-home",
+        str(tmp_path / "dh"),
+    )
     with exclusive(tmp_path / "lake"):
         at_once = subprocess.run(command, capture_output=True, text=True, timeout=120)
         started = time.monotonic()

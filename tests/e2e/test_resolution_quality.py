@@ -18,18 +18,37 @@ def test_resolution_precision_recall_and_no_uscc_conflicts(pipeline: Run) -> Non
     table = {row["slice"]: row for row in evaluation.resolution_table(truth, xref).iter_rows(named=True)}
     assert table["all records"]["precision"] >= 0.99 and table["all records"]["recall"] >= 0.97
     assert table["records without a valid USCC"]["f1"] >= 0.95
-    records = pl.concat([pipeline.delta(f"silver/{s}").select("record_key", "uscc", "uscc_is_valid", "name_key", "branch_marker").with_columns(source=pl.lit(s))
-                         for s in ("registration", "licensing", "district")])
+    records = pl.concat(
+        [
+            pipeline.delta(f"silver/{s}")
+            .select("record_key", "uscc", "uscc_is_valid", "name_key", "branch_marker")
+            .with_columns(source=pl.lit(s))
+            for s in ("registration", "licensing", "district")
+        ]
+    )
     assert evaluation.uscc_conflicts(xref, records) == 0
     assert xref.height == truth.height  # every accepted record resolved, once
 
 
 def test_every_issue_type_is_found_with_floors_on_precision_and_recall(pipeline: Run) -> None:
-    table = evaluation.flag_table(pipeline.demo.truth_table("issues"), pipeline.demo.truth_table("records"), pipeline.delta("gold/entity_issue"))
+    table = evaluation.flag_table(
+        pipeline.demo.truth_table("issues"),
+        pipeline.demo.truth_table("records"),
+        pipeline.delta("gold/entity_issue"),
+    )
     assert set(table["issue_type"]) == {
-        "zombie.deregistered_with_active_licence", "zombie.unreachable", "zombie.no_annual_report", "zombie.ceased_operating",
-        "zombie.orphan_licence", "inconsistent.name", "inconsistent.legal_rep", "inconsistent.address",
-        "inconsistent.district", "invalid.uscc", "expired_licence.still_operating", "duplicate.registration",
+        "zombie.deregistered_with_active_licence",
+        "zombie.unreachable",
+        "zombie.no_annual_report",
+        "zombie.ceased_operating",
+        "zombie.orphan_licence",
+        "inconsistent.name",
+        "inconsistent.legal_rep",
+        "inconsistent.address",
+        "inconsistent.district",
+        "invalid.uscc",
+        "expired_licence.still_operating",
+        "duplicate.registration",
     }
     weak = table.filter((pl.col("precision") < 0.85) | (pl.col("recall") < 0.85))
     assert weak.is_empty(), weak.to_dicts()
@@ -45,6 +64,8 @@ def test_golden_record_survivorship_and_provenance(pipeline: Run) -> None:
     assert orphans["name_source"].drop_nulls().str.starts_with("licensing:").any()
     # the golden name is the registered name for registered entities
     reg = pipeline.delta("silver/registration").select("record_key", "name", "name_is_placeholder")
-    joined = registered.join(reg, left_on="registration_record_key", right_on="record_key").filter(~pl.col("name_is_placeholder"))
+    joined = registered.join(reg, left_on="registration_record_key", right_on="record_key").filter(
+        ~pl.col("name_is_placeholder")
+    )
     assert (joined["name"] == joined["name_right"]).all()
     assert (golden["licence_count"] >= golden["active_licence_count"]).all()

@@ -6,10 +6,10 @@ import importlib
 
 import pytest
 
-from pipelines.publishing import lineage
 from pipelines.domain import standardise
 from pipelines.domain.contract import SPECS
 from pipelines.domain.ingest import raw_schema
+from pipelines.publishing import lineage
 
 SCHEMA = {
     "silver/licensing": ["record_key", "holder_name", "uscc", "licence_status", "valid_until", "issued_on"],
@@ -44,13 +44,30 @@ left join licence_fact as fact on fact.entity_id = golden.entity_id
 
 def test_ctes_joins_aggregates_coalesce_case_windows_and_literals() -> None:
     found = lineage.column_lineage(SQL, SCHEMA)
-    assert list(found) == ["entity_id", "name", "label", "licences", "last_valid_until", "rank_in_rep", "version", "licence_no"]
+    assert list(found) == [
+        "entity_id",
+        "name",
+        "label",
+        "licences",
+        "last_valid_until",
+        "rank_in_rep",
+        "version",
+        "licence_no",
+    ]
     assert found["entity_id"] == [("gold/golden_entity", "entity_id")]
     assert found["name"] == [("gold/golden_entity", "name"), ("silver/licensing", "holder_name")]  # coalesce
-    assert found["label"] == [("gold/golden_entity", "legal_rep"), ("silver/licensing", "licence_status")]  # case
+    assert found["label"] == [
+        ("gold/golden_entity", "legal_rep"),
+        ("silver/licensing", "licence_status"),
+    ]  # case
     assert found["licences"] == []  # count(*) reads no column
-    assert found["last_valid_until"] == [("silver/licensing", "valid_until")]  # aggregate through a CTE of `select *`
-    assert found["rank_in_rep"] == [("gold/golden_entity", "legal_rep"), ("silver/licensing", "issued_on")]  # window
+    assert found["last_valid_until"] == [
+        ("silver/licensing", "valid_until")
+    ]  # aggregate through a CTE of `select *`
+    assert found["rank_in_rep"] == [
+        ("gold/golden_entity", "legal_rep"),
+        ("silver/licensing", "issued_on"),
+    ]  # window
     assert found["version"] == []  # literal
     assert found["licence_no"] == [("curated/licence_fact", "licence_no")]  # another model (unqualified)
 
@@ -62,7 +79,9 @@ def test_select_star_is_expanded_from_the_schema() -> None:
 
 def test_union_branches_both_count() -> None:
     sql = "select record_key as k from silver.licensing union all select 'x' || record_key as k from gold.entity_xref"
-    assert lineage.column_lineage(sql, SCHEMA) == {"k": [("gold/entity_xref", "record_key"), ("silver/licensing", "record_key")]}
+    assert lineage.column_lineage(sql, SCHEMA) == {
+        "k": [("gold/entity_xref", "record_key"), ("silver/licensing", "record_key")]
+    }
 
 
 def test_a_table_without_a_schema_is_refused() -> None:
@@ -71,7 +90,12 @@ def test_a_table_without_a_schema_is_refused() -> None:
 
 
 def test_referenced_tables_skip_ctes() -> None:
-    assert lineage.referenced_tables(SQL) == ["curated/licence_fact", "gold/entity_xref", "gold/golden_entity", "silver/licensing"]
+    assert lineage.referenced_tables(SQL) == [
+        "curated/licence_fact",
+        "gold/entity_xref",
+        "gold/golden_entity",
+        "silver/licensing",
+    ]
 
 
 def test_the_walk_goes_through_models_and_the_lake_down_to_bronze() -> None:
@@ -114,7 +138,11 @@ def test_every_silver_column_is_mapped_to_the_bronze_columns_it_is_computed_from
         bronze = table.replace("silver/", "bronze/")
         for column in columns:
             for upstream_table, upstream in lineage.LAKE_LINEAGE[(table, column)].upstream:
-                assert upstream_table == bronze and upstream in raw_schema(SPECS[bronze.split("/")[1]]), (table, column, upstream)
+                assert upstream_table == bronze and upstream in raw_schema(SPECS[bronze.split("/")[1]]), (
+                    table,
+                    column,
+                    upstream,
+                )
 
 
 def test_listed_silver_columns_exist() -> None:

@@ -13,11 +13,11 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable
 
-from pipelines.publishing.sql_models import model_names
-from pipelines.publishing import lineage
 from pipelines.domain.contract import SPECS
 from pipelines.domain.readers import read_file
 from pipelines.orchestration.runner import run_batch
+from pipelines.publishing import lineage
+from pipelines.publishing.sql_models import model_names
 from tests.conftest import generate_demo, workspace
 
 pytestmark = pytest.mark.xdist_group("lineage")
@@ -33,7 +33,9 @@ class Built:
 
     def materialization(self, model: str) -> dg.AssetMaterialization:
         event = self.instance.get_latest_materialization_event(dg.AssetKey(["curated", model]))
-        assert event is not None and event.asset_materialization is not None, f"curated/{model} was not materialised"
+        assert event is not None and event.asset_materialization is not None, (
+            f"curated/{model} was not materialised"
+        )
         return event.asset_materialization
 
     def deps(self, model: str, column: str) -> set[tuple[str, str]]:
@@ -77,20 +79,27 @@ def test_spot_checks_through_dagster(built: Built) -> None:
     assert built.deps("golden_entity", "issue_count") == set()  # count(*)
     assert built.deps("licence_fact", "entity_id") == {("gold/entity_xref", "entity_id")}
     assert built.deps("licence_fact", "licence_no") == {("silver/licensing", "record_key")}
-    assert built.deps("inspection_fact", "supervising_district_code") == {("silver/district", "district_file_code")}
+    assert built.deps("inspection_fact", "supervising_district_code") == {
+        ("silver/district", "district_file_code")
+    }
     assert built.deps("delivery_quality", "failed_expectations") >= {("silver/registration", "success")}
     # A shared lake table is written by several assets: its columns are named by each writer's key.
     deliveries = {f"bronze/{s}_deliveries" for s in SOURCES}
     assert built.deps("load_summary", "rows_loaded") == {(k, "rows_loaded") for k in deliveries}
     assert built.deps("load_summary", "load_seconds") == {(k, "seconds") for k in deliveries}
-    assert built.deps("quarantine", "reason") == {(k, "reason") for k in (*deliveries, "bronze/landing_inventory", "silver/corrections")}
+    assert built.deps("quarantine", "reason") == {
+        (k, "reason") for k in (*deliveries, "bronze/landing_inventory", "silver/corrections")
+    }
     assert ("silver/corrections", "steward") in built.deps("quarantine", "raw_text")
     assert built.deps("record_lineage", "source_row") == {(f"silver/{s}", "source_row") for s in SOURCES}
     assert built.deps("record_lineage", "entity_id") == {("gold/entity_xref", "entity_id")}
 
 
 def test_the_column_schema_shows_each_columns_inputs(built: Built) -> None:
-    columns = {c.name: c.description for c in built.materialization("golden_entity").metadata["dagster/column_schema"].value.columns}
+    columns = {
+        c.name: c.description
+        for c in built.materialization("golden_entity").metadata["dagster/column_schema"].value.columns
+    }
     assert columns["name"] == "← gold/golden_entity.name"
     assert columns["issue_count"].startswith("← no column")
 
@@ -106,29 +115,53 @@ def test_column_lineage_table_covers_every_model_column(built: Built) -> None:
 
 
 def test_golden_name_walks_down_to_the_delivered_columns(built: Built) -> None:
-    rows = built.sql("select depth, upstream_table, upstream_column, derived_by from column_lineage "
-                     "where model = 'golden_entity' and column_name = 'name' order by depth")
+    rows = built.sql(
+        "select depth, upstream_table, upstream_column, derived_by from column_lineage "
+        "where model = 'golden_entity' and column_name = 'name' order by depth"
+    )
     found = {(d, t, c) for d, t, c, _ in rows.iter_rows()}
     assert (1, "gold/golden_entity", "name") in found
-    assert {(2, "silver/registration", "name"), (2, "silver/licensing", "holder_name"), (2, "silver/district", "name"),
-            (2, "silver/corrections", "new_value")} <= found
-    assert (3, "bronze/registration", "name") in found and (4, "bronze/registration_deliveries", "name") in found
-    assert rows.filter(pl.col("depth") == 2)["derived_by"].unique().to_list() == ["pipelines.domain.survivorship.golden"]
+    assert {
+        (2, "silver/registration", "name"),
+        (2, "silver/licensing", "holder_name"),
+        (2, "silver/district", "name"),
+        (2, "silver/corrections", "new_value"),
+    } <= found
+    assert (3, "bronze/registration", "name") in found and (
+        4,
+        "bronze/registration_deliveries",
+        "name",
+    ) in found
+    assert rows.filter(pl.col("depth") == 2)["derived_by"].unique().to_list() == [
+        "pipelines.domain.survivorship.golden"
+    ]
 
 
 def test_quarantine_reason_comes_from_bronze_and_rejected_corrections(built: Built) -> None:
-    rows = built.sql("select depth, upstream_table, upstream_column from column_lineage where model = 'quarantine' and column_name = 'reason'")
+    rows = built.sql(
+        "select depth, upstream_table, upstream_column from column_lineage where model = 'quarantine' and column_name = 'reason'"
+    )
     found = {tuple(r) for r in rows.iter_rows()}
-    assert {(1, "bronze/quarantine", "reason"), (1, "silver/corrections", "reason"), (2, "bronze/corrections", "action")} <= found
+    assert {
+        (1, "bronze/quarantine", "reason"),
+        (1, "silver/corrections", "reason"),
+        (2, "bronze/corrections", "action"),
+    } <= found
 
 
 def test_every_walk_ends_in_bronze_or_says_what_computed_it(built: Built) -> None:
     """Every non-bronze column reached is followed further: to an upstream column, or to a row saying
     which SQL or function computed it from no column (nothing silently stops at silver or gold)."""
     rows = built.sql("select * from column_lineage")
-    reached = rows.filter(pl.col("upstream_table").is_not_null() & ~pl.col("upstream_table").str.starts_with("bronze/"))
-    followed = rows.select("model", "column_name", upstream_table="downstream_table", upstream_column="downstream_column").unique()
-    dead_ends = reached.join(followed, on=["model", "column_name", "upstream_table", "upstream_column"], how="anti")
+    reached = rows.filter(
+        pl.col("upstream_table").is_not_null() & ~pl.col("upstream_table").str.starts_with("bronze/")
+    )
+    followed = rows.select(
+        "model", "column_name", upstream_table="downstream_table", upstream_column="downstream_column"
+    ).unique()
+    dead_ends = reached.join(
+        followed, on=["model", "column_name", "upstream_table", "upstream_column"], how="anti"
+    )
     assert dead_ends.is_empty(), dead_ends.select("model", "column_name", "path").to_dicts()[:5]
 
 
@@ -136,10 +169,14 @@ def test_the_lake_map_names_columns_that_exist(built: Built) -> None:
     schemas = {}
     for log in built.paths.lake.glob("*/*/_delta_log"):
         table = log.parent
-        schemas[f"{table.parent.name}/{table.name}"] = {f.name for f in DeltaTable(str(table)).schema().fields}
+        schemas[f"{table.parent.name}/{table.name}"] = {
+            f.name for f in DeltaTable(str(table)).schema().fields
+        }
     for (table, column), derivation in lineage.LAKE_LINEAGE.items():
         for name, col in [(table, column), *derivation.upstream]:
-            assert col in schemas[name], f"pipelines/publishing/lineage.py names {name}.{col}, which the lake does not have"
+            assert col in schemas[name], (
+                f"pipelines/publishing/lineage.py names {name}.{col}, which the lake does not have"
+            )
     assert set(lineage.WRITERS) <= set(schemas)
 
 
@@ -156,8 +193,10 @@ where g.entity_id = ?
 def test_from_a_published_name_to_the_file_and_row_it_was_delivered_in(built: Built) -> None:
     """For a name from each source: the SQL walk names a file whose bytes match the recorded sha256 and
     whose row, read as delivered, holds the published name."""
-    picks = built.sql("select any_value(entity_id) as entity_id from golden_entity "
-                      "where name_source not like 'steward:%' group by split_part(name_source, ':', 1)")
+    picks = built.sql(
+        "select any_value(entity_id) as entity_id from golden_entity "
+        "where name_source not like 'steward:%' group by split_part(name_source, ':', 1)"
+    )
     assert picks.height >= 2  # registration and at least one of licensing/district
     for entity_id in picks["entity_id"]:
         [walk] = built.sql(WALK, [entity_id]).iter_rows(named=True)

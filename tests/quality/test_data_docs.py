@@ -20,7 +20,9 @@ ROW_LINK = re.compile(r"'_table_row_link_path': '([^']+)'")
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, clean_run: ValidationRun, broken_run: ValidationRun) -> Path:
+def site(
+    tmp_path_factory: pytest.TempPathFactory, clean_run: ValidationRun, broken_run: ValidationRun
+) -> Path:
     """A site built twice, as two nightly runs would: the second build must keep the first run."""
     site_dir = tmp_path_factory.mktemp("data_docs")
     build_data_docs([clean_run], site_dir)
@@ -38,7 +40,9 @@ def test_index_links_the_pages_of_every_run_built_so_far(
 ) -> None:
     links = ROW_LINK.findall((site / "index.html").read_text(encoding="utf-8"))
     newest_first = sorted([clean_run, broken_run], key=lambda run: run.result_key[2], reverse=True)
-    assert [link for link in links if link.startswith("validations/")] == [page_of(run) for run in newest_first]
+    assert [link for link in links if link.startswith("validations/")] == [
+        page_of(run) for run in newest_first
+    ]
     assert "expectations/test_registration.html" in links
     assert all((site / link).is_file() for link in links)
 

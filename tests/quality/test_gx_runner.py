@@ -33,7 +33,9 @@ def by_label(run: ValidationRun) -> dict[str, ExpectationOutcome]:
 
 def test_clean_frame_passes_every_expectation(clean_run: ValidationRun) -> None:
     assert clean_run.success
-    assert [o.expectation_type for o in clean_run.outcomes] == [e["type"] for e in load_suite(SUITE)["expectations"]]
+    assert [o.expectation_type for o in clean_run.outcomes] == [
+        e["type"] for e in load_suite(SUITE)["expectations"]
+    ]
     assert all(o.success and o.suite == "test_registration" for o in clean_run.outcomes)
     outcomes = by_label(clean_run)
     assert outcomes["expect_column_values_to_be_unique(record_key)"].observed_value == "0 unexpected (0%)"
@@ -74,7 +76,9 @@ def test_not_null_honours_mostly(broken_run: ValidationRun) -> None:
     address = by_label(broken_run)["expect_column_values_to_not_be_null(address)"]
     assert address.success
     assert (address.unexpected_count, address.unexpected_percent) == (5, 12.5)
-    assert by_label(broken_run)["expect_column_values_to_not_be_null(record_key)"].partial_unexpected == ["null"]
+    assert by_label(broken_run)["expect_column_values_to_not_be_null(record_key)"].partial_unexpected == [
+        "null"
+    ]
 
 
 def test_compound_and_proportion_checks(broken_run: ValidationRun) -> None:
@@ -82,7 +86,10 @@ def test_compound_and_proportion_checks(broken_run: ValidationRun) -> None:
     compound = outcomes["expect_compound_columns_to_be_unique(source,source_id)"]
     assert compound.column is None
     assert compound.partial_unexpected == ['{"source": "b", "source_id": 11}']
-    assert outcomes["expect_column_proportion_of_unique_values_to_be_between(record_key)"].observed_value == "0.9744"
+    assert (
+        outcomes["expect_column_proportion_of_unique_values_to_be_between(record_key)"].observed_value
+        == "0.9744"
+    )
 
 
 def test_severity_and_description_come_from_meta(broken_run: ValidationRun) -> None:
@@ -98,7 +105,11 @@ def test_run_carries_plain_json_for_data_docs(broken_run: ValidationRun) -> None
     json.dumps(broken_run.result_json)
     assert broken_run.suite_json == load_suite(SUITE)
     suite, run_name, run_time, batch = broken_run.result_key
-    assert (suite, run_name, batch) == ("test_registration", "delivery-2026-11-02", "lakehouse-test_registration")
+    assert (suite, run_name, batch) == (
+        "test_registration",
+        "delivery-2026-11-02",
+        "lakehouse-test_registration",
+    )
     datetime.strptime(run_time, "%Y%m%dT%H%M%S.%fZ")
 
 

@@ -56,7 +56,12 @@ class LakeBuild:
         self.started = time.perf_counter()
         self.log = (root / "build.log").open("w")
         self.process = subprocess.Popen(
-            ["bash", "-c", script], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+            ["bash", "-c", script],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def stop(self) -> None:
@@ -197,24 +202,59 @@ def diff_message(name: str, duck: list[tuple], spark: list[tuple], columns: list
 def test_string_view_arrow_reaches_spark(spark) -> None:
     import pyarrow as pa
 
-    table = pa.table({"s": pa.array(["a", None], pa.string_view()), "l": pa.array([["x"], None], pa.list_(pa.string_view()))})
+    table = pa.table(
+        {
+            "s": pa.array(["a", None], pa.string_view()),
+            "l": pa.array([["x"], None], pa.list_(pa.string_view())),
+        }
+    )
     frame = spark.createDataFrame(spark_models.arrow_for_spark(table))
     assert sorted(frame.collect(), key=lambda r: r.s is None) == [(("a", ["x"])), ((None, None))]
 
 
 PROBE_EXPRESSIONS = {
-    "day of week": ["dayofweek(d)", "weekday(d)", "extract(dow from d)", "date_part('dow', d)", "isodow(d)",
-                    "extract(isodow from d)", "date_part('isodow', d)"],
-    "regexp_replace": [r"regexp_replace(s, '[a-z]', 'X', 'g')", r"regexp_replace(s, '[a-z]', 'X', 'gi')",
-                       r"regexp_replace(s, '([a-z])_([a-z])', '\2$\1', 'g')", r"regexp_replace(s, 'a', '\\', 'g')"],
-    "like": [r"s like 'a\_b'", r"s like 'x\%'", r"s ilike 'A\_%'", "s like 'a!_b' escape '!'", "s like 'a_b'"],
+    "day of week": [
+        "dayofweek(d)",
+        "weekday(d)",
+        "extract(dow from d)",
+        "date_part('dow', d)",
+        "isodow(d)",
+        "extract(isodow from d)",
+        "date_part('isodow', d)",
+    ],
+    "regexp_replace": [
+        r"regexp_replace(s, '[a-z]', 'X', 'g')",
+        r"regexp_replace(s, '[a-z]', 'X', 'gi')",
+        r"regexp_replace(s, '([a-z])_([a-z])', '\2$\1', 'g')",
+        r"regexp_replace(s, 'a', '\\', 'g')",
+    ],
+    "like": [
+        r"s like 'a\_b'",
+        r"s like 'x\%'",
+        r"s ilike 'A\_%'",
+        "s like 'a!_b' escape '!'",
+        "s like 'a_b'",
+    ],
     "concat": ["concat(s, i, d, '-')", "concat_ws('/', s, i)", "s || i"],
-    "dates": ["date_diff('day', d, date '2026-12-31')", "strftime(d, '%d.%m.%Y')", "date_trunc('month', d)", "d + 3"],
+    "dates": [
+        "date_diff('day', d, date '2026-12-31')",
+        "strftime(d, '%d.%m.%Y')",
+        "date_trunc('month', d)",
+        "d + 3",
+    ],
 }
 PROBE_AGGREGATES = [
-    "quantile_cont(x, 0.5)", "quantile_cont(x, 0.3)", "quantile_disc(x, 0.3)", "quantile(x, 0.5)", "median(x)",
-    "percentile_cont(0.25) within group (order by x)", "percentile_disc(0.25) within group (order by x)",
-    "string_agg(s, ',' order by s desc)", "count(*) filter (where i > 0)", "bool_or(s like 'a%')", "arg_min(s, i)",
+    "quantile_cont(x, 0.5)",
+    "quantile_cont(x, 0.3)",
+    "quantile_disc(x, 0.3)",
+    "quantile(x, 0.5)",
+    "median(x)",
+    "percentile_cont(0.25) within group (order by x)",
+    "percentile_disc(0.25) within group (order by x)",
+    "string_agg(s, ',' order by s desc)",
+    "count(*) filter (where i > 0)",
+    "bool_or(s like 'a%')",
+    "arg_min(s, i)",
 ]
 
 
@@ -225,13 +265,18 @@ def probe(spark):
     import pyarrow as pa
 
     n = 40
-    table = pa.table({
-        "g": [k % 3 for k in range(n)],
-        "i": [None if k % 7 == 0 else k - 20 for k in range(n)],
-        "x": [None if k % 5 == 0 else ((k * 37) % 23) / 4 for k in range(n)],
-        "s": [None if k % 9 == 0 else ["ab", "a_b", "Cd", "a%c", "x\\y", "$1", "b_a"][k % 7] for k in range(n)],
-        "d": [None if k % 11 == 0 else dt.date(2026, 11, 1) + dt.timedelta(days=k) for k in range(n)],
-    })
+    table = pa.table(
+        {
+            "g": [k % 3 for k in range(n)],
+            "i": [None if k % 7 == 0 else k - 20 for k in range(n)],
+            "x": [None if k % 5 == 0 else ((k * 37) % 23) / 4 for k in range(n)],
+            "s": [
+                None if k % 9 == 0 else ["ab", "a_b", "Cd", "a%c", "x\\y", "$1", "b_a"][k % 7]
+                for k in range(n)
+            ],
+            "d": [None if k % 11 == 0 else dt.date(2026, 11, 1) + dt.timedelta(days=k) for k in range(n)],
+        }
+    )
     connection = duckdb.connect()
     connection.register("gold__t", table)
     connection.execute("attach ':memory:' as gold")
@@ -301,12 +346,17 @@ def test_transpiled_models_keep_duckdb_null_ordering() -> None:
 
     def orderings(sql: str, dialect: str) -> list[tuple[str, bool, bool]]:
         tree = sqlglot.parse_one(sql, read=dialect)
-        return [(o.this.sql(), bool(o.args.get("desc")), bool(o.args.get("nulls_first"))) for o in tree.find_all(exp.Ordered)]
+        return [
+            (o.this.sql(), bool(o.args.get("desc")), bool(o.args.get("nulls_first")))
+            for o in tree.find_all(exp.Ordered)
+        ]
 
     for name in spark_models.model_names():
         duck_sql = spark_models.model_sql(name)
         duck = orderings(duck_sql, "duckdb")
-        assert [d[1:] for d in orderings(spark_models.transpile(duck_sql), "spark")] == [d[1:] for d in duck], name
+        assert [d[1:] for d in orderings(spark_models.transpile(duck_sql), "spark")] == [
+            d[1:] for d in duck
+        ], name
 
 
 # --------------------------------------------------------------------------------------------- tests on the lake
@@ -316,8 +366,14 @@ def test_transpiled_models_keep_duckdb_null_ordering() -> None:
 def test_model_gives_the_same_rows_on_spark_and_duckdb(name: str, duckdb_results, spark_results) -> None:
     duck, spark = duckdb_results[name], spark_results[name]
     if isinstance(spark, Exception):
-        shown = "" if isinstance(spark, spark_models.UnportableSQL) else spark_models.transpile(spark_models.model_sql(name))
-        pytest.fail(f"{name} does not run on Spark: {type(spark).__name__}: {str(spark).splitlines()[0]}\n{shown}")
+        shown = (
+            ""
+            if isinstance(spark, spark_models.UnportableSQL)
+            else spark_models.transpile(spark_models.model_sql(name))
+        )
+        pytest.fail(
+            f"{name} does not run on Spark: {type(spark).__name__}: {str(spark).splitlines()[0]}\n{shown}"
+        )
     assert spark.columns == duck.columns
     families = {c: (family(duck.schema[c]), family(spark.schema[c])) for c in duck.columns}
     assert {c: f for c, f in families.items() if f[0] != f[1]} == {}

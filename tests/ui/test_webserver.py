@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.storage import paths as paths_module
 from pipelines.demo import generate
 from pipelines.orchestration.runner import BatchResult, prepare_instance, run_batch
+from pipelines.storage import paths as paths_module
 
 pytestmark = pytest.mark.xdist_group("ui")
 PROJECT = Path(__file__).resolve().parents[2]
@@ -128,7 +128,9 @@ class Webserver:
 
     def query(self, query: str, **variables: object) -> dict:
         body = json.dumps({"query": query, "variables": variables}).encode()
-        request = urllib.request.Request(f"{self.url}/graphql", data=body, headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}/graphql", data=body, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=60) as response:
             answer = json.load(response)
         assert not answer.get("errors"), answer["errors"]
@@ -157,7 +159,11 @@ def wait_until_loaded(url: str, process: subprocess.Popen, log: Path) -> None:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             entries = []
         if entries and all(e["loadStatus"] == "LOADED" for e in entries):
-            errors = [e["locationOrLoadError"].get("message") for e in entries if e["locationOrLoadError"]["__typename"] == "PythonError"]
+            errors = [
+                e["locationOrLoadError"].get("message")
+                for e in entries
+                if e["locationOrLoadError"]["__typename"] == "PythonError"
+            ]
             assert not errors, errors
             return
         time.sleep(0.5)
@@ -169,15 +175,37 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webserver]:
     folder = tmp_path_factory.mktemp("ui")
     generate(folder / "landing", folder / "truth", entities=600, seed=7, days=2)
     locations = paths_module.resolve(
-        landing=folder / "landing", lake=folder / "lake", warehouse=folder / "warehouse" / "curated.duckdb", dagster_home=folder / "dagster_home"
+        landing=folder / "landing",
+        lake=folder / "lake",
+        warehouse=folder / "warehouse" / "curated.duckdb",
+        dagster_home=folder / "dagster_home",
     )
-    prepare_instance(locations.dagster_home)  # dagster.yaml (telemetry off) before the webserver reads the instance
-    env = {**os.environ, **{variable: str(getattr(locations, field)) for field, (variable, _) in paths_module.DEFAULTS.items()}}
+    prepare_instance(
+        locations.dagster_home
+    )  # dagster.yaml (telemetry off) before the webserver reads the instance
+    env = {
+        **os.environ,
+        **{
+            variable: str(getattr(locations, field)) for field, (variable, _) in paths_module.DEFAULTS.items()
+        },
+    }
     port, log = free_port(), folder / "webserver.log"
-    command = [sys.executable, "-m", "dagster_webserver", "-w", str(PROJECT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "dagster_webserver",
+        "-w",
+        str(PROJECT / "workspace.yaml"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
     with log.open("wb") as sink:
         # Started before the run so that its start-up overlaps the pipeline; it reads the instance per query.
-        process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=PROJECT, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         batch = run_batch(locations, echo=lambda *_: None)
         url = f"http://127.0.0.1:{port}"
@@ -204,7 +232,13 @@ def stop(process: subprocess.Popen) -> None:
 
 def test_the_asset_graph_has_every_layer_and_the_curated_lineage(webserver: Webserver) -> None:
     nodes = {"/".join(n["assetKey"]["path"]): n for n in webserver.query(ASSET_GRAPH)["assetNodes"]}
-    for wanted in ("bronze/registration_deliveries", "silver/registration", "gold/golden_entity", "curated/golden_entity", "curated/warehouse"):
+    for wanted in (
+        "bronze/registration_deliveries",
+        "silver/registration",
+        "gold/golden_entity",
+        "curated/golden_entity",
+        "curated/warehouse",
+    ):
         assert wanted in nodes, sorted(nodes)
     upstream = {"/".join(k["path"]) for k in nodes["curated/golden_entity"]["dependencyKeys"]}
     assert "gold/golden_entity" in upstream
@@ -220,7 +254,12 @@ def test_the_batch_runs_are_listed_as_successful_with_the_batch_tag(webserver: W
     assert {r["runId"] for r in results} == set(batch.run_ids)
     assert {r["status"] for r in results} == {"SUCCESS"}
     jobs = {r["jobName"] for r in results}
-    assert {"consolidate_job", "ingest_registration_job", "ingest_licensing_job", "ingest_district_job"} <= jobs
+    assert {
+        "consolidate_job",
+        "ingest_registration_job",
+        "ingest_licensing_job",
+        "ingest_district_job",
+    } <= jobs
     for run in results:
         assert {"key": "entity_lakehouse/batch", "value": batch.batch_id} in run["tags"]
     # Also in the unfiltered list the UI's run page starts from.
@@ -228,7 +267,9 @@ def test_the_batch_runs_are_listed_as_successful_with_the_batch_tag(webserver: W
     assert set(batch.run_ids) <= {r["runId"] for r in everything}
 
 
-def test_the_curated_golden_entity_materialization_carries_column_lineage_and_schema(webserver: Webserver) -> None:
+def test_the_curated_golden_entity_materialization_carries_column_lineage_and_schema(
+    webserver: Webserver,
+) -> None:
     node = webserver.query(LATEST_MATERIALIZATION, assetKey=key("curated/golden_entity"))["assetNodeOrError"]
     assert node["__typename"] == "AssetNode"
     [latest] = node["assetMaterializations"]
@@ -239,7 +280,10 @@ def test_the_curated_golden_entity_materialization_carries_column_lineage_and_sc
     assert schema["__typename"] == "TableSchemaMetadataEntry"
     columns = {c["name"] for c in schema["schema"]["columns"]}
     assert {"entity_id", "uscc", "name", "district_code"} <= columns
-    deps = {e["columnName"]: {("/".join(d["assetKey"]["path"]), d["columnName"]) for d in e["columnDeps"]} for e in lineage["lineage"]}
+    deps = {
+        e["columnName"]: {("/".join(d["assetKey"]["path"]), d["columnName"]) for d in e["columnDeps"]}
+        for e in lineage["lineage"]
+    }
     assert set(deps) <= columns
     assert ("gold/golden_entity", "entity_id") in deps["entity_id"]
     assert ("gold/golden_entity", "name") in deps["name"]
@@ -264,7 +308,9 @@ def test_the_registration_delivery_partitions_are_listed_as_materialized(webserv
     node = webserver.query(PARTITIONS, assetKey=key("bronze/registration_deliveries"))["assetNodeOrError"]
     assert node["__typename"] == "AssetNode" and node["isPartitioned"]
     assert node["partitionDefinition"] == {"type": "DYNAMIC", "name": "registration_deliveries"}
-    loaded = sorted(d.split("/", 1)[1] for d in webserver.batch.deliveries_loaded if d.startswith("registration/"))
+    loaded = sorted(
+        d.split("/", 1)[1] for d in webserver.batch.deliveries_loaded if d.startswith("registration/")
+    )
     assert loaded
     assert node["partitionKeys"] == loaded
     statuses = node["assetPartitionStatuses"]

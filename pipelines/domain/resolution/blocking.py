@@ -27,12 +27,14 @@ def _members(records: pl.DataFrame, rule: BlockingRule, max_block_size: int) -> 
 
 
 def _ordered(pairs: pl.DataFrame) -> pl.DataFrame:
-    return pairs.select(rid_l=pl.min_horizontal("rid", "rid_r"), rid_r=pl.max_horizontal("rid", "rid_r")).filter(
-        pl.col("rid_l") != pl.col("rid_r")
-    )
+    return pairs.select(
+        rid_l=pl.min_horizontal("rid", "rid_r"), rid_r=pl.max_horizontal("rid", "rid_r")
+    ).filter(pl.col("rid_l") != pl.col("rid_r"))
 
 
-def pairs_for_rule(records: pl.DataFrame, rule: BlockingRule, max_block_size: int, training_share: float) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+def pairs_for_rule(
+    records: pl.DataFrame, rule: BlockingRule, max_block_size: int, training_share: float
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     """(pairs to decide, training pairs, blocks skipped for being too large) of one rule."""
     members, skipped = _members(records, rule, max_block_size)
     key = list(rule.columns)
@@ -44,13 +46,17 @@ def pairs_for_rule(records: pl.DataFrame, rule: BlockingRule, max_block_size: in
     return to_decide, training, skipped
 
 
-def training_share(records: pl.DataFrame, rules: tuple[BlockingRule, ...], max_block_size: int, budget: int) -> float:
+def training_share(
+    records: pl.DataFrame, rules: tuple[BlockingRule, ...], max_block_size: int, budget: int
+) -> float:
     """Share of valid-USCC records to start training joins from, so that training pairs stay near budget."""
     total = 0
     for rule in rules:
         members, _ = _members(records, rule, max_block_size)
         per_block = members.group_by(list(rule.columns)).agg(valid=pl.col("uscc_is_valid").sum())
-        total += per_block.select((pl.col("valid") * (pl.col("valid") - 1)).sum()).item() or 0  # ordered pairs: rid may start either side
+        total += (
+            per_block.select((pl.col("valid") * (pl.col("valid") - 1)).sum()).item() or 0
+        )  # ordered pairs: rid may start either side
     return 1.0 if total <= budget else budget / total
 
 
@@ -61,7 +67,11 @@ def candidate_pairs(
     decide, train, stats = [], [], {}
     for bit, rule in enumerate(rules):
         to_decide, training, skipped = pairs_for_rule(records, rule, max_block_size, training_share)
-        stats[rule.name] = {"pairs": to_decide.height, "training_pairs": training.height, "blocks_skipped": skipped}
+        stats[rule.name] = {
+            "pairs": to_decide.height,
+            "training_pairs": training.height,
+            "blocks_skipped": skipped,
+        }
         decide.append(to_decide.with_columns(rules=pl.lit(1 << bit, dtype=pl.UInt32)))
         train.append(training)
     decided = (
@@ -69,11 +79,17 @@ def candidate_pairs(
         if decide
         else pl.DataFrame(schema=PAIR_SCHEMA)
     )
-    training = pl.concat(train).unique().sort("rid_l", "rid_r") if train else pl.DataFrame(schema={"rid_l": pl.Int64, "rid_r": pl.Int64})
+    training = (
+        pl.concat(train).unique().sort("rid_l", "rid_r")
+        if train
+        else pl.DataFrame(schema={"rid_l": pl.Int64, "rid_r": pl.Int64})
+    )
     return decided, training, stats
 
 
 def rule_names(rules_mask: pl.Expr, rules: tuple[BlockingRule, ...]) -> pl.Expr:
     """The comma-joined names of the rules whose bits are set."""
-    names = [pl.when((rules_mask & (1 << bit)) != 0).then(pl.lit(rule.name)) for bit, rule in enumerate(rules)]
+    names = [
+        pl.when((rules_mask & (1 << bit)) != 0).then(pl.lit(rule.name)) for bit, rule in enumerate(rules)
+    ]
     return pl.concat_str(names, separator=",", ignore_nulls=True)

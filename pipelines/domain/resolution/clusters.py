@@ -23,12 +23,16 @@ class ConstrainedClusters:
 
     def __init__(self, records: pl.DataFrame, different: list[tuple[int, int]]) -> None:
         distrusted = sorted({r for pair in different for r in pair})
-        start = records.select("rid", "source", "uscc", "uscc_is_valid", "reg_no", "branch_marker", "name_key").with_columns(
+        start = records.select(
+            "rid", "source", "uscc", "uscc_is_valid", "reg_no", "branch_marker", "name_key"
+        ).with_columns(
             trusted=pl.col("uscc_is_valid") & ~pl.col("rid").is_in(distrusted),
             is_registration=pl.col("source") == "registration",
             branch=pl.when(pl.col("name_key").is_not_null()).then(pl.col("branch_marker").fill_null("")),
         )
-        start = start.with_columns(root=pl.when("trusted").then(pl.col("rid").min().over("uscc", "trusted")).otherwise(pl.col("rid")))
+        start = start.with_columns(
+            root=pl.when("trusted").then(pl.col("rid").min().over("uscc", "trusted")).otherwise(pl.col("rid"))
+        )
         roots = start.group_by("root").agg(
             size=pl.len(),
             uscc=pl.col("uscc").filter("uscc_is_valid").first(),
@@ -43,7 +47,12 @@ class ConstrainedClusters:
         self.branch: list[str | None] = [None] * n
         self.reg_nos: dict[int, frozenset[str]] = {}
         for root, size, code, registrations, branch, reg_no in roots.iter_rows():
-            self.size[root], self.uscc[root], self.registrations[root], self.branch[root] = size, code, registrations, branch
+            self.size[root], self.uscc[root], self.registrations[root], self.branch[root] = (
+                size,
+                code,
+                registrations,
+                branch,
+            )
             if reg_no:
                 self.reg_nos[root] = frozenset([reg_no])
         self.forbidden: dict[int, set[int]] = {}
@@ -116,7 +125,9 @@ def resolve(
             clusters.union(left, right)
     ordered = accepted.sort("match_probability", "rid_l", "rid_r", descending=[True, False, False])
     outcomes = []
-    for left, right, probability, registrations in ordered.select("rid_l", "rid_r", "match_probability", "registrations").iter_rows():
+    for left, right, probability, registrations in ordered.select(
+        "rid_l", "rid_r", "match_probability", "registrations"
+    ).iter_rows():
         if clusters.find(left) == clusters.find(right):  # already one entity through stronger links
             outcomes.append(None)
             continue
@@ -128,7 +139,9 @@ def resolve(
     decided = ordered.with_columns(refused_because=pl.Series(outcomes, dtype=pl.String)).with_columns(
         linked=pl.col("refused_because").is_null()
     )
-    assignment = records.select("rid", "uscc", "uscc_is_valid").with_columns(cluster=pl.Series(clusters.roots(), dtype=pl.Int64))
+    assignment = records.select("rid", "uscc", "uscc_is_valid").with_columns(
+        cluster=pl.Series(clusters.roots(), dtype=pl.Int64)
+    )
     return _methods(assignment, decided, judged), decided
 
 
@@ -150,7 +163,12 @@ def _methods(assignment: pl.DataFrame, decided: pl.DataFrame, judged: set[int]) 
     """Per record: judgement > uscc > fuzzy (best linked pair's probability) > singleton."""
     linked = decided.filter("linked")
     best = (
-        pl.concat([linked.select(rid="rid_l", p="match_probability"), linked.select(rid="rid_r", p="match_probability")])
+        pl.concat(
+            [
+                linked.select(rid="rid_l", p="match_probability"),
+                linked.select(rid="rid_r", p="match_probability"),
+            ]
+        )
         .group_by("rid")
         .agg(fuzzy_score=pl.col("p").max())
     )

@@ -11,7 +11,18 @@ import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
-ATTRIBUTES = ["source", "uscc", "uscc_is_valid", "reg_no", "name_key", "branch_marker", "legal_rep_clean", "address_key", "district_code", "phone"]
+ATTRIBUTES = [
+    "source",
+    "uscc",
+    "uscc_is_valid",
+    "reg_no",
+    "name_key",
+    "branch_marker",
+    "legal_rep_clean",
+    "address_key",
+    "district_code",
+    "phone",
+]
 LEARNED_FEATURES = ("name", "location", "legal_rep", "phone")
 
 
@@ -28,8 +39,10 @@ def similarity(left: pl.Series, right: pl.Series) -> pl.Series:
     scores = np.full(len(left), np.nan)
     if present.any():
         scores[present] = process.cpdist(
-            left.filter(present).to_list(), right.filter(present).to_list(),
-            scorer=Levenshtein.normalized_similarity, workers=-1,
+            left.filter(present).to_list(),
+            right.filter(present).to_list(),
+            scorer=Levenshtein.normalized_similarity,
+            workers=-1,
         )
     return pl.Series(scores).fill_nan(None)
 
@@ -38,7 +51,9 @@ def _uscc_distance(left: pl.Series, right: pl.Series) -> pl.Series:
     present = (left.is_not_null() & right.is_not_null()).to_numpy()
     distances = np.full(len(left), -1, dtype=np.int64)
     if present.any():
-        distances[present] = process.cpdist(left.filter(present).to_list(), right.filter(present).to_list(), scorer=OSA.distance, workers=-1)
+        distances[present] = process.cpdist(
+            left.filter(present).to_list(), right.filter(present).to_list(), scorer=OSA.distance, workers=-1
+        )
     return pl.Series(distances).replace(-1, None)
 
 
@@ -49,7 +64,9 @@ def known_as(pairs: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
 
     def side(this: str, other: str) -> pl.Series:
         nameless = pairs[f"name_key_{this}"].is_null() & pairs[f"name_key_{other}"].is_not_null()
-        return pl.select(pl.when(nameless).then(pairs[f"legal_rep_clean_{this}"]).otherwise(pairs[f"name_key_{this}"])).to_series()
+        return pl.select(
+            pl.when(nameless).then(pairs[f"legal_rep_clean_{this}"]).otherwise(pairs[f"name_key_{this}"])
+        ).to_series()
 
     return side("l", "r"), side("r", "l")
 
@@ -64,7 +81,7 @@ def named_after_operator() -> pl.Expr:
 
 
 def _with_operator_level(graded: pl.Expr) -> pl.Expr:
-    """"operator" where the names agree through a person: a record named after the other side's legal rep, or
+    """ "operator" where the names agree through a person: a record named after the other side's legal rep, or
     a nameless 个体工商户 known by its operator (see known_as) whose operator is the other side's name."""
     through_person = pl.col("name_key_l").is_null() | pl.col("name_key_r").is_null()
     return (
@@ -87,9 +104,12 @@ def levels(pairs: pl.DataFrame) -> pl.DataFrame:
         location_level=_location_level(),
         legal_rep_level=_equal("legal_rep_clean"),
         phone_level=_equal("phone"),
-        uscc_level=pl.when(pl.col("uscc_distance").is_null()).then(pl.lit("null"))
-        .when(pl.col("uscc_distance") == 0).then(pl.lit("same"))
-        .when((pl.col("uscc_distance") == 1) & (pl.col("uscc_is_valid_l") | pl.col("uscc_is_valid_r"))).then(pl.lit("near"))
+        uscc_level=pl.when(pl.col("uscc_distance").is_null())
+        .then(pl.lit("null"))
+        .when(pl.col("uscc_distance") == 0)
+        .then(pl.lit("same"))
+        .when((pl.col("uscc_distance") == 1) & (pl.col("uscc_is_valid_l") | pl.col("uscc_is_valid_r")))
+        .then(pl.lit("near"))
         .otherwise(pl.lit("diff")),
         branch_conflict=pl.col("branch_marker_l").fill_null("") != pl.col("branch_marker_r").fill_null(""),
         registrations=(pl.col("source_l") == "registration") & (pl.col("source_r") == "registration"),
@@ -102,15 +122,20 @@ def _location_level() -> pl.Expr:
     address = _graded("address_sim", [(1.0, "exact"), (0.85, "high"), (0.6, "mid")])
     district = _equal("district_code")
     return (
-        pl.when(address.is_in(["exact", "high", "mid"])).then(address)
-        .when(district == "same").then(pl.lit("same_district"))
-        .when(district == "diff").then(pl.lit("other_district"))
+        pl.when(address.is_in(["exact", "high", "mid"]))
+        .then(address)
+        .when(district == "same")
+        .then(pl.lit("same_district"))
+        .when(district == "diff")
+        .then(pl.lit("other_district"))
         .otherwise(pl.lit("null"))
     )
 
 
 def _name_level(left: pl.Series, right: pl.Series) -> pl.Expr:
-    contains = pl.lit(left).str.contains(pl.lit(right), literal=True) | pl.lit(right).str.contains(pl.lit(left), literal=True)
+    contains = pl.lit(left).str.contains(pl.lit(right), literal=True) | pl.lit(right).str.contains(
+        pl.lit(left), literal=True
+    )
     graded = _graded("name_sim", [(1.0, "exact"), (0.8, "high"), (0.6, "mid")])
     return pl.when((graded == "diff") & contains).then(pl.lit("contains")).otherwise(graded)
 
@@ -124,4 +149,10 @@ def _graded(column: str, cuts: list[tuple[float, str]]) -> pl.Expr:
 
 def _equal(column: str) -> pl.Expr:
     left, right = pl.col(f"{column}_l"), pl.col(f"{column}_r")
-    return pl.when(left.is_null() | right.is_null()).then(pl.lit("null")).when(left == right).then(pl.lit("same")).otherwise(pl.lit("diff"))
+    return (
+        pl.when(left.is_null() | right.is_null())
+        .then(pl.lit("null"))
+        .when(left == right)
+        .then(pl.lit("same"))
+        .otherwise(pl.lit("diff"))
+    )

@@ -24,27 +24,52 @@ RECORD_SCHEMA = {
 }
 
 
-COMMON = ["record_key", "uscc", "uscc_is_valid", "name_clean", "name_key", "branch_marker", "legal_rep_clean", "address_key", "district_code"]
-SILVER_COLUMNS = {"registration": [*COMMON, "reg_no", "phone"], "licensing": COMMON, "district": [*COMMON, "phone"]}
+COMMON = [
+    "record_key",
+    "uscc",
+    "uscc_is_valid",
+    "name_clean",
+    "name_key",
+    "branch_marker",
+    "legal_rep_clean",
+    "address_key",
+    "district_code",
+]
+SILVER_COLUMNS = {
+    "registration": [*COMMON, "reg_no", "phone"],
+    "licensing": COMMON,
+    "district": [*COMMON, "phone"],
+}
 
 
-def entity_records(registration: pl.DataFrame, licensing: pl.DataFrame, district: pl.DataFrame) -> pl.DataFrame:
+def entity_records(
+    registration: pl.DataFrame, licensing: pl.DataFrame, district: pl.DataFrame
+) -> pl.DataFrame:
     """One row per source record, with an integer `rid` in (source, record_key) order."""
     parts = [
         registration.select(SILVER_COLUMNS["registration"]).with_columns(source=pl.lit("registration")),
-        licensing.select(SILVER_COLUMNS["licensing"]).with_columns(source=pl.lit("licensing"), reg_no=pl.lit(None, pl.String), phone=pl.lit(None, pl.String)),
-        district.select(SILVER_COLUMNS["district"]).with_columns(source=pl.lit("district"), reg_no=pl.lit(None, pl.String)),
+        licensing.select(SILVER_COLUMNS["licensing"]).with_columns(
+            source=pl.lit("licensing"), reg_no=pl.lit(None, pl.String), phone=pl.lit(None, pl.String)
+        ),
+        district.select(SILVER_COLUMNS["district"]).with_columns(
+            source=pl.lit("district"), reg_no=pl.lit(None, pl.String)
+        ),
     ]
     records = pl.concat(parts, how="diagonal_relaxed")
     records = records.with_columns(
         reg_no=pl.when(pl.col("reg_no").str.contains(r"^[0-9]{15}$")).then(pl.col("reg_no")),
         trade_name=pl.col("name_key").str.slice(0, 2),
         road=pl.col("address_key").str.extract(r"^(.+?(?:路|街|道|巷|弄|村|大厦|广场))", 1),
-        **{c: pl.when(pl.col(c) != "").then(pl.col(c)) for c in ("name_key", "address_key", "legal_rep_clean", "phone")},
+        **{
+            c: pl.when(pl.col(c) != "").then(pl.col(c))
+            for c in ("name_key", "address_key", "legal_rep_clean", "phone")
+        },
     )
     records = without_borrowed_codes(records)
     order = pl.col("source").replace_strict(SOURCE_ORDER, return_dtype=pl.Int8)
-    records = records.sort(order, "record_key").with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
+    records = (
+        records.sort(order, "record_key").with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
+    )
     return records.select(list(RECORD_SCHEMA)).cast(RECORD_SCHEMA)
 
 

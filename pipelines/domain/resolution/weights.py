@@ -33,11 +33,20 @@ PRIOR_MATCH_SHARE = 0.2  # of candidate pairs
 # feature -> level -> (m, u): P(level | match), P(level | non-match) among candidate pairs.
 PRIOR_RATES: dict[str, dict[str, tuple[float, float]]] = {
     "name": {
-        "exact": (0.55, 0.15), "high": (0.25, 0.05), "mid": (0.1, 0.15), "contains": (0.05, 0.1),
+        "exact": (0.55, 0.15),
+        "high": (0.25, 0.05),
+        "mid": (0.1, 0.15),
+        "contains": (0.05, 0.1),
         "diff": (0.05, 0.55),
         "operator": (0.05, 0.05),  # named after the other side's legal rep (see compare.named_after_operator)
     },
-    "location": {"exact": (0.45, 0.02), "high": (0.2, 0.04), "mid": (0.08, 0.08), "same_district": (0.24, 0.56), "other_district": (0.03, 0.3)},
+    "location": {
+        "exact": (0.45, 0.02),
+        "high": (0.2, 0.04),
+        "mid": (0.08, 0.08),
+        "same_district": (0.24, 0.56),
+        "other_district": (0.03, 0.3),
+    },
     "legal_rep": {"same": (0.9, 0.15), "diff": (0.1, 0.85)},
     "phone": {"same": (0.9, 0.05), "diff": (0.1, 0.95)},
 }
@@ -57,7 +66,9 @@ class MatchModel:
 
     def as_frame(self) -> pl.DataFrame:
         rows = [(f, level, w) for f, levels in self.weights.items() for level, w in sorted(levels.items())]
-        return pl.DataFrame(rows, schema={"feature": pl.String, "level": pl.String, "weight": pl.Float64}, orient="row")
+        return pl.DataFrame(
+            rows, schema={"feature": pl.String, "level": pl.String, "weight": pl.Float64}, orient="row"
+        )
 
 
 def learn(labelled: pl.DataFrame) -> MatchModel:
@@ -69,7 +80,9 @@ def learn(labelled: pl.DataFrame) -> MatchModel:
         m_total, u_total = present["is_match"].sum(), (~present["is_match"]).sum()
         counts = dict(
             (level, (m, u))
-            for level, m, u in present.group_by(f"{feature}_level").agg(m=pl.col("is_match").sum(), u=(~pl.col("is_match")).sum()).iter_rows()
+            for level, m, u in present.group_by(f"{feature}_level")
+            .agg(m=pl.col("is_match").sum(), u=(~pl.col("is_match")).sum())
+            .iter_rows()
         )
         table = {"null": 0.0}
         for level, (m0, u0) in PRIOR_RATES[feature].items():
@@ -79,15 +92,23 @@ def learn(labelled: pl.DataFrame) -> MatchModel:
             table[level] = math.log2(m_rate / u_rate)
         weights[feature] = table
     share = (matches + PRIOR_STRENGTH * PRIOR_MATCH_SHARE) / (labelled.height + PRIOR_STRENGTH)
-    patterns = with_source_pair(labelled).group_by(PATTERN_COLUMNS).agg(
-        pattern_pairs=pl.len().cast(pl.Float64), pattern_matches=pl.col("is_match").sum().cast(pl.Float64)
+    patterns = (
+        with_source_pair(labelled)
+        .group_by(PATTERN_COLUMNS)
+        .agg(
+            pattern_pairs=pl.len().cast(pl.Float64), pattern_matches=pl.col("is_match").sum().cast(pl.Float64)
+        )
     )
     return MatchModel(math.log2(share / (1 - share)), weights, patterns, labelled.height, matches)
 
 
 def with_source_pair(pairs: pl.DataFrame) -> pl.DataFrame:
     return pairs.with_columns(
-        source_pair=pl.concat_str(pl.min_horizontal("source_l", "source_r"), pl.max_horizontal("source_l", "source_r"), separator="|")
+        source_pair=pl.concat_str(
+            pl.min_horizontal("source_l", "source_r"),
+            pl.max_horizontal("source_l", "source_r"),
+            separator="|",
+        )
     )
 
 
@@ -96,7 +117,9 @@ def score(pairs: pl.DataFrame, model: MatchModel) -> pl.DataFrame:
     (log2 odds) and `match_probability` (0 for a branch/parent pair)."""
     weighted = with_source_pair(pairs).with_columns(
         [
-            pl.col(f"{feature}_level").replace_strict(levels, default=0.0, return_dtype=pl.Float64).alias(f"{feature}_weight")
+            pl.col(f"{feature}_level")
+            .replace_strict(levels, default=0.0, return_dtype=pl.Float64)
+            .alias(f"{feature}_weight")
             for feature, levels in model.weights.items()
         ]
     )
