@@ -16,8 +16,6 @@ from pipelines.orchestration.resources import LakehouseResource
 from pipelines.publishing import html_report
 from pipelines.storage import catalog
 
-PAIRS_TO_REVIEW = 5_000  # most likely near-miss pairs per worksheet
-
 
 @dg.asset(
     key=["reports", "steward_worksheets"],
@@ -52,7 +50,9 @@ def steward_worksheets(
                     issues.filter(pl.col("district_code") == division.code), mask_personal=False
                 ),
                 worksheets.pair_rows(
-                    pairs.filter(pl.col("district_code") == division.code).head(PAIRS_TO_REVIEW)
+                    pairs.filter(pl.col("district_code") == division.code).head(
+                        lakehouse.settings().rules.pairs_to_review
+                    )
                 ),
             ],
             how="diagonal_relaxed",

@@ -16,12 +16,24 @@ class BlockingRule:
 
 
 @dataclass(frozen=True)
+class PriorSettings:
+    uscc_weights: dict[str, float]
+    strength: float
+    match_share: float
+    pattern_strength: float
+    rates: dict[str, dict[str, tuple[float, float]]]  # feature -> level -> (m, u)
+
+
+@dataclass(frozen=True)
 class MatchingSettings:
     match_probability: float
     registration_pair_probability: float
     max_block_size: int
     training_pairs: int
+    near_miss_probability: float
+    chunk_pairs: int
     blocking: tuple[BlockingRule, ...]
+    priors: PriorSettings
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,7 @@ class RuleSettings:
     name_similarity_below: float
     address_similarity_below: float
     licence_expiry_warning_days: int
+    pairs_to_review: int
 
 
 @dataclass(frozen=True)
@@ -80,8 +93,12 @@ def load(path: Path = DEFAULT_FILE) -> Settings:
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     matching = dict(raw["matching"])
     blocking = tuple(BlockingRule(r["name"], tuple(r["columns"])) for r in matching.pop("blocking"))
+    priors = dict(matching.pop("priors"))
+    priors["rates"] = {
+        f: {level: tuple(mu) for level, mu in levels.items()} for f, levels in priors["rates"].items()
+    }
     settings = Settings(
-        matching=MatchingSettings(**matching, blocking=blocking),
+        matching=MatchingSettings(**matching, blocking=blocking, priors=PriorSettings(**priors)),
         rules=RuleSettings(**raw["rules"]),
         run=RunSettings(**raw["run"]),
         history=HistorySettings(**raw["history"]),

@@ -26,8 +26,6 @@ EXPLAINED_COLUMNS = [
 ]  # fmt: skip
 
 
-NEAR_MISS_PROBABILITY = 0.3  # pairs this likely but below the threshold are kept for stewards to review
-CHUNK_PAIRS = 1_000_000
 LABELLED_COLUMNS = ["source_l", "source_r", *[f"{f}_level" for f in compare.LEARNED_FEATURES]]
 
 
@@ -36,7 +34,7 @@ class Resolution:
     xref: pl.DataFrame  # source, record_key, entity_id, match_method, match_score
     pairs: (
         pl.DataFrame
-    )  # fuzzy pairs at least NEAR_MISS_PROBABILITY likely, explained: levels, weights, linked or why not
+    )  # fuzzy pairs at least near_miss_probability likely, explained: levels, weights, linked or why not
     model: weights.MatchModel
     stats: dict = field(default_factory=dict)
 
@@ -73,20 +71,20 @@ def resolve_entities(
             compare.levels(compare.with_attributes(chunk, records)).select(
                 *LABELLED_COLUMNS, is_match=pl.col("uscc_l") == pl.col("uscc_r")
             )
-            for chunk in training.iter_slices(CHUNK_PAIRS)
+            for chunk in training.iter_slices(settings.chunk_pairs)
         ]
         or [pl.DataFrame(schema={c: pl.String for c in LABELLED_COLUMNS} | {"is_match": pl.Boolean})]
     )
-    model = weights.learn(labelled)
+    model = weights.learn(labelled, settings.priors)
     lap("training")
     # Scored in chunks, keeping only pairs likely enough to matter, so memory follows the links, not the pairs.
     scored = (
         pl.concat(
             [
                 weights.score(compare.levels(compare.with_attributes(chunk, records)), model).filter(
-                    pl.col("match_probability") >= NEAR_MISS_PROBABILITY
+                    pl.col("match_probability") >= settings.near_miss_probability
                 )
-                for chunk in candidates.iter_slices(CHUNK_PAIRS)
+                for chunk in candidates.iter_slices(settings.chunk_pairs)
             ],
             how="vertical_relaxed",
         )
@@ -108,7 +106,7 @@ def resolve_entities(
     lap("entity_ids")
     near_misses = scored.filter(
         pl.col("match_probability").is_between(
-            NEAR_MISS_PROBABILITY, settings.match_probability, closed="left"
+            settings.near_miss_probability, settings.match_probability, closed="left"
         )
     )
     decided = pl.concat(

@@ -3,15 +3,15 @@
 Pairs whose two records both carry a valid USCC are labelled for free: same code = match, different
 codes = non-match. Their level frequencies give m = P(level | match) and u = P(level | non-match) for each
 feature, and the weight of a level is log2(m / u). The USCC feature itself cannot be learned that way
-(every labelled pair agrees or disagrees by construction), so its weights are fixed below.
+(every labelled pair agrees or disagrees by construction), so its weights are fixed in settings.toml.
 
 Small installations (or tests) have few labelled pairs: the learned rates are smoothed towards prior
-rates (PRIOR_RATES, worth PRIOR_STRENGTH pairs of each class), so the data speaks once there is enough.
+rates (settings.toml [matching.priors], worth `strength` pairs of each class), so the data speaks once there is enough.
 
 Fellegi-Sunter multiplies features as if independent; they are not (a different district implies a
 different address; an exact name and the same legal representative together are rarer among non-matches
 than apart). So the labelled pairs also give the match rate of each whole comparison pattern (source pair
-and every feature's level), shrunk towards the independent model's probability with PATTERN_STRENGTH
+and every feature's level), shrunk towards the independent model's probability with `pattern_strength`
 pseudo-pairs: common patterns speak for themselves, rare ones fall back on the weights. USCC evidence is
 added on top as log-odds.
 """
@@ -24,35 +24,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipelines.domain.resolution.compare import LEARNED_FEATURES
+from pipelines.domain.settings import PriorSettings
 
-# log2 Bayes factors: an identical (even if invalid, e.g. a pilot) code, one keystroke from a valid code,
-# two different codes, no code on one side.
-USCC_WEIGHTS = {"same": 12.0, "near": 9.0, "diff": -6.0, "null": 0.0}
-PRIOR_STRENGTH = 200.0
-PRIOR_MATCH_SHARE = 0.2  # of candidate pairs
-# feature -> level -> (m, u): P(level | match), P(level | non-match) among candidate pairs.
-PRIOR_RATES: dict[str, dict[str, tuple[float, float]]] = {
-    "name": {
-        "exact": (0.55, 0.15),
-        "high": (0.25, 0.05),
-        "mid": (0.1, 0.15),
-        "contains": (0.05, 0.1),
-        "diff": (0.05, 0.55),
-        "operator": (0.05, 0.05),  # named after the other side's legal rep (see compare.named_after_operator)
-    },
-    "location": {
-        "exact": (0.45, 0.02),
-        "high": (0.2, 0.04),
-        "mid": (0.08, 0.08),
-        "same_district": (0.24, 0.56),
-        "other_district": (0.03, 0.3),
-    },
-    "legal_rep": {"same": (0.9, 0.15), "diff": (0.1, 0.85)},
-    "phone": {"same": (0.9, 0.05), "diff": (0.1, 0.95)},
-}
-
-
-PATTERN_STRENGTH = 2.0
 PATTERN_COLUMNS = ["source_pair", *[f"{f}_level" for f in LEARNED_FEATURES]]
 
 
@@ -63,6 +36,7 @@ class MatchModel:
     patterns: pl.DataFrame  # PATTERN_COLUMNS, pattern_pairs, pattern_matches
     training_pairs: int
     training_matches: int
+    pattern_strength: float
 
     def as_frame(self) -> pl.DataFrame:
         rows = [(f, level, w) for f, levels in self.weights.items() for level, w in sorted(levels.items())]
@@ -71,10 +45,10 @@ class MatchModel:
         )
 
 
-def learn(labelled: pl.DataFrame) -> MatchModel:
-    """Weights from level frequencies among labelled pairs (`is_match` column)."""
+def learn(labelled: pl.DataFrame, priors: PriorSettings) -> MatchModel:
+    """Weights from level frequencies among labelled pairs (`is_match` column), shrunk towards `priors`."""
     matches = labelled.filter(pl.col("is_match")).height
-    weights: dict[str, dict[str, float]] = {"uscc": dict(USCC_WEIGHTS)}
+    weights: dict[str, dict[str, float]] = {"uscc": dict(priors.uscc_weights)}
     for feature in LEARNED_FEATURES:
         present = labelled.filter(pl.col(f"{feature}_level") != "null")
         m_total, u_total = present["is_match"].sum(), (~present["is_match"]).sum()
@@ -85,13 +59,13 @@ def learn(labelled: pl.DataFrame) -> MatchModel:
             .iter_rows()
         )
         table = {"null": 0.0}
-        for level, (m0, u0) in PRIOR_RATES[feature].items():
+        for level, (m0, u0) in priors.rates[feature].items():
             m, u = counts.get(level, (0, 0))
-            m_rate = (m + PRIOR_STRENGTH * m0) / (m_total + PRIOR_STRENGTH)
-            u_rate = (u + PRIOR_STRENGTH * u0) / (u_total + PRIOR_STRENGTH)
+            m_rate = (m + priors.strength * m0) / (m_total + priors.strength)
+            u_rate = (u + priors.strength * u0) / (u_total + priors.strength)
             table[level] = math.log2(m_rate / u_rate)
         weights[feature] = table
-    share = (matches + PRIOR_STRENGTH * PRIOR_MATCH_SHARE) / (labelled.height + PRIOR_STRENGTH)
+    share = (matches + priors.strength * priors.match_share) / (labelled.height + priors.strength)
     patterns = (
         with_source_pair(labelled)
         .group_by(PATTERN_COLUMNS)
@@ -99,7 +73,9 @@ def learn(labelled: pl.DataFrame) -> MatchModel:
             pattern_pairs=pl.len().cast(pl.Float64), pattern_matches=pl.col("is_match").sum().cast(pl.Float64)
         )
     )
-    return MatchModel(math.log2(share / (1 - share)), weights, patterns, labelled.height, matches)
+    return MatchModel(
+        math.log2(share / (1 - share)), weights, patterns, labelled.height, matches, priors.pattern_strength
+    )
 
 
 def with_source_pair(pairs: pl.DataFrame) -> pl.DataFrame:
@@ -127,9 +103,9 @@ def score(pairs: pl.DataFrame, model: MatchModel) -> pl.DataFrame:
     weighted = weighted.with_columns(independent_probability=_probability(independent)).join(
         model.patterns, on=PATTERN_COLUMNS, how="left"
     )
-    rate = (pl.col("pattern_matches").fill_null(0) + PATTERN_STRENGTH * pl.col("independent_probability")) / (
-        pl.col("pattern_pairs").fill_null(0) + PATTERN_STRENGTH
-    )
+    rate = (
+        pl.col("pattern_matches").fill_null(0) + model.pattern_strength * pl.col("independent_probability")
+    ) / (pl.col("pattern_pairs").fill_null(0) + model.pattern_strength)
     clipped = rate.clip(1e-9, 1 - 1e-9)
     total = (clipped / (1 - clipped)).log(2) + pl.col("uscc_weight")
     return weighted.with_columns(
