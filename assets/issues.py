@@ -146,6 +146,7 @@ def supervision_task(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
         lake.read(catalog.ENTITY_ISSUE),
         as_of,
         lakehouse.settings().rules.licence_expiry_warning_days,
+        lakehouse.settings().rules.task_due_days,
     )
     added = lake.insert_new(
         catalog.SUPERVISION_TASK, raised.with_columns(run_id=pl.lit(context.run_id)), key=["task_id"]

@@ -24,7 +24,6 @@ TASK_SCHEMA = {
     "source_change": pl.String,
     "created_on": pl.Date,
 }
-DUE_DAYS = {"deregistered_with_valid_licence": 7, "new_high_issue": 7, "moved_district": 15}
 CHANGE_SCHEMA = {
     "entity_id": pl.String,
     "field": pl.String,
@@ -70,8 +69,10 @@ def tasks(
     issues: pl.DataFrame,
     as_of: dt.date,
     warning_days: int,
+    due_days: dict[str, int],
 ) -> pl.DataFrame:
-    """Tasks raised by the changes of this as-of date (golden: entity_id, district_code, active_licence_count)."""
+    """Tasks raised by the changes of this as-of date (golden: entity_id, district_code, active_licence_count);
+    each is due `due_days[reason]` days later (settings.toml [rules] task_due_days)."""
     district = golden.select("entity_id", "district_code", "active_licence_count")
     today = changes.filter(pl.col("changed_on") == as_of)
     not_active = today.filter(
@@ -131,7 +132,7 @@ def tasks(
     raised = pl.concat(found, how="diagonal_relaxed")
     due = pl.coalesce(
         pl.col("due_on"),
-        pl.lit(as_of) + pl.duration(days=pl.col("reason").replace_strict(DUE_DAYS, default=7)),
+        pl.lit(as_of) + pl.duration(days=pl.col("reason").replace_strict(due_days, default=None)),
     )
     raised = raised.with_columns(due_on=due, created_on=pl.lit(as_of))
     return (

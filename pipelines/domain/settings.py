@@ -45,6 +45,7 @@ class RuleSettings:
     address_similarity_below: float
     licence_expiry_warning_days: int
     pairs_to_review: int
+    task_due_days: dict[str, int]
 
 
 @dataclass(frozen=True)
