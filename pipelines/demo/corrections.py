@@ -14,21 +14,9 @@ import polars as pl
 
 from pipelines.demo import files
 from pipelines.demo.landing import Landing, WrittenFile
+from pipelines.domain import worksheets
 
-CORRECTION_COLUMNS = (
-    "issue_id",
-    "action",
-    "entity_id",
-    "field",
-    "new_value",
-    "left_source",
-    "left_key",
-    "right_source",
-    "right_key",
-    "steward",
-    "decided_on",
-    "comment",
-)
+CORRECTION_COLUMNS = tuple(worksheets.DECISION_COLUMNS)  # the columns a steward's worksheet hands back
 STEWARDS = ("张晓燕", "李建国", "王丽", "陈海波")
 
 

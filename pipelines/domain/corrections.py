@@ -21,9 +21,10 @@ from pipelines.domain.vocab import ENTITY_STATUS
 
 CORRECTABLE_FIELDS = ("name", "legal_rep", "address", "district_code", "entity_type", "status")
 NORMALISED_STATUSES = sorted(set(ENTITY_STATUS.values()) | {"unknown"})
-TEXT_COLUMNS = (
-    "issue_id",
+# What a steward decided and who decided it: together with the date, the identity of a correction.
+DECISION = (
     "action",
+    "issue_id",
     "entity_id",
     "field",
     "new_value",
@@ -32,8 +33,8 @@ TEXT_COLUMNS = (
     "right_source",
     "right_key",
     "steward",
-    "comment",
 )
+TEXT_COLUMNS = (*DECISION, "comment")
 
 
 def _clean(frame: pl.DataFrame) -> pl.DataFrame:
@@ -166,21 +167,10 @@ def _with_before(rows: pl.DataFrame, published: Published) -> pl.DataFrame:
 
 def _correction_ids(rows: pl.DataFrame) -> pl.Series:
     """A digest of the decision itself, so the same decision delivered again is the same correction."""
-    parts = [
-        "action",
-        "issue_id",
-        "entity_id",
-        "field",
-        "new_value",
-        "left_source",
-        "left_key",
-        "right_source",
-        "right_key",
-        "steward",
-    ]
     text = rows.select(
         pl.concat_str(
-            [pl.col(c).fill_null("") for c in parts] + [pl.col("decided_on").cast(pl.String)], separator="|"
+            [pl.col(c).fill_null("") for c in DECISION] + [pl.col("decided_on").cast(pl.String)],
+            separator="|",
         )
     )
     return pl.Series(

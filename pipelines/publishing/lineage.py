@@ -30,7 +30,7 @@ from sqlglot import exp
 from sqlglot.lineage import lineage as sqlglot_lineage
 
 from pipelines.domain.contract import ENTITY_SOURCES, SOURCES, SPECS
-from pipelines.domain.corrections import CORRECTABLE_FIELDS
+from pipelines.domain.corrections import CORRECTABLE_FIELDS, DECISION
 from pipelines.domain.ingest import raw_schema
 from pipelines.domain.survivorship import SURVIVING_FIELDS
 from pipelines.publishing import seeds, sql_models
@@ -201,19 +201,7 @@ def _silver() -> dict[Column, Derivation]:
         _from(b["district"], "inspection_type"): ("inspection_type_raw", "inspection_type"),
         _from(b["district"], "result"): ("result_raw", "result"),
     })  # fmt: skip
-    decision = (
-        "action",
-        "issue_id",
-        "entity_id",
-        "field",
-        "new_value",
-        "left_source",
-        "left_key",
-        "right_source",
-        "right_key",
-        "steward",
-        "decided_on",
-    )
+    decision = (*DECISION, "decided_on")
     delivered = [c for c in raw_schema(SPECS["corrections"]) if c != "run_id"]  # run_id is this run's
     out |= _rules(catalog.CORRECTIONS, "pipelines.domain.corrections.validate", {
         **_same(b["corrections"], delivered),
