@@ -18,23 +18,9 @@ from pipelines.domain import divisions
 from pipelines.domain.uscc import is_valid
 from tests.demo.conftest import Demo
 from tests.demo.reading import canonical_header, key_column, table
+from tests.e2e.test_contract import ISSUE_TYPES
 
 pytestmark = pytest.mark.xdist_group("demo")  # one worker generates the shared demo
-
-ISSUE_TYPES = {
-    "zombie.deregistered_with_active_licence",
-    "zombie.unreachable",
-    "zombie.no_annual_report",
-    "zombie.ceased_operating",
-    "zombie.orphan_licence",
-    "inconsistent.name",
-    "inconsistent.legal_rep",
-    "inconsistent.address",
-    "inconsistent.district",
-    "invalid.uscc",
-    "expired_licence.still_operating",
-    "duplicate.registration",
-}
 
 
 def _rows_by_position(demo: Demo) -> dict[tuple[str, int], dict[str, str]]:

@@ -8,6 +8,7 @@ import pytest
 
 from pipelines.demo import evaluation
 from tests.conftest import Run
+from tests.e2e.test_contract import ISSUE_TYPES
 
 pytestmark = pytest.mark.xdist_group("pipeline")
 
@@ -36,20 +37,7 @@ def test_every_issue_type_is_found_with_floors_on_precision_and_recall(pipeline:
         pipeline.demo.truth_table("records"),
         pipeline.delta("gold/entity_issue"),
     )
-    assert set(table["issue_type"]) == {
-        "zombie.deregistered_with_active_licence",
-        "zombie.unreachable",
-        "zombie.no_annual_report",
-        "zombie.ceased_operating",
-        "zombie.orphan_licence",
-        "inconsistent.name",
-        "inconsistent.legal_rep",
-        "inconsistent.address",
-        "inconsistent.district",
-        "invalid.uscc",
-        "expired_licence.still_operating",
-        "duplicate.registration",
-    }
+    assert set(table["issue_type"]) == ISSUE_TYPES
     weak = table.filter((pl.col("precision") < 0.85) | (pl.col("recall") < 0.85))
     assert weak.is_empty(), weak.to_dicts()
 
