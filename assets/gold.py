@@ -8,14 +8,15 @@ from assets.metadata import markdown_table
 from assets.retry import on_transient_errors
 from pipelines.domain import alerts, corrections, survivorship
 from pipelines.domain.contract import ENTITY_SOURCES
+from pipelines.domain.resolution import incremental
 from pipelines.domain.resolution.entity_ids import id_number
-from pipelines.domain.resolution.records import SILVER_COLUMNS
 from pipelines.domain.resolution.resolve import resolve_entities
 from pipelines.orchestration.resources import LakehouseResource
-from pipelines.storage import catalog
+from pipelines.storage import catalog, matching
 from pipelines.storage.lake import Lake
 
 SILVER_KEYS = [key(catalog.silver(s)) for s in ENTITY_SOURCES]
+PAIR_KEY = ["source_l", "record_key_l", "source_r", "record_key_r"]
 
 
 def resolved_silver(
@@ -46,20 +47,30 @@ def _highest_issued(*frames: pl.DataFrame | None) -> int:
     deps=[*SILVER_KEYS, key(catalog.CORRECTIONS)],
     kinds={"polars", "rapidfuzz", "delta"},
     description="Every accepted source record and the entity it resolved to (match_method, match_score). "
-    "Also writes gold/match_pairs (each fuzzy decision explained) and gold/match_weights.",
+    "A night re-resolves only the records it changed, with the stored weights; the first night (and the one "
+    "after retraining) resolves everything. Also writes the explained fuzzy decisions (gold/match_pairs), "
+    "the model (gold/match_weights, gold/match_patterns) and what was resolved (gold/match_records).",
 )
 @on_transient_errors
 def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
-    previous = lake.read(catalog.ENTITY_XREF)
     registry = lake.read(catalog.ENTITY_ID_REGISTRY)
-    resolution = resolve_entities(
-        *[lake.read(catalog.silver(source), SILVER_COLUMNS[source]) for source in ENTITY_SOURCES],
-        corrections.judgements(lake.read(catalog.CORRECTIONS)),
-        previous,
-        _highest_issued(previous, registry),
-        lakehouse.settings().matching,
+    judgements = corrections.judgements(lake.read(catalog.CORRECTIONS))
+    model, previous, xref_before = (
+        matching.stored_model(lake),
+        matching.previous(lake),
+        lake.read(catalog.ENTITY_XREF),
     )
+    highest = _highest_issued(xref_before, registry)
+    settings = lakehouse.settings().matching
+    if model is not None and previous is not None:
+        resolution = incremental.resolve_changes(
+            *matching.silver_records(lake), judgements, previous, highest, settings, model
+        )
+    else:
+        resolution = resolve_entities(
+            *matching.silver_records(lake), judgements, xref_before, highest, settings, model
+        )
     xref = resolution.xref.with_columns(run_id=pl.lit(context.run_id))
     upserted, deleted = lake.sync(catalog.ENTITY_XREF, xref, key=["source", "record_key"])
     # Issued ids are recorded after the xref that uses them: a run killed in between re-derives the same ids.
@@ -70,24 +81,28 @@ def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource)
         issued.join(known, on="entity_id", how="anti").sort("entity_id"),
         key=["entity_id"],
     )
-    lake.overwrite(catalog.MATCH_PAIRS, resolution.pairs)
-    lake.overwrite(catalog.MATCH_WEIGHTS, resolution.model.as_frame())
+    lake.sync(catalog.MATCH_PAIRS, resolution.pairs, key=PAIR_KEY)
+    matching.save_model(lake, resolution.model)
+    matching.save_state(lake, resolution.records, judgements)  # last: it tells the next night what changed
     stats = resolution.stats
     context.log.info(
-        f"{stats['records']:,} records -> {stats['entities']:,} entities; {stats['candidate_pairs']:,} candidate pairs, "
-        f"{stats['linked_pairs']:,} fuzzy links; {upserted:,} xref rows changed; seconds {stats['seconds']}"
+        f"{stats['records']:,} records -> {stats['entities']:,} entities; {stats['candidate_pairs']:,} candidate pairs scored, "
+        f"{stats.get('affected_records', stats['records']):,} records re-clustered; {upserted:,} xref rows changed; "
+        f"seconds {stats['seconds']}"
     )
     methods = xref.group_by("match_method").len().sort("match_method")
     return dg.MaterializeResult(
         metadata={
+            "mode": "incremental" if "affected_records" in stats else "full",
             "records": stats["records"],
+            "records_reclustered": stats.get("affected_records", stats["records"]),
             "entities": stats["entities"],
-            "candidate_pairs": stats["candidate_pairs"],
+            "candidate_pairs_scored": stats["candidate_pairs"],
             "linked_fuzzy_pairs": stats["linked_pairs"],
             "xref_rows_changed": upserted,
             "xref_rows_removed": deleted,
             "match_methods": dict(methods.iter_rows()),
-            "blocking": stats["blocking"],
+            "blocking": stats.get("blocking", {}),
             "seconds": stats["seconds"],
             "match_weights": markdown_table(resolution.model.as_frame()),
         }

@@ -31,6 +31,7 @@ def test_every_job_resolves(tmp_path: Path) -> None:
         "ingest_licensing_job",
         "ingest_registration_job",
         "maintain_lake_job",
+        "retrain_matching_job",
     ]
 
 

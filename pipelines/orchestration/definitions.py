@@ -6,7 +6,7 @@ import dagster as dg
 
 from assets import bronze, corrections, curated, gold, history, issues, reports, seeds, sharing, silver
 from pipelines.domain import settings
-from pipelines.orchestration import jobs, maintenance, schedules, sensors
+from pipelines.orchestration import jobs, maintenance, retraining, schedules, sensors
 from pipelines.orchestration.progress import progress_logger
 from pipelines.orchestration.resources import LakehouseResource
 from pipelines.storage import paths
@@ -31,8 +31,17 @@ def build(locations: paths.Paths) -> dg.Definitions:
             curated.warehouse,
             *sharing.sharing_assets,
         ],
-        jobs=[*jobs.ingest_jobs, jobs.consolidate_job, maintenance.maintain_lake_job],
-        schedules=[schedules.nightly_consolidation, maintenance.weekly_lake_maintenance],
+        jobs=[
+            *jobs.ingest_jobs,
+            jobs.consolidate_job,
+            maintenance.maintain_lake_job,
+            retraining.retrain_matching_job,
+        ],
+        schedules=[
+            schedules.nightly_consolidation,
+            maintenance.weekly_lake_maintenance,
+            retraining.monthly_retraining,
+        ],
         sensors=[sensors.landing_sensor],
         resources={
             "lakehouse": LakehouseResource.from_paths(

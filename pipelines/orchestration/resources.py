@@ -47,7 +47,9 @@ class LakehouseResource(dg.ConfigurableResource):
     def reports(self) -> Path:
         return self.warehouse.parent / "reports"
 
-    def lake(self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Lake:
+    def lake(
+        self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext | dg.OpExecutionContext
+    ) -> Lake:
         return Lake(Path(self.lake_dir), run_id=context.run_id)
 
     def inventory(self, lake: Lake) -> pl.DataFrame:

@@ -62,6 +62,8 @@ ENTITY_XREF = "gold/entity_xref"
 ENTITY_ID_REGISTRY = "gold/entity_id_registry"
 MATCH_PAIRS = "gold/match_pairs"
 MATCH_WEIGHTS = "gold/match_weights"
+MATCH_PATTERNS = "gold/match_patterns"
+MATCH_RECORDS = "gold/match_records"  # each record as last resolved: tells the next night what changed
 GOLDEN_ENTITY = "gold/golden_entity"
 ENTITY_CHANGES = "gold/entity_changes"
 ENTITY_ISSUE = "gold/entity_issue"
@@ -102,6 +104,8 @@ TABLES: dict[str, Table] = {
         Table(ENTITY_ID_REGISTRY, ("entity_id",), writers=(ENTITY_XREF,)),
         Table(MATCH_PAIRS, writers=(ENTITY_XREF,)),
         Table(MATCH_WEIGHTS, writers=(ENTITY_XREF,)),
+        Table(MATCH_PATTERNS, writers=(ENTITY_XREF,)),
+        Table(MATCH_RECORDS, ("source", "record_key"), writers=(ENTITY_XREF,)),
         Table(GOLDEN_ENTITY, ("entity_id",)),
         Table(ENTITY_CHANGES, writers=(GOLDEN_ENTITY,)),
         Table(ENTITY_ISSUE, ("issue_id",)),

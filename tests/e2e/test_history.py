@@ -13,7 +13,11 @@ import polars as pl
 import pytest
 
 from pipelines.cli import EXIT_USAGE, main
-from pipelines.domain import history
+from pipelines.domain import corrections, history
+from pipelines.domain.resolution.resolve import resolve_entities
+from pipelines.domain.settings import load
+from pipelines.storage import catalog, matching
+from pipelines.storage.lake import Lake
 from pipelines.storage.maintenance import maintain
 from tests.conftest import Run, generate_demo, run_pipeline
 
@@ -49,10 +53,32 @@ def run_nights(folder: Path, seed: int, days: int) -> tuple[list[dt.date], dict[
         if day == dates[-1]:
             maintain(folder / "run" / "lake", retention_days=400, target_file_mib=128, run_id="maintenance")
         run = run_pipeline(folder / "run", demo, landing)
+        assert_resolution_is_a_full_one(run.paths.lake)
         published[day] = folder / "published" / f"{day}.duckdb"
         published[day].parent.mkdir(exist_ok=True)
         shutil.copy(run.paths.warehouse, published[day])
     return dates, published, run
+
+
+def assert_resolution_is_a_full_one(lake_dir: Path) -> None:
+    """The night's (incremental) resolution equals resolving every record again with the stored weights: the
+    same entities (so the same inherited ids), methods and explained pairs."""
+    lake = Lake(lake_dir)
+    xref = lake.read(catalog.ENTITY_XREF).drop("run_id")
+    full = resolve_entities(
+        *matching.silver_records(lake),
+        corrections.judgements(lake.read(catalog.CORRECTIONS)),
+        xref,
+        0,
+        load().matching,
+        matching.stored_model(lake),
+    )
+    assert sorted_rows(full.xref).equals(sorted_rows(xref))
+    assert sorted_rows(full.pairs).equals(sorted_rows(lake.read(catalog.MATCH_PAIRS)))
+
+
+def sorted_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(sorted(frame.columns)).sort(pl.all(), nulls_last=True)
 
 
 def tables(path: Path) -> dict[str, pl.DataFrame]:

@@ -18,7 +18,8 @@ PAIR_SCHEMA = {"rid_l": pl.Int64, "rid_r": pl.Int64, "rules": pl.UInt32}  # rule
 
 
 def _members(records: pl.DataFrame, rule: BlockingRule, max_block_size: int) -> tuple[pl.DataFrame, int]:
-    """Records in usable blocks of the rule (more than one member, at most max_block_size)."""
+    """Records in usable blocks of the rule (more than one member, at most max_block_size), and the number
+    of blocks skipped for being too large."""
     keyed = records.select("rid", "uscc_is_valid", *rule.columns).drop_nulls(list(rule.columns))
     sizes = keyed.group_by(list(rule.columns)).agg(size=pl.len())
     usable = sizes.filter((pl.col("size") > 1) & (pl.col("size") <= max_block_size))
@@ -26,7 +27,12 @@ def _members(records: pl.DataFrame, rule: BlockingRule, max_block_size: int) -> 
     return keyed.join(usable.select(rule.columns), on=list(rule.columns), how="semi"), skipped
 
 
-def _ordered(pairs: pl.DataFrame) -> pl.DataFrame:
+def usable_members(records: pl.DataFrame, rule: BlockingRule, max_block_size: int) -> pl.DataFrame:
+    return _members(records, rule, max_block_size)[0]
+
+
+def ordered(pairs: pl.DataFrame) -> pl.DataFrame:
+    """(rid, rid_r) join results as distinct-record pairs with rid_l < rid_r."""
     return pairs.select(
         rid_l=pl.min_horizontal("rid", "rid_r"), rid_r=pl.max_horizontal("rid", "rid_r")
     ).filter(pl.col("rid_l") != pl.col("rid_r"))
@@ -39,10 +45,10 @@ def pairs_for_rule(
     members, skipped = _members(records, rule, max_block_size)
     key = list(rule.columns)
     starters = members.filter(~pl.col("uscc_is_valid"))
-    to_decide = _ordered(starters.join(members, on=key, suffix="_r"))
+    to_decide = ordered(starters.join(members, on=key, suffix="_r"))
     valid = members.filter("uscc_is_valid")
     sampled = valid.filter((pl.col("rid").hash(seed=7) % 1_000_000) < int(training_share * 1_000_000))
-    training = _ordered(sampled.join(valid, on=key, suffix="_r"))
+    training = ordered(sampled.join(valid, on=key, suffix="_r"))
     return to_decide, training, skipped
 
 

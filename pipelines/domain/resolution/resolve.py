@@ -36,6 +36,7 @@ class Resolution:
         pl.DataFrame
     )  # fuzzy pairs at least near_miss_probability likely, explained: levels, weights, linked or why not
     model: weights.MatchModel
+    records: pl.DataFrame  # the records as resolved (records.RECORD_SCHEMA)
     stats: dict = field(default_factory=dict)
 
 
@@ -47,26 +48,68 @@ def resolve_entities(
     previous_xref: pl.DataFrame | None,
     highest_issued: int,
     settings: MatchingSettings,
+    model: weights.MatchModel | None = None,
 ) -> Resolution:
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(step: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[step] = round(now - clock, 2)
-        clock = now
-
+    """Every record re-resolved. Weights are learned here only when no stored `model` is given."""
+    clock = Stopwatch()
     records = entity_records(registration, licensing, district)
-    lap("records")
-    share = blocking.training_share(
-        records, settings.blocking, settings.max_block_size, settings.training_pairs
+    clock.lap("records")
+    share = (
+        blocking.training_share(records, settings.blocking, settings.max_block_size, settings.training_pairs)
+        if model is None
+        else 0.0
     )
     candidates, training, block_stats = blocking.candidate_pairs(
         records, settings.blocking, settings.max_block_size, share
     )
-    lap("blocking")
-    labelled = pl.concat(
+    clock.lap("blocking")
+    if model is None:
+        model = weights.learn(labelled_pairs(training, records, settings), settings.priors)
+        clock.lap("training")
+    scored = scored_pairs(candidates, records, model, settings)
+    clock.lap("scoring")
+    xref, decided = decide(records, scored, judgements, previous_xref, highest_issued, settings)
+    clock.lap("clustering and ids")
+    stats = {
+        "records": records.height,
+        "candidate_pairs": candidates.height,
+        "training_pairs": model.training_pairs,
+        "linked_pairs": int(decided["linked"].sum()),
+        "entities": xref["entity_id"].n_unique(),
+        "blocking": block_stats,
+        "seconds": clock.timings,
+    }
+    return Resolution(xref, explained(decided, records, settings), model, records, stats)
+
+
+def train(
+    registration: pl.DataFrame, licensing: pl.DataFrame, district: pl.DataFrame, settings: MatchingSettings
+) -> weights.MatchModel:
+    """Learn the weights afresh from pairs whose records both carry a valid USCC (retraining)."""
+    records = entity_records(registration, licensing, district)
+    share = blocking.training_share(
+        records, settings.blocking, settings.max_block_size, settings.training_pairs
+    )
+    _, training, _ = blocking.candidate_pairs(records, settings.blocking, settings.max_block_size, share)
+    return weights.learn(labelled_pairs(training, records, settings), settings.priors)
+
+
+class Stopwatch:
+    """Seconds per step, for the run's metadata."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self.clock = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.timings[step] = round(now - self.clock, 2)
+        self.clock = now
+
+
+def labelled_pairs(training: pl.DataFrame, records: pl.DataFrame, settings: MatchingSettings) -> pl.DataFrame:
+    """Training pairs with their levels, labelled by whether their valid USCCs agree."""
+    return pl.concat(
         [
             compare.levels(compare.with_attributes(chunk, records)).select(
                 *LABELLED_COLUMNS, is_match=pl.col("uscc_l") == pl.col("uscc_r")
@@ -75,64 +118,57 @@ def resolve_entities(
         ]
         or [pl.DataFrame(schema={c: pl.String for c in LABELLED_COLUMNS} | {"is_match": pl.Boolean})]
     )
-    model = weights.learn(labelled, settings.priors)
-    lap("training")
-    # Scored in chunks, keeping only pairs likely enough to matter, so memory follows the links, not the pairs.
-    scored = (
-        pl.concat(
-            [
-                weights.score(compare.levels(compare.with_attributes(chunk, records)), model).filter(
-                    pl.col("match_probability") >= settings.near_miss_probability
-                )
-                for chunk in candidates.iter_slices(settings.chunk_pairs)
-            ],
-            how="vertical_relaxed",
+
+
+def scored_pairs(
+    candidates: pl.DataFrame, records: pl.DataFrame, model: weights.MatchModel, settings: MatchingSettings
+) -> pl.DataFrame:
+    """Candidate pairs scored, keeping only those at least near-miss likely.
+
+    Scored in chunks so that memory follows the links, not the pairs."""
+    chunks = [
+        weights.score(compare.levels(compare.with_attributes(chunk, records)), model).filter(
+            pl.col("match_probability") >= settings.near_miss_probability
         )
-        if candidates.height
-        else weights.score(compare.levels(compare.with_attributes(candidates, records)), model)
-    )
-    lap("scoring")
+        for chunk in (candidates.iter_slices(settings.chunk_pairs) if candidates.height else [candidates])
+    ]
+    return pl.concat(chunks, how="vertical_relaxed")
+
+
+def decide(
+    records: pl.DataFrame,
+    scored: pl.DataFrame,
+    judgements: pl.DataFrame,
+    previous_xref: pl.DataFrame | None,
+    highest_issued: int,
+    settings: MatchingSettings,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(xref of `records`, scored pairs with `linked` / `refused_because`): clusters under the hard
+    constraints, then stable ids. Near misses come back refused as below the match threshold."""
     accepted = scored.filter(pl.col("match_probability") >= settings.match_probability)
     same, different = judged_pairs(judgements, records)
     assignment, decided = clusters.resolve(
         records, accepted, same, different, settings.registration_pair_probability
     )
-    lap("clustering")
     keyed = assignment.join(records.select("rid", "source", "record_key"), on="rid")
     ids = entity_ids.assign(keyed, previous_xref, highest_issued)
     xref = keyed.join(ids, on="cluster").select(
         "source", "record_key", "entity_id", "match_method", "match_score"
     )
-    lap("entity_ids")
-    near_misses = scored.filter(
-        pl.col("match_probability").is_between(
-            settings.near_miss_probability, settings.match_probability, closed="left"
-        )
+    near_misses = scored.filter(pl.col("match_probability") < settings.match_probability).with_columns(
+        refused_because=pl.lit("below the match threshold"), linked=pl.lit(False)
     )
-    decided = pl.concat(
-        [
-            decided,
-            near_misses.with_columns(
-                refused_because=pl.lit("below the match threshold"), linked=pl.lit(False)
-            ),
-        ],
-        how="diagonal_relaxed",
-    )
-    explained = decided.join(
-        records.select(rid_l="rid", source_l="source", record_key_l="record_key"), on="rid_l"
-    ).join(records.select(rid_r="rid", source_r="source", record_key_r="record_key"), on="rid_r")
-    stats = {
-        "records": records.height,
-        "candidate_pairs": candidates.height,
-        "training_pairs": labelled.height,
-        "accepted_pairs": accepted.height,
-        "linked_pairs": int(decided["linked"].sum()),
-        "entities": ids.height,
-        "blocking": block_stats,
-        "seconds": timings,
-    }
-    explained = explained.with_columns(rules=blocking.rule_names(pl.col("rules"), settings.blocking))
-    return Resolution(xref.sort("source", "record_key"), explained.select(EXPLAINED_COLUMNS), model, stats)
+    return xref.sort("source", "record_key"), pl.concat([decided, near_misses], how="diagonal_relaxed")
+
+
+def explained(decided: pl.DataFrame, records: pl.DataFrame, settings: MatchingSettings) -> pl.DataFrame:
+    """Decided pairs named by their records (source, record_key) and their blocking rules' names."""
+    keys = records.select("rid", "source", "record_key")
+    named = decided.join(
+        keys.rename({"rid": "rid_l", "source": "source_l", "record_key": "record_key_l"}), on="rid_l"
+    ).join(keys.rename({"rid": "rid_r", "source": "source_r", "record_key": "record_key_r"}), on="rid_r")
+    named = named.with_columns(rules=blocking.rule_names(pl.col("rules"), settings.blocking))
+    return named.select(EXPLAINED_COLUMNS)
 
 
 def judged_pairs(

@@ -27,6 +27,9 @@ from pipelines.domain.resolution.compare import LEARNED_FEATURES
 from pipelines.domain.settings import PriorSettings
 
 PATTERN_COLUMNS = ["source_pair", *[f"{f}_level" for f in LEARNED_FEATURES]]
+WEIGHTS_SCHEMA = {"feature": pl.String, "level": pl.String, "weight": pl.Float64}
+MODEL_ROW = "(model)"
+MODEL_NUMBERS = ("prior_log2_odds", "training_pairs", "training_matches", "pattern_strength")
 
 
 @dataclass(frozen=True)
@@ -39,9 +42,25 @@ class MatchModel:
     pattern_strength: float
 
     def as_frame(self) -> pl.DataFrame:
+        """Every level's weight, and the model's own numbers as rows of the feature `(model)`."""
         rows = [(f, level, w) for f, levels in self.weights.items() for level, w in sorted(levels.items())]
-        return pl.DataFrame(
-            rows, schema={"feature": pl.String, "level": pl.String, "weight": pl.Float64}, orient="row"
+        rows += [(MODEL_ROW, name, float(getattr(self, name))) for name in MODEL_NUMBERS]
+        return pl.DataFrame(rows, schema=WEIGHTS_SCHEMA, orient="row")
+
+    @classmethod
+    def from_frames(cls, weights: pl.DataFrame, patterns: pl.DataFrame) -> MatchModel:
+        """The model stored by `as_frame` and `patterns` (a night scores with the stored model)."""
+        table: dict[str, dict[str, float]] = {}
+        for feature, level, weight in weights.iter_rows():
+            table.setdefault(feature, {})[level] = weight
+        numbers = table.pop(MODEL_ROW)
+        return cls(
+            numbers["prior_log2_odds"],
+            table,
+            patterns.select(*PATTERN_COLUMNS, "pattern_pairs", "pattern_matches"),
+            int(numbers["training_pairs"]),
+            int(numbers["training_matches"]),
+            numbers["pattern_strength"],
         )
 
 
