@@ -1,0 +1,38 @@
+"""Retraining the match weights is its own job: it stores new weights and makes the next night resolve every
+record again, and it never changes the entities on its own."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.orchestration import retraining
+from pipelines.orchestration.resources import LakehouseResource
+from pipelines.storage import catalog, matching
+from pipelines.storage.lake import Lake
+from tests.conftest import Run
+
+
+def test_retraining_stores_new_weights_and_makes_the_next_night_a_full_one(
+    pipeline: Run, tmp_path: Path
+) -> None:
+    shutil.copytree(pipeline.paths.lake, tmp_path / "lake")
+    lake = Lake(tmp_path / "lake")
+    xref_before = lake.read(catalog.ENTITY_XREF)
+    assert matching.previous(lake) is not None, "a night leaves what the next one needs to be incremental"
+    resource = LakehouseResource(
+        landing_dir=str(tmp_path / "landing"),
+        lake_dir=str(tmp_path / "lake"),
+        warehouse_path=str(tmp_path / "w.duckdb"),
+        lock_wait_seconds=0,
+    )
+    result = retraining.retrain_matching_job.execute_in_process(resources={"lakehouse": resource})
+    assert result.success
+    model = matching.stored_model(lake)
+    assert model is not None and model.training_pairs == result.output_for_node("retrain_match_weights") > 0
+    assert matching.previous(lake) is None, "new weights: the next night re-resolves every record"
+    assert lake.read(catalog.ENTITY_XREF).equals(xref_before)
+    weights = lake.read(catalog.MATCH_WEIGHTS)
+    assert weights.filter(pl.col("feature") == "name")["weight"].is_finite().all()
