@@ -1,4 +1,4 @@
-"""Fellegi-Sunter match weights, learned each run from the data's own labels.
+"""Fellegi-Sunter match weights, learned from the data's own labels on the first night and when retrained.
 
 Pairs whose two records both carry a valid USCC are labelled for free: same code = match, different
 codes = non-match. Their level frequencies give m = P(level | match) and u = P(level | non-match) for each
