@@ -13,7 +13,7 @@ from pipelines.domain.resolution.entity_ids import id_number
 from pipelines.domain.resolution.resolve import resolve_entities
 from pipelines.orchestration.resources import LakehouseResource
 from pipelines.storage import catalog, matching
-from pipelines.storage.lake import Lake
+from pipelines.storage.lake import Lake, diff
 
 SILVER_KEYS = [key(catalog.silver(s)) for s in ENTITY_SOURCES]
 PAIR_KEY = ["source_l", "record_key_l", "source_r", "record_key_r"]
@@ -124,24 +124,38 @@ def golden_entity(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
     xref = lake.read(catalog.ENTITY_XREF)
     sources = resolved_silver(lake, survivorship.SILVER_COLUMNS, xref)
     as_of = lakehouse.as_of(lake)
-    table = survivorship.golden(
-        xref, sources["registration"], sources["licensing"], sources["district"], as_of
+    overrides = corrections.overrides(lake.read(catalog.CORRECTIONS))
+    inputs = survivorship.fingerprints(
+        sources["registration"], sources["licensing"], sources["district"], overrides, as_of
+    ).join(xref.select("entity_id").unique(), on="entity_id", how="semi")  # not overrides of merged-away ids
+    before = lake.read(catalog.GOLDEN_ENTITY)
+    # Only entities whose inputs changed since their row was built (all of them on the first night).
+    stale = survivorship.stale(inputs, lake.read(catalog.GOLDEN_INPUTS) if before is not None else None)
+    part = {name: frame.join(stale, on="entity_id", how="semi") for name, frame in sources.items()}
+    table = survivorship.golden(stale, part["registration"], part["licensing"], part["district"], as_of)
+    table = survivorship.apply_overrides(table, overrides.join(stale, on="entity_id", how="semi"))
+    # The rows to compare with: the rebuilt entities' and those of entities that are gone.
+    previous = (
+        before.join(inputs, on="entity_id", how="anti").vstack(before.join(stale, on="entity_id", how="semi"))
+        if before is not None
+        else None
     )
-    table = survivorship.apply_overrides(table, corrections.overrides(lake.read(catalog.CORRECTIONS)))
     # Changes are recorded before the table they compare against moves on: a rerun finds them again.
-    changes = alerts.entity_changes(lake.read(catalog.GOLDEN_ENTITY), table, as_of)
+    changes = alerts.entity_changes(previous, table, as_of)
     lake.insert_new(catalog.ENTITY_CHANGES, changes, key=["entity_id", "field", "changed_on"])
-    upserted, deleted = lake.sync(
-        catalog.GOLDEN_ENTITY, table.with_columns(run_id=pl.lit(context.run_id)), key=["entity_id"]
-    )
+    upserts, deletes = diff(table.with_columns(run_id=pl.lit(context.run_id)), previous, key=["entity_id"])
+    lake.upsert(catalog.GOLDEN_ENTITY, upserts, key=["entity_id"], deleted=deletes)
+    lake.sync(catalog.GOLDEN_INPUTS, inputs, key=["entity_id"])  # last: it says which rows are up to date
     context.log.info(
-        f"{catalog.GOLDEN_ENTITY}: {table.height:,} entities, {upserted:,} changed, {deleted:,} gone, {changes.height:,} status/district changes"
+        f"{catalog.GOLDEN_ENTITY}: {inputs.height:,} entities, {stale.height:,} rebuilt, {upserts.height:,} changed, "
+        f"{deletes.height:,} gone, {changes.height:,} status/district changes"
     )
     return dg.MaterializeResult(
         metadata={
-            "entities": table.height,
-            "changed": upserted,
-            "removed": deleted,
+            "entities": inputs.height,
+            "rebuilt": stale.height,
+            "changed": upserts.height,
+            "removed": deletes.height,
             "status_or_district_changes": changes.height,
         }
     )

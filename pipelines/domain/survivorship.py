@@ -168,12 +168,52 @@ def _fallback_uscc(
     )
 
 
+def _active_licence(as_of: dt.date) -> pl.Expr:
+    return (pl.col("licence_status") == "valid") & (
+        pl.col("valid_until").is_null() | (pl.col("valid_until") >= as_of)
+    )
+
+
+def fingerprints(
+    registration: pl.DataFrame,
+    licensing: pl.DataFrame,
+    district: pl.DataFrame,
+    overrides: pl.DataFrame,
+    as_of: dt.date,
+) -> pl.DataFrame:
+    """entity_id -> a hash of everything its golden row is computed from: its source records (the columns
+    survivorship reads), whether each licence is active on `as_of`, and the steward overrides. Survivorship
+    works entity by entity, so an entity with the same fingerprint has the same golden row; a night rebuilds
+    only the others (a licence expiring since the last night changes its entity's fingerprint)."""
+    rows = [
+        registration.select("entity_id", row=pl.struct(SILVER_COLUMNS["registration"]).hash(1)),
+        licensing.select(
+            "entity_id",
+            row=pl.struct(*SILVER_COLUMNS["licensing"], _active_licence(as_of).alias("_a")).hash(2),
+        ),
+        district.select("entity_id", row=pl.struct(SILVER_COLUMNS["district"]).hash(3)),
+        overrides.select("entity_id", row=pl.struct("field", "value", "steward").hash(4)),
+    ]
+    return (
+        pl.concat(rows)
+        .group_by("entity_id")
+        .agg(pl.col("row").sort())
+        .select("entity_id", fingerprint=pl.col("row").hash(5).reinterpret(signed=True))  # Delta has no u64
+        .sort("entity_id")
+    )
+
+
+def stale(inputs: pl.DataFrame, built_from: pl.DataFrame | None) -> pl.DataFrame:
+    """entity_id of every entity whose fingerprint differs from the one its golden row was built from."""
+    if built_from is None:
+        return inputs.select("entity_id")
+    return inputs.join(built_from, on=["entity_id", "fingerprint"], how="anti").select("entity_id")
+
+
 def _counts(
     registration: pl.DataFrame, licensing: pl.DataFrame, district: pl.DataFrame, as_of: dt.date
 ) -> pl.DataFrame:
-    active_licence = (pl.col("licence_status") == "valid") & (
-        pl.col("valid_until").is_null() | (pl.col("valid_until") >= as_of)
-    )
+    active_licence = _active_licence(as_of)
     regs = registration.group_by("entity_id").agg(registration_count=pl.len())
     lics = licensing.group_by("entity_id").agg(
         licence_count=pl.len(), active_licence_count=active_licence.sum().cast(pl.Int64)

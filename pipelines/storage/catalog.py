@@ -65,6 +65,7 @@ MATCH_WEIGHTS = "gold/match_weights"
 MATCH_PATTERNS = "gold/match_patterns"
 MATCH_RECORDS = "gold/match_records"  # each record as last resolved: tells the next night what changed
 GOLDEN_ENTITY = "gold/golden_entity"
+GOLDEN_INPUTS = "gold/golden_inputs"  # per entity, a fingerprint of what its golden row was built from
 ENTITY_CHANGES = "gold/entity_changes"
 ENTITY_ISSUE = "gold/entity_issue"
 CORRECTION_LOG = "gold/correction_log"
@@ -107,6 +108,7 @@ TABLES: dict[str, Table] = {
         Table(MATCH_PATTERNS, writers=(ENTITY_XREF,)),
         Table(MATCH_RECORDS, ("source", "record_key"), writers=(ENTITY_XREF,)),
         Table(GOLDEN_ENTITY, ("entity_id",)),
+        Table(GOLDEN_INPUTS, ("entity_id",), writers=(GOLDEN_ENTITY,)),
         Table(ENTITY_CHANGES, writers=(GOLDEN_ENTITY,)),
         Table(ENTITY_ISSUE, ("issue_id",)),
         Table(CORRECTION_LOG),

@@ -12,8 +12,9 @@ import duckdb
 import polars as pl
 import pytest
 
+from assets.gold import resolved_silver
 from pipelines.cli import EXIT_USAGE, main
-from pipelines.domain import corrections, history
+from pipelines.domain import corrections, history, landing, survivorship
 from pipelines.domain.resolution.resolve import resolve_entities
 from pipelines.domain.settings import load
 from pipelines.storage import catalog, matching
@@ -54,6 +55,7 @@ def run_nights(folder: Path, seed: int, days: int) -> tuple[list[dt.date], dict[
             maintain(folder / "run" / "lake", retention_days=400, target_file_mib=128, run_id="maintenance")
         run = run_pipeline(folder / "run", demo, landing)
         assert_resolution_is_a_full_one(run.paths.lake)
+        assert_golden_is_a_full_one(run.paths.lake)
         published[day] = folder / "published" / f"{day}.duckdb"
         published[day].parent.mkdir(exist_ok=True)
         shutil.copy(run.paths.warehouse, published[day])
@@ -75,6 +77,19 @@ def assert_resolution_is_a_full_one(lake_dir: Path) -> None:
     )
     assert sorted_rows(full.xref).equals(sorted_rows(xref))
     assert sorted_rows(full.pairs).equals(sorted_rows(lake.read(catalog.MATCH_PAIRS)))
+
+
+def assert_golden_is_a_full_one(lake_dir: Path) -> None:
+    """The night's golden record (rebuilt only where inputs changed) equals one rebuilt for every entity."""
+    lake = Lake(lake_dir)
+    xref = lake.read(catalog.ENTITY_XREF)
+    sources = resolved_silver(lake, survivorship.SILVER_COLUMNS, xref)
+    as_of = landing.as_of(lake.read(catalog.LANDING_INVENTORY))
+    full = survivorship.golden(
+        xref, sources["registration"], sources["licensing"], sources["district"], as_of
+    )
+    full = survivorship.apply_overrides(full, corrections.overrides(lake.read(catalog.CORRECTIONS)))
+    assert sorted_rows(full).equals(sorted_rows(lake.read(catalog.GOLDEN_ENTITY).drop("run_id")))
 
 
 def sorted_rows(frame: pl.DataFrame) -> pl.DataFrame:
