@@ -27,8 +27,11 @@ test: .venv/.synced  ## lint and format check (ruff), then the suite
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen pytest -n 2 --dist loadgroup
 
-bench: .venv/.synced
+bench: .venv/.synced  ## loads at 100k and 1.5M, 30 nights at 1.5M, a year of nights at 20k (hours)
 	$(UV) run --frozen python -m benchmarks
+	$(UV) run --frozen python -m benchmarks.nights --entities 1500000 --nights 30 --rebuild-check
+	$(UV) run --frozen python -m benchmarks.nights --entities 20000 --nights 365 --maintenance-every 7
+	$(UV) run --frozen python -m benchmarks.nights --entities 20000 --nights 365 --out data/bench/no-maintenance
 
 ui: .venv/.synced  ## the Dagster UI over the same instance `make run` records into
 	$(UV) run --frozen entity-lakehouse ui

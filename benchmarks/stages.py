@@ -59,7 +59,7 @@ def _step_seconds(work: Path, latest_batch_only: bool) -> pl.DataFrame:
     return frame.with_columns(seconds=pl.col("end") - pl.col("start"))
 
 
-def ingest_by_source(work: Path, latest_batch_only: bool = False) -> list[dict]:
+def ingest_by_source(work: Path, latest_batch_only: bool = False, quiet: bool = False) -> list[dict]:
     """Rows delivered, loaded and quarantined per source, with the ingest step's seconds and rows/s."""
     steps = _step_seconds(work, latest_batch_only)
     log = pl.read_delta(str(work / "lake" / "bronze" / "load_log"))
@@ -82,7 +82,20 @@ def ingest_by_source(work: Path, latest_batch_only: bool = False) -> list[dict]:
                 "rows_per_second": round(read / seconds) if seconds else None,
             }
         )
-    print(pl.DataFrame(out))
+    if not quiet:
+        print(pl.DataFrame(out))
+    return out
+
+
+def split(work: Path, latest_batch_only: bool = False) -> list[dict]:
+    """Seconds per stage (the sum of its steps' durations), the other steps as `other`."""
+    steps = _step_seconds(work, latest_batch_only)
+    out = [
+        {"stage": stage, "seconds": round(steps.filter(belongs)["seconds"].sum(), 1)}
+        for stage, belongs in STAGES.items()
+    ]
+    staged = pl.any_horizontal(*STAGES.values())
+    out.append({"stage": "other", "seconds": round(steps.filter(~staged)["seconds"].sum(), 1)})
     return out
 
 

@@ -1,0 +1,175 @@
+"""Nights, not only loads: the first full load, then one `entity-lakehouse run` per delivery day, each night's
+deliveries revealed as if they had just landed (the demo's days: new entities, closures, moves, renamed
+entities, new licences and inspections, cancelled licences, a late licensing folder, a registration file
+re-delivered, steward corrections).
+
+Per night it prints wall time, peak RSS, the rows delivered and the per-stage split; at the end the first and
+last nights side by side, the median night, night N against night 2, id stability over all nights (entities
+whose records did not change keep their id) and Delta file counts. With `--maintenance-every K` the lake
+maintenance job's work runs before every K-th night (as the weekly job does).
+
+`--rebuild-check` ends with the full-rebuild check: a copy of the lake loses the state that makes nights
+incremental (what resolution and the golden record were last built from) and runs again, so that every step
+recomputes everything from the same lake with the same stored weights; its warehouse must equal the
+incremental one, every contract table row for row, apart from run ids and timestamps.
+
+    python -m benchmarks.nights --entities 1500000 --nights 30 --seed 11 --rebuild-check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from deltalake import DeltaTable
+
+from benchmarks import measure, stages
+from pipelines.demo import evaluation
+from pipelines.storage import catalog
+from pipelines.storage.maintenance import maintain
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+NOT_COMPARED = {"run_id", "published_at", "built_at", "generated_at"}
+STATE_TABLES = (catalog.MATCH_RECORDS, catalog.GOLDEN_INPUTS)  # what makes the next night incremental
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.nights", description=__doc__.splitlines()[0])
+    parser.add_argument("--entities", type=int, default=1_500_000)
+    parser.add_argument("--nights", type=int, default=30, help="incremental nights after the first load")
+    parser.add_argument("--seed", type=int, default=11, help="demo seed (7 is the tuning seed)")
+    parser.add_argument("--out", type=Path, default=ROOT / "data" / "bench")
+    parser.add_argument("--maintenance-every", type=int, default=0, help="maintain the lake every K nights")
+    parser.add_argument("--rebuild-check", action="store_true")
+    args = parser.parse_args(argv)
+    pl.Config.set_tbl_rows(400)
+    pl.Config.set_tbl_width_chars(200)
+    folder = args.out / f"nights-{args.entities}-s{args.seed}-n{args.nights}"
+    results = bench(args, folder)
+    (folder / "results.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    return 0 if results.get("rebuild_equal", True) else 1
+
+
+def bench(args: argparse.Namespace, folder: Path) -> dict:
+    full, truth = folder / "deliveries", folder / "ground_truth"
+    if not (truth / "records.parquet").exists():
+        demo = [PYTHON, "-m", "pipelines.cli", "demo", "--entities", str(args.entities), "--seed", str(args.seed),
+                "--days", str(args.nights + 1), "--out", str(full), "--truth", str(truth)]  # fmt: skip
+        measure.run(demo, folder / "logs" / "demo.log")
+    landing, work = folder / "landing", folder / "work"
+    shutil.rmtree(landing, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
+    days = sorted({d.name for d in full.glob("*/*") if d.is_dir()})
+    nights, xrefs = [], []
+    for number, day in enumerate(days):
+        for delivery in full.glob(f"*/{day}"):
+            shutil.copytree(delivery, landing / delivery.parent.name / day)
+        if args.maintenance_every and number and number % args.maintenance_every == 0:
+            maintain(work / "lake", retention_days=400, target_file_mib=128, run_id=f"maintenance-{day}")
+        nights.append(night(number, day, landing, work, folder, truth))
+        xrefs.append(
+            pl.read_delta(str(work / "lake" / catalog.ENTITY_XREF)).select(
+                "source", "record_key", "entity_id"
+            )
+        )
+    results = {"entities": args.entities, "seed": args.seed, "nights": nights, **summary(nights)}
+    results["id_stability"] = id_stability(xrefs)
+    results["delta_files"] = file_counts(work / "lake")
+    if args.rebuild_check:
+        results["rebuild_equal"] = rebuild_check(landing, work, folder)
+    return results
+
+
+def night(number: int, day: str, landing: Path, work: Path, folder: Path, truth: Path) -> dict:
+    measured = measure.run(stages.run_command(landing, work), folder / "logs" / f"night-{number:03d}.log")
+    split = {s["stage"]: s["seconds"] for s in stages.split(work, latest_batch_only=True)}
+    delivered = sum(s["rows_read"] for s in stages.ingest_by_source(work, latest_batch_only=True, quiet=True))
+    row = {"night": number, "day": day, "rows_delivered": delivered, "seconds": round(measured.seconds, 1),
+           "peak_rss_mb": round(measured.peak_rss_mb), **split}  # fmt: skip
+    print(" | ".join(f"{k} {v}" for k, v in row.items()), flush=True)
+    return row
+
+
+def summary(nights: list[dict]) -> dict:
+    table = pl.DataFrame(nights)
+    print(table)
+    later = [n["seconds"] for n in nights[1:]]
+    if len(nights) < 3:
+        return {}
+    figures = {
+        "first_load_seconds": nights[0]["seconds"],
+        "first_load_peak_rss_mb": nights[0]["peak_rss_mb"],
+        "median_night_seconds": statistics.median(later),
+        "night_2_seconds": nights[2]["seconds"],
+        "last_night_seconds": nights[-1]["seconds"],
+        "last_over_night_2": round(nights[-1]["seconds"] / nights[2]["seconds"], 2),
+        "max_night_peak_rss_mb": max(n["peak_rss_mb"] for n in nights[1:]),
+    }
+    print(table.filter(pl.col("night").is_in([0, 2, nights[-1]["night"]])).transpose(include_header=True))
+    print(json.dumps(figures))
+    return figures
+
+
+def id_stability(xrefs: list[pl.DataFrame]) -> dict:
+    """Over each pair of consecutive nights: entities whose records did not change that kept their id."""
+    shares = [evaluation.id_stability(before, after) for before, after in zip(xrefs, xrefs[1:], strict=False)]
+    kept = min((share for share, _ in shares), default=1.0)
+    print(f"id stability, worst night: {kept:.4%} of unchanged entities kept their id")
+    return {"worst_night_share": kept, "per_night": [s for s, _ in shares]}
+
+
+def file_counts(lake: Path) -> dict[str, int]:
+    counts = {
+        table: len(DeltaTable(str(lake / table)).file_uris())
+        for table in catalog.TABLES
+        if (lake / table).exists()
+    }
+    print(f"Delta data files per table: max {max(counts.values())}, total {sum(counts.values())}")
+    return counts
+
+
+def rebuild_check(landing: Path, work: Path, folder: Path) -> bool:
+    """Run again on a copy of the lake without its incremental state; compare the two warehouses."""
+    rebuilt = folder / "rebuilt"
+    shutil.rmtree(rebuilt, ignore_errors=True)
+    shutil.copytree(work, rebuilt)
+    for table in STATE_TABLES:
+        shutil.rmtree(rebuilt / "lake" / table, ignore_errors=True)
+    measured = measure.run(stages.run_command(landing, rebuilt), folder / "logs" / "rebuild.log")
+    print(
+        f"full rebuild from the same lake: {measured.seconds:.1f} s, peak RSS {measured.peak_rss_mb:,.0f} MB"
+    )
+    differences = compare(work / "warehouse" / "curated.duckdb", rebuilt / "warehouse" / "curated.duckdb")
+    for difference in differences:
+        print(f"  differs: {difference}")
+    print("incremental warehouse == full rebuild:", not differences)
+    return not differences
+
+
+def compare(left: Path, right: Path) -> list[str]:
+    """Tables whose rows differ (columns in NOT_COMPARED left out, rows in any order)."""
+
+    def tables(path: Path) -> dict[str, pl.DataFrame]:
+        with duckdb.connect(str(path), read_only=True) as db:
+            names = [r[0] for r in db.sql("select table_name from duckdb_tables()").fetchall()]
+            frames = {n: db.sql(f'select * from "{n}"').pl() for n in names}
+        return {
+            n: f.drop([c for c in f.columns if c in NOT_COMPARED]).sort(pl.all(), nulls_last=True)
+            for n, f in frames.items()
+        }
+
+    a, b = tables(left), tables(right)
+    differ = sorted(set(a) ^ set(b))
+    differ += [n for n in sorted(set(a) & set(b)) if a[n].columns != b[n].columns or not a[n].equals(b[n])]
+    return differ
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
