@@ -16,47 +16,54 @@ from pipelines.storage import catalog
 from pipelines.storage.lake import Lake
 from pipelines.storage.warehouse import connect_with_lake
 
-# The history versions exactly what the curated model publishes, so it runs the model's own SQL.
-PUBLISHED_MODEL = "golden_entity"
 
-
-def published_golden(lake_dir: Path) -> pl.DataFrame:
-    """The golden_entity rows the warehouse will publish from the lake as it is now."""
-    sql = model_sql(PUBLISHED_MODEL)
+def published(lake_dir: Path, model: str) -> pl.DataFrame:
+    """The rows the curated `model` will publish from the lake as it is now (history versions exactly
+    what the warehouse publishes, so it runs the model's own SQL)."""
+    sql = model_sql(model)
     with connect_with_lake(":memory:", lake_dir, sql) as connection:
         return connection.sql(sql).pl()
 
 
-@dg.asset(
-    key=["gold", "golden_entity_history"],
-    group_name="gold",
-    deps=upstream_keys(model_sql(PUBLISHED_MODEL)),
-    kinds={"polars", "delta"},
-    description="Every published version of each curated golden_entity row, valid_from the as-of date it "
-    "was first published to valid_to (exclusive, null while current); a new version only when a published "
-    "value changes.",
+def history_asset(model: str, table: str, key_column: str, what: str) -> dg.AssetsDefinition:
+    """A gold table of every published version of a curated model's rows, one key column per row."""
+
+    @dg.asset(
+        key=catalog.asset_path(table),
+        group_name="gold",
+        deps=upstream_keys(model_sql(model)),
+        kinds={"polars", "delta"},
+        description=f"Every published version of each curated {model} row ({what}), valid_from the as-of "
+        "date it was first published to valid_to (exclusive, null while current); a new version only when "
+        "a published value changes.",
+    )
+    @on_transient_errors
+    def versions(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+        lake = lakehouse.lake(context)
+        as_of = lakehouse.as_of(lake)
+        now = published(Path(lakehouse.lake_dir), model)
+        updated = history.advance(lake.read(table), now, as_of, key=key_column)
+        upserted, deleted = lake.sync(table, updated, key=[key_column, history.VALID_FROM])
+        context.log.info(f"{table}: {updated.height:,} versions, {upserted:,} opened or closed as of {as_of}")
+        return dg.MaterializeResult(
+            metadata={
+                "versions": updated.height,
+                "as_of": as_of.isoformat(),
+                "changed": upserted,
+                "removed": deleted,
+            }
+        )
+
+    return versions
+
+
+golden_entity_history = history_asset(
+    "golden_entity", catalog.GOLDEN_ENTITY_HISTORY, "entity_id", "what the entity was"
 )
-@on_transient_errors
-def golden_entity_history(
-    context: dg.AssetExecutionContext, lakehouse: LakehouseResource
-) -> dg.MaterializeResult:
-    lake = lakehouse.lake(context)
-    as_of = lakehouse.as_of(lake)
-    published = published_golden(Path(lakehouse.lake_dir))
-    updated = history.advance(lake.read(catalog.GOLDEN_ENTITY_HISTORY), published, as_of, key="entity_id")
-    upserted, deleted = lake.sync(catalog.GOLDEN_ENTITY_HISTORY, updated, key=["entity_id", "valid_from"])
-    context.log.info(
-        f"{catalog.GOLDEN_ENTITY_HISTORY}: {updated.height:,} versions, {upserted:,} opened or closed "
-        f"as of {as_of}"
-    )
-    return dg.MaterializeResult(
-        metadata={
-            "versions": updated.height,
-            "as_of": as_of.isoformat(),
-            "changed": upserted,
-            "removed": deleted,
-        }
-    )
+# An issue's versions say when it was opened, dismissed, reopened and resolved (its status and dates).
+entity_issue_history = history_asset(
+    "entity_issue", catalog.ENTITY_ISSUE_HISTORY, "issue_id", "each issue's status over time"
+)
 
 
 def delivered_records(lake: Lake) -> pl.DataFrame:
@@ -113,4 +120,4 @@ def entity_event(context: dg.AssetExecutionContext, lakehouse: LakehouseResource
     return dg.MaterializeResult(metadata={"new_events": added, "as_of": as_of.isoformat(), "by_type": counts})
 
 
-history_assets = [golden_entity_history, entity_event]
+history_assets = [golden_entity_history, entity_issue_history, entity_event]

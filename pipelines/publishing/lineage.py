@@ -299,6 +299,7 @@ WRITERS: dict[str, str] = {
     catalog.SUPERVISION_TASK: "assets.issues.supervision_task",
     # Versions of what sql/curated/golden_entity.sql published, and the lifecycle events between them.
     catalog.GOLDEN_ENTITY_HISTORY: "assets.history.golden_entity_history",
+    catalog.ENTITY_ISSUE_HISTORY: "assets.history.entity_issue_history",
     catalog.ENTITY_EVENT: "assets.history.entity_event",
     catalog.QUALITY_RESULT: "pipelines.quality.suites.quality_rows",
     catalog.DELIVERY_METRICS: "pipelines.quality.suites.delivery_metrics",

@@ -71,6 +71,7 @@ ENTITY_ISSUE = "gold/entity_issue"
 CORRECTION_LOG = "gold/correction_log"
 SUPERVISION_TASK = "gold/supervision_task"
 GOLDEN_ENTITY_HISTORY = "gold/golden_entity_history"
+ENTITY_ISSUE_HISTORY = "gold/entity_issue_history"
 ENTITY_EVENT = "gold/entity_event"
 PUBLICATION_LOG = "gold/publication_log"
 WAREHOUSE_ASSET = "curated/warehouse"
@@ -114,6 +115,7 @@ TABLES: dict[str, Table] = {
         Table(CORRECTION_LOG),
         Table(SUPERVISION_TASK),
         Table(GOLDEN_ENTITY_HISTORY, ("entity_id", "valid_from")),
+        Table(ENTITY_ISSUE_HISTORY, ("issue_id", "valid_from")),
         Table(ENTITY_EVENT, ("event_id",)),
         # One row per published warehouse: its as-of date and every lake table's version, for `asof`.
         Table(PUBLICATION_LOG, ("run_id",), writers=(WAREHOUSE_ASSET,)),

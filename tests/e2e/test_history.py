@@ -147,6 +147,11 @@ def test_asof_rebuilds_every_night_published(tmp_path: Path, seed: int, days: in
     assert not before.exists()
     versions = last.delta("gold/golden_entity_history")
     assert history.problems(versions, "entity_id") == []
+    issues = last.delta("gold/entity_issue_history")
+    assert history.problems(issues, "issue_id") == []
+    assert (
+        issues["issue_id"].n_unique() == last.sql("select count(distinct issue_id) from entity_issue").item()
+    )
     events = last.delta("gold/entity_event")
     assert events.filter(pl.col("event_type") == "created")["entity_id"].n_unique() >= 600
     assert events["event_id"].is_unique().all()
