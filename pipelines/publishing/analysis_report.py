@@ -9,9 +9,11 @@ names beside their labels. No Dagster here.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import html
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from pipelines.publishing.labels import ENTITY_KIND_ZH, format_value, header
 PARTITIONS = "analysis_months"  # the Dagster dynamic partitions of the report, one per YYYY-MM
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TITLE = "宁波市市场主体与营商环境月度分析"
+CHART_SRC = re.compile(r'src="([a-z_]+\.png)"')
 
 
 @dataclass(frozen=True)
@@ -71,13 +74,19 @@ def build(warehouse: Path, key: str, folder: Path) -> Built:
 
 
 def to_pdf(page: str, folder: Path) -> bytes:
-    """The page through WeasyPrint (charts read from `folder`); no creation date, so rebuilds compare equal."""
+    """The page through WeasyPrint, its charts (read from `folder`) inlined: WeasyPrint names an image by a
+    hash of its URL, so inlining keeps the bytes independent of the folder; no dates in the metadata."""
     import weasyprint
 
-    document = weasyprint.HTML(string=page, base_url=str(folder)).render()
+    inlined = CHART_SRC.sub(lambda m: f'src="data:image/png;base64,{_base64(folder / m.group(1))}"', page)
+    document = weasyprint.HTML(string=inlined).render()
     document.metadata.created = None
     document.metadata.modified = None
     return document.write_pdf(pdf_identifier=b"entity-lakehouse-analysis")
+
+
+def _base64(path: Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode("ascii")
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -161,7 +161,7 @@ def format_value(column: str, value: object) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, int):
-        return f"{value:,}"
+        return str(value) if column.endswith("_year") else f"{value:,}"
     if isinstance(value, float):
         if is_share(column):
             return f"{value:.1%}"
