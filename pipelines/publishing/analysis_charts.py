@@ -36,17 +36,26 @@ def cjk_font() -> str:
     """The first installed CJK font family, or MissingCJKFont saying how to install one."""
     from matplotlib import font_manager
 
+    found = _installed(font_manager)
+    if found is None:  # a font installed after matplotlib cached its font list: look again, once
+        font_manager.fontManager = font_manager._load_fontmanager(try_read_cache=False)
+        found = _installed(font_manager)
+    if found is None:
+        raise MissingCJKFont(
+            f"no CJK font found (looked for {', '.join(CJK_FONTS)}): Chinese labels would render as boxes. "
+            "Install one: `apt-get install fonts-noto-cjk` (`make run` and .ci/run do it: .ci/system-packages)."
+        )
+    return found
+
+
+def _installed(font_manager) -> str | None:  # noqa: ANN001 - the matplotlib.font_manager module
     for name in CJK_FONTS:
         try:
             font_manager.findfont(font_manager.FontProperties(family=name), fallback_to_default=False)
         except ValueError:
             continue
         return name
-    raise MissingCJKFont(
-        f"no CJK font found (looked for {', '.join(CJK_FONTS)}): Chinese labels would render as boxes. "
-        "Install one: `apt-get install fonts-noto-cjk` (make run does it), then delete "
-        "~/.cache/matplotlib so matplotlib sees it."
-    )
+    return None
 
 
 @contextmanager
