@@ -31,7 +31,9 @@ analysis_months = dg.DynamicPartitionsDefinition(name=analysis_report.PARTITIONS
 @on_transient_errors
 def monthly_analysis(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     month = context.partition_key
-    built = analysis_report.build(lakehouse.warehouse, month, lakehouse.reports / "analysis" / month)
+    root = lakehouse.reports / "analysis"
+    built = analysis_report.build(lakehouse.warehouse, month, root / month)
+    analysis_report.write_index(root)
     context.log.info(f"monthly analysis {month} (as of {built.as_of}): {built.html}, {built.pdf}")
     return dg.MaterializeResult(
         metadata={

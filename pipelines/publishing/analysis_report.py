@@ -73,6 +73,25 @@ def build(warehouse: Path, key: str, folder: Path) -> Built:
     return Built(index, pdf, list(drawn.values()), key, as_of)
 
 
+def write_index(root: Path) -> Path:
+    """`root/index.html`: every month built so far, newest first, each with its HTML and PDF."""
+    months = sorted(
+        (p.name for p in root.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]") if p.is_dir()), reverse=True
+    )
+    items = "".join(
+        f'<li>{html.escape(m)}：<a href="{html.escape(m)}/index.html">网页 HTML</a> · '
+        f'<a href="{html.escape(m)}/analysis.pdf">PDF</a></li>'
+        for m in months
+    )
+    page = (
+        f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{TITLE}</title></head>'
+        f'<body style="font-family: sans-serif"><h1>{TITLE}</h1><ul>{items}</ul></body></html>'
+    )
+    index = root / "index.html"
+    _write_atomically(index, page.encode("utf-8"))
+    return index
+
+
 def to_pdf(page: str, folder: Path) -> bytes:
     """The page through WeasyPrint, its charts (read from `folder`) inlined: WeasyPrint names an image by a
     hash of its URL, so inlining keeps the bytes independent of the folder; no dates in the metadata."""
