@@ -334,11 +334,11 @@ def _index_text(frames: dict[str, pl.DataFrame]) -> list[str]:
 def _quality_text(frames: dict[str, pl.DataFrame]) -> list[str]:
     sources = frames["source_resolution"]
     issues = frames["issues_by_district"]
-    records, resolved = sources["records"].sum(), sources["resolved"].sum()
-    share = resolved / records if records else 0.0
+    records, registered = sources["records"].sum(), sources["registered"].sum()
+    share = registered / records if records else 0.0
     return [
-        f"源记录 {records:,} 条，已归并到市场主体 {resolved:,} 条（{share:.1%}）；隔离（未入库）行 "
+        f"源记录 {records:,} 条，其中 {registered:,} 条（{share:.1%}）归并到有登记记录的市场主体；隔离（未入库）行 "
         f"{sources['quarantined_rows'].sum():,} 行、文件 {sources['quarantined_files'].sum():,} 个。"
         f"本月末未处理问题 {issues['open_issues'].sum():,} 个，其中高风险 {issues['open_high_issues'].sum():,} 个。",
-        "未归并的许可与检查记录不计入各区县市的存续主体和覆盖率；归并率与隔离数为仓库数据日期的情况。",
+        "未匹配到登记主体的许可与检查记录（如无主许可）不计入各区县市的存续主体；匹配率与隔离数为仓库数据日期的情况。",
     ]

@@ -107,7 +107,9 @@ LABELS: dict[str, str] = {
     # quality
     "records": "记录数",
     "resolved": "已归并到主体",
-    "resolved_share": "归并率",
+    "registered": "归并到登记主体",
+    "registered_share": "登记主体匹配率",
+    "is_observed": "已有问题记录",
     "quarantined_rows": "隔离行",
     "quarantined_files": "隔离文件",
     "expectation": "校验规则",
@@ -172,7 +174,9 @@ def format_value(column: str, value: object) -> str:
             return f"{value:.1%}"
         if column == "credit_index":
             return f"{value:.4f}"
-        if column.endswith("_change") or column.startswith(("vitality_change", "credit_change")):
+        if column.startswith("credit_change"):
+            return f"{value:+.4f}"
+        if column.endswith("_change") or column.startswith("vitality_change"):
             return f"{value:+,.2f}"
         return f"{value:,.2f}"
     if isinstance(value, dt.date):

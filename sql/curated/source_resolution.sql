@@ -2,14 +2,21 @@
 --
 -- One row per source (registration, licensing, district).
 --   records           source records accepted into silver (record_lineage)
---   resolved          of those, records linked to an entity (entity_xref)
---   resolved_share    resolved / records
+--   resolved          of those, records linked to an entity (entity_xref; an unmatched record becomes an
+--                     entity of its own, so this is nearly all of them)
+--   registered        of those, records whose entity has a registration record: a licence or inspection
+--                     that found its registered entity (an orphan licence has none)
+--   registered_share  registered / records
 --   quarantined_rows  delivered rows refused (quarantine rows with a row number; whole files not counted)
 --   quarantined_files whole files refused
 with lineage as (
     select source, entity_id
     from record_lineage
     where source in ('registration', 'licensing', 'district')
+),
+
+golden as (
+    select entity_id, registration_record_key from golden_entity
 ),
 
 quarantined as (
@@ -20,8 +27,10 @@ records as (
     select
         source,
         count(*) as records,
-        count(entity_id) as resolved
+        count(lineage.entity_id) as resolved,
+        count(golden.registration_record_key) as registered
     from lineage
+    left join golden on lineage.entity_id = golden.entity_id
     group by source
 ),
 
@@ -39,7 +48,8 @@ final as (
         records.source,
         cast(records.records as bigint) as records,
         cast(records.resolved as bigint) as resolved,
-        round(cast(records.resolved as double) / nullif(records.records, 0), 6) as resolved_share,
+        cast(records.registered as bigint) as registered,
+        round(cast(records.registered as double) / nullif(records.records, 0), 6) as registered_share,
         cast(coalesce(refused.quarantined_rows, 0) as bigint) as quarantined_rows,
         cast(coalesce(refused.quarantined_files, 0) as bigint) as quarantined_files
     from records
