@@ -334,7 +334,7 @@ def _index_text(frames: dict[str, pl.DataFrame]) -> list[str]:
 def _quality_text(frames: dict[str, pl.DataFrame]) -> list[str]:
     sources = frames["source_resolution"]
     issues = frames["issues_by_district"]
-    records, registered = sources["records"].sum(), sources["registered"].sum()
+    records, registered = sources["records"].sum(), sources["with_registration"].sum()
     share = registered / records if records else 0.0
     return [
         f"源记录 {records:,} 条，其中 {registered:,} 条（{share:.1%}）归并到有登记记录的市场主体；隔离（未入库）行 "

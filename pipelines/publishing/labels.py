@@ -107,8 +107,8 @@ LABELS: dict[str, str] = {
     # quality
     "records": "记录数",
     "resolved": "已归并到主体",
-    "registered": "归并到登记主体",
-    "registered_share": "登记主体匹配率",
+    "with_registration": "匹配到登记主体",
+    "with_registration_share": "登记主体匹配率",
     "is_observed": "已有问题记录",
     "quarantined_rows": "隔离行",
     "quarantined_files": "隔离文件",

@@ -4,9 +4,9 @@
 --   records           source records accepted into silver (record_lineage)
 --   resolved          of those, records linked to an entity (entity_xref; an unmatched record becomes an
 --                     entity of its own, so this is nearly all of them)
---   registered        of those, records whose entity has a registration record: a licence or inspection
+--   with_registration of those, records whose entity has a registration record: a licence or inspection
 --                     that found its registered entity (an orphan licence has none)
---   registered_share  registered / records
+--   with_registration_share  with_registration / records
 --   quarantined_rows  delivered rows refused (quarantine rows with a row number; whole files not counted)
 --   quarantined_files whole files refused
 with lineage as (
@@ -28,7 +28,7 @@ records as (
         source,
         count(*) as records,
         count(lineage.entity_id) as resolved,
-        count(golden.registration_record_key) as registered
+        count(golden.registration_record_key) as with_registration
     from lineage
     left join golden on lineage.entity_id = golden.entity_id
     group by source
@@ -48,8 +48,8 @@ final as (
         records.source,
         cast(records.records as bigint) as records,
         cast(records.resolved as bigint) as resolved,
-        cast(records.registered as bigint) as registered,
-        round(cast(records.registered as double) / nullif(records.records, 0), 6) as registered_share,
+        cast(records.with_registration as bigint) as with_registration,
+        round(cast(records.with_registration as double) / nullif(records.records, 0), 6) as with_registration_share,
         cast(coalesce(refused.quarantined_rows, 0) as bigint) as quarantined_rows,
         cast(coalesce(refused.quarantined_files, 0) as bigint) as quarantined_files
     from records
