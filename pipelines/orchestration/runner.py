@@ -46,6 +46,9 @@ class BatchResult:
     batch_id: str
     run_ids: list[str] = field(default_factory=list)
     deliveries_loaded: list[str] = field(default_factory=list)
+    consolidate_run_id: str = (
+        ""  # the run that built and published the warehouse (the analysis runs follow it)
+    )
     seconds: float = 0.0
 
 
@@ -84,6 +87,7 @@ def run_batch(paths: Paths, echo=print) -> BatchResult:
             result.deliveries_loaded.append(f"{source}/{key}")
         echo("consolidate")
         _execute(defs.resolve_job_def("consolidate_job"), instance, result)
+        result.consolidate_run_id = result.run_ids[-1]
         for month in _register_months(instance, paths.warehouse):
             echo(f"analysis {month}")
             _execute(defs.resolve_job_def(jobs.ANALYSE_MONTH_JOB), instance, result, partition_key=month)
