@@ -161,7 +161,8 @@ def licences(trend: pl.DataFrame, path: Path) -> Path:
         for axis, title in ((issued_axis, "新发许可"), (expired_axis, "到期许可")):
             axis.set_title(title)
             axis.tick_params(axis="x", rotation=60, labelsize=7)
-        issued_axis.legend(fontsize=8)
+        if issued_axis.get_legend_handles_labels()[0]:  # a landing without licences draws none
+            issued_axis.legend(fontsize=8)
     return path
 
 
