@@ -8,7 +8,7 @@ export UV_LINK_MODE := copy
 # would otherwise compile every imported module again (about 9 s per `entity-lakehouse run`).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: run test bench ui demo uv clean
+.PHONY: run test bench ui demo uv clean system-packages
 
 uv:  ## install uv with pip when it is missing (a machine with only Python 3.11 and make)
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -17,7 +17,10 @@ uv:  ## install uv with pip when it is missing (a machine with only Python 3.11 
 	$(UV) sync --frozen --all-extras
 	@touch $@
 
-run: .venv/.synced  ## demo landing data if data/landing is empty, then the whole consolidation
+system-packages:  ## a CJK font and pango for the reports' charts and PDF, when missing (apt-get)
+	@.ci/system-packages
+
+run: .venv/.synced system-packages  ## demo landing data if data/landing is empty, then the whole consolidation
 	@if [ -z "$$(ls -A data/landing 2>/dev/null)" ]; then \
 		$(UV) run --frozen entity-lakehouse demo --entities $(DEMO_ENTITIES) --out data/landing; fi
 	$(UV) run --frozen entity-lakehouse run

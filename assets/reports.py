@@ -13,7 +13,7 @@ from assets.retry import on_transient_errors
 from pipelines.domain import divisions, worksheets
 from pipelines.domain.contract import ENTITY_SOURCES
 from pipelines.orchestration.resources import LakehouseResource
-from pipelines.publishing import html_report
+from pipelines.publishing import analysis_report, html_report
 from pipelines.storage import catalog
 
 
@@ -73,6 +73,11 @@ def steward_worksheets(
     )
 
 
+def _analysis_month(lakehouse: LakehouseResource) -> str:
+    months = analysis_report.latest_months(lakehouse.warehouse)
+    return months[0] if months else ""
+
+
 def _pairs_to_review(lake) -> pl.DataFrame:  # noqa: ANN001 - the run's Lake
     pairs = lake.read(catalog.MATCH_PAIRS).filter(
         ~pl.col("linked") & (pl.col("refused_because") == "below the match threshold")
@@ -122,10 +127,13 @@ def quality_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResour
     page = html_report.page(
         "数据质量报告 Quality report",
         [
-            ("Per delivery", html_report.table(metrics)),
-            ("Trend", f'<img src="{plot.name}" alt="quality trend">'),
-            (f"Failed expectations ({failed.height})", html_report.table(failed)),
-            ("Details", f'<p><a href="{os.path.relpath(docs, folder)}">Great Expectations Data Docs</a></p>'),
+            ("各批次质量 Per delivery", html_report.table(metrics)),
+            ("趋势 Trend", f'<img src="{plot.name}" alt="quality trend">'),
+            (f"未通过的校验规则 Failed expectations ({failed.height:,})", html_report.table(failed)),
+            (
+                "明细 Details",
+                f'<p><a href="{os.path.relpath(docs, folder)}">Great Expectations 校验明细 Data Docs</a></p>',
+            ),
         ],
     )
     index = folder / "index.html"
@@ -177,11 +185,13 @@ def run_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) 
             params=[as_of],
         ).pl()
     links = {
-        "Data Docs (Great Expectations)": data_docs_dir(reports) / "index.html",
-        "Quality report": reports / "quality" / "index.html",
-        "Steward worksheets": reports / "worksheets" / str(as_of),
-        "District indices": reports / "indices" / "index.html",
-        "Open data export": lakehouse.warehouse.parent / "open_data",
+        # Built right after this job (analyse_month_job): the last complete month's analysis.
+        "月度营商环境分析 Monthly analysis": reports / "analysis" / _analysis_month(lakehouse) / "index.html",
+        "数据质量报告 Quality report": reports / "quality" / "index.html",
+        "区县工作表 Steward worksheets": reports / "worksheets" / str(as_of),
+        "景气与信用指数 District indices": reports / "indices" / "index.html",
+        "开放数据 Open data export": lakehouse.warehouse.parent / "open_data",
+        "校验明细 Data Docs (Great Expectations)": data_docs_dir(reports) / "index.html",
     }
     link_list = "".join(
         f'<li><a href="{html.escape(os.path.relpath(p, reports))}">{html.escape(name)}</a></li>'
@@ -197,19 +207,19 @@ def run_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) 
         if p.exists()
     )
     page = html_report.page(
-        f"主体数据仓 run report — as of {as_of}",
+        f"主体数据仓运行报告 Run report — 数据日期 as of {as_of}",
         [
             (
-                "Run",
+                "本次运行 Run",
                 f"<p>Dagster run <code>{html.escape(context.run_id)}</code>; warehouse <code>{html.escape(str(lakehouse.warehouse))}</code></p><ul>{link_list}</ul>",
             ),
-            ("Published tables", html_report.table(counts)),
-            ("Latest deliveries", html_report.table(deliveries)),
-            (f"Failed expectations ({quality.height})", html_report.table(quality)),
-            (f"New open issues on {as_of}", html_report.table(new_issues)),
-            ("All issues by status", html_report.table(all_issues)),
-            (f"Supervision tasks raised on {as_of}", html_report.table(tasks)),
-            ("Plots", images),
+            ("已发布的表 Published tables", html_report.table(counts)),
+            ("最近的数据交付 Latest deliveries", html_report.table(deliveries)),
+            (f"未通过的校验规则 Failed expectations ({quality.height:,})", html_report.table(quality)),
+            (f"{as_of} 新发现的问题 New open issues", html_report.table(new_issues)),
+            ("全部问题（按状态） All issues by status", html_report.table(all_issues)),
+            (f"{as_of} 生成的监管任务 Supervision tasks raised", html_report.table(tasks)),
+            ("图表 Plots", images),
         ],
     )
     runs = reports / "runs"

@@ -63,6 +63,7 @@ def bench_size(size: int, seed: int, folder: Path, splink: bool) -> dict:
     results["full_run"] = _figures("whole consolidation (entity-lakehouse run)", _records(truth), full)
     results["ingest"] = stages.ingest_by_source(work)
     results["stages"] = stages.report(work, truth, full.samples)
+    results["analysis"] = stages.analysis(work)
     results["silver_alone"] = silver_alone(work, folder)
     results["resolution"] = accuracy(work, truth)
     if splink:

@@ -28,8 +28,19 @@ STAGES = {
     "flags, corrections, tasks": STEP.is_in(
         ["gold__entity_issue", "gold__correction_log", "gold__supervision_task", "silver__corrections"]
     ),
-    "publish (curated DuckDB, reports)": STEP.str.contains(r"^(curated__|reports__)"),
+    "publish (curated DuckDB, reports)": STEP.str.contains(r"^(curated__|reports__)")
+    & (STEP != "reports__monthly_analysis"),
+    "monthly analysis (HTML + PDF, all months built)": STEP == "reports__monthly_analysis",
 }
+ANALYSIS_MODELS = (
+    "market_flow_monthly",
+    "cohort_survival",
+    "licence_monthly",
+    "inspection_monthly",
+    "district_issue_monthly",
+    "source_resolution",
+)
+ANALYSIS_TARGET_SECONDS = 30
 
 
 def run_command(landing: Path, work: Path) -> list[str]:
@@ -128,6 +139,24 @@ def report(
     return out
 
 
+def analysis(work: Path, latest_batch_only: bool = False) -> dict:
+    """Seconds of each monthly analysis built (one step per month) and of the SQL models it reads."""
+    steps = _step_seconds(work, latest_batch_only)
+    reports = [round(s, 1) for s in steps.filter(STEP == "reports__monthly_analysis")["seconds"].to_list()]
+    models = steps.filter(STEP.is_in([f"curated__{m}" for m in ANALYSIS_MODELS]))["seconds"].sum()
+    worst = max(reports, default=None)
+    print(
+        f"monthly analysis: {reports} s per month built (target <= {ANALYSIS_TARGET_SECONDS} s: "
+        f"{'met' if worst is not None and worst <= ANALYSIS_TARGET_SECONDS else 'NOT met'}); "
+        f"its SQL models {models:.1f} s in the consolidation"
+    )
+    return {
+        "report_seconds": reports,
+        "model_seconds": round(models, 1),
+        "target_seconds": ANALYSIS_TARGET_SECONDS,
+    }
+
+
 def _stage_rows(work: Path) -> dict[str, int]:
     lake = work / "lake"
 
@@ -143,6 +172,7 @@ def _stage_rows(work: Path) -> dict[str, int]:
         "resolution + golden record": records,
         "flags, corrections, tasks": count(catalog.GOLDEN_ENTITY),
         "publish (curated DuckDB, reports)": count(catalog.GOLDEN_ENTITY),
+        "monthly analysis (HTML + PDF, all months built)": count(catalog.GOLDEN_ENTITY),
     }
 
 

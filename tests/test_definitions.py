@@ -25,6 +25,7 @@ def test_every_job_resolves(tmp_path: Path) -> None:
     defs = build(tmp_path)
     names = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__"))
     assert names == [
+        "analyse_month_job",
         "consolidate_job",
         "ingest_corrections_job",
         "ingest_district_job",

@@ -25,6 +25,7 @@ from pipelines.demo import (
     plants,
     sources,
     timeline,
+    trends,
 )
 from pipelines.demo import truth as ground_truth
 from pipelines.demo.landing import Landing, WrittenFile
@@ -92,6 +93,7 @@ def _simulate(plan: Plan, schedule: Schedule) -> _World:
     roads = places.road_table(plan.rng("roads"))
     ent = entities.population(plan, roads)
     lic = licences.initial(plan, ent, schedule.xlsx_licensing_day)
+    ent = trends.deregistration_rise(plan, ent, lic)
     insp = inspections.initial(plan, ent, lic)
     planted = plants.plant(plan, ent, lic, insp)
     ent = planted.ent

@@ -60,6 +60,28 @@ WORKSHEET_INFO_HEADERS = {
     "status": "当前状态",
 }
 
+# The decision columns of a steward worksheet, in Chinese first: the worksheet's header reads
+# `问题编号(issue_id)`, and the corrections reader accepts it as well as the bare canonical name.
+WORKSHEET_DECISION_LABELS = {
+    "issue_id": "问题编号",
+    "action": "处理决定",
+    "entity_id": "主体编号",
+    "field": "更正字段",
+    "new_value": "更正后的值",
+    "left_source": "左记录来源",
+    "left_key": "左记录编号",
+    "right_source": "右记录来源",
+    "right_key": "右记录编号",
+    "steward": "处理人",
+    "decided_on": "处理日期",
+    "comment": "备注",
+}
+
+
+def decision_header(column: str) -> str:
+    return f"{WORKSHEET_DECISION_LABELS[column]}({column})"
+
+
 REGISTRATION = SourceSpec(
     name="registration",
     headers={
@@ -139,18 +161,18 @@ DISTRICT = SourceSpec(
 CORRECTIONS = SourceSpec(
     name="corrections",
     headers={
-        "issue_id": ("issue_id",),
-        "action": ("action",),
-        "entity_id": ("entity_id",),
-        "field": ("field",),
-        "new_value": ("new_value",),
-        "left_source": ("left_source",),
-        "left_key": ("left_key",),
-        "right_source": ("right_source",),
-        "right_key": ("right_key",),
-        "steward": ("steward",),
-        "decided_on": ("decided_on",),
-        "comment": ("comment",),
+        "issue_id": ("issue_id", decision_header("issue_id")),
+        "action": ("action", decision_header("action")),
+        "entity_id": ("entity_id", decision_header("entity_id")),
+        "field": ("field", decision_header("field")),
+        "new_value": ("new_value", decision_header("new_value")),
+        "left_source": ("left_source", decision_header("left_source")),
+        "left_key": ("left_key", decision_header("left_key")),
+        "right_source": ("right_source", decision_header("right_source")),
+        "right_key": ("right_key", decision_header("right_key")),
+        "steward": ("steward", decision_header("steward")),
+        "decided_on": ("decided_on", decision_header("decided_on")),
+        "comment": ("comment", decision_header("comment")),
         # Context columns of the steward worksheets we publish (read, never applied), so that a filled
         # worksheet can be dropped into corrections/ as it is.
         **{f"info_{name}": (header,) for name, header in WORKSHEET_INFO_HEADERS.items()},

@@ -21,13 +21,43 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from pipelines.domain.contract import CORRECTION_ACTIONS, SPECS, WORKSHEET_INFO_HEADERS
+from pipelines.domain.contract import CORRECTION_ACTIONS, SPECS, WORKSHEET_INFO_HEADERS, decision_header
 from pipelines.domain.corrections import CORRECTABLE_FIELDS
 from pipelines.domain.text import template
 
 DECISION_COLUMNS = [c for c in SPECS["corrections"].columns if not c.startswith("info_")]
 INFO_COLUMNS = [f"info_{c}" for c in WORKSHEET_INFO_HEADERS]
-HEADERS = DECISION_COLUMNS + [WORKSHEET_INFO_HEADERS[c.removeprefix("info_")] for c in INFO_COLUMNS]
+# Chinese first, the canonical name beside it: `处理决定(action)`; the corrections reader accepts both forms.
+HEADERS = [decision_header(c) for c in DECISION_COLUMNS] + [
+    WORKSHEET_INFO_HEADERS[c.removeprefix("info_")] for c in INFO_COLUMNS
+]
+INSTRUCTIONS = [
+    ("填写说明", "How to fill in this worksheet"),
+    (
+        "1. 在“待处理问题”表中，对已作出决定的行填写：处理决定(action)、处理人(steward)、处理日期(decided_on，格式 2026-11-22)。",
+        "1. On the first sheet, fill action, steward and decided_on (YYYY-MM-DD) of each row you decided.",
+    ),
+    (
+        "2. 处理决定：confirm 确认问题，dismiss 排除（证据不变时不再提示），correct 更正字段，"
+        "same / different 判断两条记录是否同一主体。",
+        "2. action: confirm, dismiss (stays closed while the evidence is unchanged), correct a field, "
+        "same / different for a pair of records.",
+    ),
+    (
+        "3. correct 时填写更正字段(field：name, legal_rep, address, district_code, entity_type, status)和更正后的值(new_value)。",
+        "3. For correct, fill field (name, legal_rep, address, district_code, entity_type, status) and new_value.",
+    ),
+    (
+        "4. 未作决定的行留空。保存后放入 data/landing/corrections/<当天日期>/，下次运行时校验并生效；重复放入同一文件不会重复生效。",
+        "4. Leave undecided rows empty. Save into data/landing/corrections/<today>/; the next run validates and "
+        "applies it; dropping the same file again changes nothing.",
+    ),
+    (
+        "5. 表头为“中文(规范字段名)”；也可使用只含规范字段名的 csv。“监管任务”表列出本区县新生成的监管任务。",
+        "5. Headers read `Chinese(canonical name)`; a csv with the canonical names works too. The second sheet "
+        "lists the district's new supervision tasks.",
+    ),
+]
 PERSONAL_KEYS = ("legal_rep", "registered_legal_rep", "phone")
 TASK_COLUMNS = {
     "task_id": "任务编号",
@@ -103,6 +133,9 @@ def fingerprint(rows: pl.DataFrame, tasks: pl.DataFrame) -> str:
     """What a worksheet would hold: equal fingerprints write equal sheets, so a night that did not change a
     district's issues, pairs or tasks need not render its workbook again."""
     digest = hashlib.sha256()
+    digest.update(
+        json.dumps([HEADERS, INSTRUCTIONS], ensure_ascii=False).encode()
+    )  # the layout is content too
     for frame in (rows, tasks):
         digest.update(",".join(f"{c}:{t}" for c, t in frame.schema.items()).encode())
         digest.update(frame.hash_rows(seed=0).to_numpy().tobytes())
@@ -175,6 +208,9 @@ def write(path: Path, rows: pl.DataFrame, tasks: pl.DataFrame) -> int:
         list(TASK_COLUMNS.values()),
         tasks.select(list(TASK_COLUMNS)).cast(pl.String).iter_rows(),
     )
+    guide = book.add_worksheet("填写说明")
+    guide.set_column(0, 1, 90)
+    _write_table(guide, header, list(INSTRUCTIONS[0]), INSTRUCTIONS[1:])
     book.close()
     return frame.height
 

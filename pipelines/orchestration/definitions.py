@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import bronze, corrections, curated, gold, history, issues, reports, seeds, sharing, silver
+from assets import (
+    analysis,
+    bronze,
+    corrections,
+    curated,
+    gold,
+    history,
+    issues,
+    reports,
+    seeds,
+    sharing,
+    silver,
+)
 from pipelines.domain import settings
 from pipelines.orchestration import jobs, maintenance, retraining, schedules, sensors
 from pipelines.orchestration.progress import progress_logger
@@ -30,10 +42,12 @@ def build(locations: paths.Paths) -> dg.Definitions:
             *curated.model_assets,
             curated.warehouse,
             *sharing.sharing_assets,
+            analysis.monthly_analysis,
         ],
         jobs=[
             *jobs.ingest_jobs,
             jobs.consolidate_job,
+            jobs.analyse_month_job,
             maintenance.maintain_lake_job,
             retraining.retrain_matching_job,
         ],

@@ -8,7 +8,11 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.domain.contract import SOURCES
+from pipelines.publishing import analysis_report
 from pipelines.storage import catalog
+
+ANALYSE_MONTH_JOB = "analyse_month_job"
+MONTHLY_ANALYSIS = dg.AssetKey(["reports", "monthly_analysis"])
 
 
 def ingest_job_name(source: str) -> str:
@@ -29,6 +33,15 @@ ingest_jobs = [
 consolidate_job = dg.define_asset_job(
     "consolidate_job",
     selection=dg.AssetSelection.all()
-    - dg.AssetSelection.assets(*[catalog.asset_path(catalog.deliveries(s)) for s in SOURCES]),
+    - dg.AssetSelection.assets(*[catalog.asset_path(catalog.deliveries(s)) for s in SOURCES])
+    - dg.AssetSelection.assets(MONTHLY_ANALYSIS),
     description="Everything after the deliveries are loaded: current state, silver, gold, curated warehouse.",
+)
+
+# Partitioned by month, so not part of consolidate_job: `entity-lakehouse run` runs it after the publish.
+analyse_month_job = dg.define_asset_job(
+    ANALYSE_MONTH_JOB,
+    selection=dg.AssetSelection.assets(MONTHLY_ANALYSIS),
+    partitions_def=dg.DynamicPartitionsDefinition(name=analysis_report.PARTITIONS),
+    description="The monthly analysis (营商市场环境形势分析) of one month, from the published warehouse.",
 )

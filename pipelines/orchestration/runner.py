@@ -1,6 +1,7 @@
 """`entity-lakehouse run`: load every new or changed delivery, then consolidate, through Dagster.
 
-Each delivery is its own partition run of its source's ingest job; then one run of `consolidate_job`. All
+Each delivery is its own partition run of its source's ingest job; then one run of `consolidate_job`, then the
+monthly analysis of the latest months (one partition run each of `analyse_month_job`). All
 runs go to the persistent instance in DAGSTER_HOME, so `make ui` shows them, tagged with one batch id.
 """
 
@@ -20,6 +21,7 @@ import polars as pl
 from pipelines.domain import landing
 from pipelines.domain.contract import SOURCES
 from pipelines.orchestration import definitions, jobs
+from pipelines.publishing import analysis_report
 from pipelines.storage import catalog
 from pipelines.storage.lake import Lake, exclusive
 from pipelines.storage.paths import Paths
@@ -44,6 +46,9 @@ class BatchResult:
     batch_id: str
     run_ids: list[str] = field(default_factory=list)
     deliveries_loaded: list[str] = field(default_factory=list)
+    consolidate_run_id: str = (
+        ""  # the run that built and published the warehouse (the analysis runs follow it)
+    )
     seconds: float = 0.0
 
 
@@ -82,6 +87,10 @@ def run_batch(paths: Paths, echo=print) -> BatchResult:
             result.deliveries_loaded.append(f"{source}/{key}")
         echo("consolidate")
         _execute(defs.resolve_job_def("consolidate_job"), instance, result)
+        result.consolidate_run_id = result.run_ids[-1]
+        for month in _register_months(instance, paths.warehouse):
+            echo(f"analysis {month}")
+            _execute(defs.resolve_job_def(jobs.ANALYSE_MONTH_JOB), instance, result, partition_key=month)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -94,6 +103,16 @@ def _register_partitions(instance: dg.DagsterInstance, inventory: pl.DataFrame) 
         new = [k for k in keys if not instance.has_dynamic_partition(name, k)]
         if new:
             instance.add_dynamic_partitions(name, new)
+
+
+def _register_months(instance: dg.DagsterInstance, warehouse: Path) -> list[str]:
+    """Every month of the published warehouse becomes a partition of the monthly analysis (a past month
+    can be rebuilt from the UI); returns the months to build now: the last complete one and the current."""
+    months = analysis_report.available_months(warehouse)
+    new = [m for m in months if not instance.has_dynamic_partition(analysis_report.PARTITIONS, m)]
+    if new:
+        instance.add_dynamic_partitions(analysis_report.PARTITIONS, new)
+    return analysis_report.latest_months(warehouse)
 
 
 def _execute(
@@ -189,6 +208,7 @@ def summary(paths: Paths, batch: BatchResult) -> str:
         f"quality:       {paths.reports / 'quality' / 'index.html'}",
         f"worksheets:    {paths.reports / 'worksheets'}",
         f"open data:     {paths.warehouse.parent / 'open_data'}",
+        f"analysis:      {paths.reports / 'analysis'} (index.html and analysis.pdf per month)",
         f"runs:          DAGSTER_HOME={paths.dagster_home} (make ui, then http://127.0.0.1:3000)",
         "",
         "try:",

@@ -5,7 +5,8 @@ column added to a model is not shared until it is described). Two audiences, two
 warehouse file, regenerated on every run:
 
 - `open_data/`: the public. Personal data masked in SQL (`open_entity`, `open_licence`) or aggregated
-  (`district_monthly_index`).
+  (`district_monthly_index` and the monthly analysis's tables: `market_flow_monthly`, `cohort_survival`,
+  `licence_monthly`, `inspection_monthly`, `district_issue_monthly`).
 - `sharing/`: partner departments under a data-sharing agreement (`shared_entity`, `entity_tag`).
   Legal representatives and phones of organisations in full; a 个体工商户's personal data withheld.
 
@@ -288,6 +289,161 @@ TABLES: dict[str, Table] = {
             "credit_index": C(
                 "信用指数（0–1）= 1 − 有信用事件的主体数 / 月末存续主体数",
                 "Credit index (0-1) = 1 - entities_with_credit_events / entities_at_month_end",
+            ),
+        },
+    ),
+    "market_flow_monthly": Table(
+        audience=OPEN_DATA,
+        title_zh="市场主体月度增减（按区县市、主体类别、行业）",
+        title_en="Monthly market entry and exit by district, entity kind and industry",
+        about_zh="每月、区县市、主体类别、主营行业组合一行（仅有事件的组合）。新设按成立日期；注销、吊销、撤销及迁出按"
+        "退出日期（注销/吊销日期，缺失时按核准日期）。各行相加等于 district_monthly_index 的新设登记数与退出数。"
+        "口径见 sql/curated/market_flow_monthly.sql。",
+        about_en="One row per month, district, entity kind and primary industry with at least one event. New by the "
+        "establishment date; exits by the exit date (deregistration/revocation date, else approval date). The rows add "
+        "up to district_monthly_index's new_registrations and deregistrations. See sql/curated/market_flow_monthly.sql.",
+        columns={
+            "month": C("月份（当月1日）", "Month (its first day)"),
+            "district_code": C("区县市行政区划代码", "District code"),
+            "district_name": C("区县市名称", "District name"),
+            "entity_kind": C(
+                f"主体类别：{ENTITY_KIND}；unknown 无登记记录", f"Entity kind: {ENTITY_KIND}; unknown"
+            ),
+            "industry": C(
+                "主营行业代码（entity_tag 的 primary_industry）", "Primary industry code (entity_tag)"
+            ),
+            "industry_zh": C("主营行业（中文）", "Primary industry (Chinese)"),
+            "new_registrations": C("新设登记数", "New registrations in the month"),
+            "deregistrations": C("注销数", "Entities deregistered (注销) in the month"),
+            "revocations": C("吊销数", "Entities whose licence was revoked (吊销) in the month"),
+            "other_exits": C("撤销及迁出数", "Entities cancelled (撤销) or moved out (迁出) in the month"),
+            "exits": C(
+                "退出合计 = 注销 + 吊销 + 撤销及迁出",
+                "All exits = deregistrations + revocations + other_exits",
+            ),
+            "net_growth": C("净增长 = 新设登记数 − 退出合计", "Net growth = new_registrations - exits"),
+        },
+    ),
+    "cohort_survival": Table(
+        audience=OPEN_DATA,
+        title_zh="登记年度队列存活率",
+        title_en="Survival by registration cohort",
+        about_zh="每个登记年度、区县市、主体类别一行。n 年存活率 = 第 n 个周年月结束时仍未退出的主体 / 已满 n 年的主体；"
+        "已满 n 年的主体数等于登记主体数时该队列完整。口径见 sql/curated/cohort_survival.sql。",
+        about_en="One row per registration year, district and entity kind. survival_<n>y = entities not yet exited by "
+        "their n-th anniversary month / entities whose n-th anniversary month has ended; a cohort is complete when "
+        "observed_<n>y = registered. See sql/curated/cohort_survival.sql.",
+        columns={
+            "cohort_year": C("登记年度（成立日期所在年）", "Registration year (year established)"),
+            "district_code": C("区县市行政区划代码", "District code"),
+            "district_name": C("区县市名称", "District name"),
+            "entity_kind": C(
+                f"主体类别：{ENTITY_KIND}；unknown 无登记记录", f"Entity kind: {ENTITY_KIND}; unknown"
+            ),
+            "registered": C("该年度登记的主体数", "Entities established in the year"),
+            **{
+                f"{kind}_{n}y": C(zh.format(n=n), en.format(n=n))
+                for n in (1, 3, 5)
+                for kind, zh, en in (
+                    (
+                        "observed",
+                        "已满{n}年（周年月已结束）的主体数",
+                        "Entities whose {n}-year anniversary month has ended",
+                    ),
+                    (
+                        "survived",
+                        "其中第{n}个周年月前未退出的主体数",
+                        "Of those, entities still in the market at {n} years",
+                    ),
+                    (
+                        "survival",
+                        "{n}年存活率 = survived / observed",
+                        "{n}-year survival = survived / observed",
+                    ),
+                )
+            },
+        },
+    ),
+    "licence_monthly": Table(
+        audience=OPEN_DATA,
+        title_zh="许可证月度统计（按区县市、许可类别）",
+        title_en="Monthly licences by district and category",
+        about_zh="每月、区县市、许可类别一行。类别：food 食品（生产、经营、预包装备案）、drugs 药品、medical_devices 医疗器械"
+        "（经营许可、二类备案）、cosmetics 化妆品、health_food 保健食品（源数据暂无此类许可）、other 其他。"
+        "口径见 sql/curated/licence_monthly.sql。",
+        about_en="One row per month, district and licence category (food, drugs, medical_devices, cosmetics, "
+        "health_food: no source licence type yet, other). See sql/curated/licence_monthly.sql.",
+        columns={
+            "month": C("月份（当月1日）", "Month (its first day)"),
+            "district_code": C("区县市行政区划代码", "District code"),
+            "district_name": C("区县市名称", "District name"),
+            "licence_category": C("许可类别", "Licence category"),
+            "issued": C("当月新发许可证及备案数", "Licences and filings issued in the month"),
+            "expired": C("当月到期的许可证数（截至数据日期）", "Licences whose validity ended in the month"),
+            "expiring_3m": C(
+                "此后3个月内到期的许可证数", "Licences whose validity ends in the 3 following months"
+            ),
+            "in_force": C(
+                "月末在有效期内的许可证及备案数（不含提前注销的日期信息）",
+                "Licences and filings within their validity at month end (early cancellations carry no date)",
+            ),
+        },
+    ),
+    "inspection_monthly": Table(
+        audience=OPEN_DATA,
+        title_zh="监督检查月度统计（按区县市）",
+        title_en="Monthly inspections by district",
+        about_zh="每个区县市每月一行，按实施检查的区县局统计。检查结果、行政处罚（有决定书文号或罚没款>0，已归并主体）、"
+        "近12个月检查覆盖率 = 近12个月被检查主体 / 月末存续主体。口径见 sql/curated/inspection_monthly.sql。",
+        about_en="One row per district and month, by the inspecting district bureau: results, penalties (a decision "
+        "number or an amount > 0, resolved entities), coverage_12m = entities inspected in 12 months / entities at "
+        "month end. See sql/curated/inspection_monthly.sql.",
+        columns={
+            "district_code": C(
+                "区县市行政区划代码（实施检查的区县局）", "District code of the inspecting bureau"
+            ),
+            "district_name": C("区县市名称", "District name"),
+            "month": C("月份（当月1日）", "Month (its first day)"),
+            "inspections": C("检查次数", "Inspections in the month"),
+            "entities_inspected": C("被检查主体数（已归并）", "Distinct resolved entities inspected"),
+            "compliant": C("结果：符合", "Result compliant (符合)"),
+            "basically_compliant": C("结果：基本符合", "Result basically compliant (基本符合)"),
+            "non_compliant": C("结果：不符合", "Result non-compliant (不符合)"),
+            "rectification_ordered": C("结果：责令整改", "Result rectification ordered (责令整改)"),
+            "not_found": C("结果：查无下落", "Result not found (查无下落)"),
+            "ceased": C("结果：已停业", "Result ceased (已停业)"),
+            "suspended": C("结果：已歇业", "Result suspended (已歇业)"),
+            "unknown_result": C("结果未知或空", "Result unknown or blank"),
+            "penalties": C("行政处罚次数", "Inspections ending in a penalty"),
+            "penalty_amount": C("罚没款合计（元）", "Penalty amounts, total (CNY)"),
+            "entities_inspected_12m": C(
+                "近12个月被检查主体数", "Entities inspected in the 12 months up to the month"
+            ),
+            "coverage_12m": C("近12个月检查覆盖率", "Share of entities inspected in 12 months"),
+        },
+    ),
+    "district_issue_monthly": Table(
+        audience=OPEN_DATA,
+        title_zh="区县市月末问题数与僵尸主体占比",
+        title_en="Open issues and zombie share per district at month end",
+        about_zh="每个区县市每月一行。问题在首次发现后、仍未处理或最后一次发现之前计为未处理；is_observed 为假的月份早于"
+        "系统开始记录问题，不可比较。口径见 sql/curated/district_issue_monthly.sql。",
+        about_en="One row per district and month. An issue is open from its first detection until it is no longer "
+        "open and past its last detection; months with is_observed false predate the issue log. See "
+        "sql/curated/district_issue_monthly.sql.",
+        columns={
+            "district_code": C("区县市行政区划代码", "District code"),
+            "district_name": C("区县市名称", "District name"),
+            "month": C("月份（当月1日）", "Month (its first day)"),
+            "is_partial_month": C("是否不完整月份", "True for the as-of month"),
+            "is_observed": C("该月是否已有问题记录", "True once the warehouse kept issues"),
+            "entities_at_month_end": C("月末存续主体数", "Entities in the market at month end"),
+            "open_issues": C("月末未处理问题数", "Issues open at month end"),
+            "open_high_issues": C("其中高风险问题数", "Of those, severity high"),
+            "new_issues": C("当月新发现问题数", "Issues first detected in the month"),
+            "zombie_entities": C("月末疑似僵尸主体数", "Entities with an open zombie.* issue at month end"),
+            "zombie_share": C(
+                "僵尸主体占比 = 疑似僵尸主体 / 月末存续主体", "zombie_entities / entities_at_month_end"
             ),
         },
     ),

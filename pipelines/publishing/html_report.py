@@ -1,4 +1,8 @@
-"""Small self-contained HTML pages and PNG plots for people who would rather look than query."""
+"""Small self-contained HTML pages and PNG plots for people who would rather look than query.
+
+Tables read Chinese first: each header is the column's Chinese label with its canonical name beside it
+(labels.py), and numbers carry thousands separators, shares percentages.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,14 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.publishing.labels import format_value, header
+
 STYLE = """
 body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 14px; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
-th { background: #ddebf7; } td.text { text-align: left; }
+th { background: #ddebf7; font-weight: normal; } td.text { text-align: left; }
+code.canonical { display: block; color: #666; font-size: 11px; }
 .bad { background: #fde2e1; } .good { background: #e6f4ea; }
 """
 
@@ -19,7 +26,7 @@ th { background: #ddebf7; } td.text { text-align: left; }
 def table(frame: pl.DataFrame, highlight: dict[str, str] | None = None) -> str:
     """An HTML table; every value escaped. `highlight` maps a boolean column to the cell it colours."""
     highlight = highlight or {}
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns if c not in highlight)
+    head = "".join(f"<th>{header(c)}</th>" for c in frame.columns if c not in highlight)
     rows = []
     for row in frame.iter_rows(named=True):
         cells = []
@@ -30,7 +37,7 @@ def table(frame: pl.DataFrame, highlight: dict[str, str] | None = None) -> str:
             flag = next((f for f, target in highlight.items() if target == column), None)
             if flag is not None and row[flag] is not None:
                 css.append("good" if row[flag] else "bad")
-            text = f"{value:.4f}" if isinstance(value, float) else ("" if value is None else str(value))
+            text = format_value(column, value)
             cells.append(f'<td class="{" ".join(css)}">{html.escape(text)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
