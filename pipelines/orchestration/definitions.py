@@ -56,7 +56,7 @@ def build(locations: paths.Paths) -> dg.Definitions:
             maintenance.weekly_lake_maintenance,
             retraining.monthly_retraining,
         ],
-        sensors=[sensors.landing_sensor],
+        sensors=[sensors.landing_sensor, sensors.analysis_after_publish],
         resources={
             "lakehouse": LakehouseResource.from_paths(
                 locations, lock_wait_seconds=settings.load().run.daemon_lock_wait_seconds

@@ -11,6 +11,7 @@ from pipelines.domain import landing
 from pipelines.domain.contract import SOURCES
 from pipelines.orchestration import jobs
 from pipelines.orchestration.resources import LakehouseResource
+from pipelines.publishing import analysis_report
 from pipelines.storage import catalog
 from pipelines.storage.lake import Lake
 
@@ -72,4 +73,36 @@ def landing_sensor(
         return dg.SkipReason(f"no new delivery in {lakehouse.landing}")
     return dg.SensorResult(
         run_requests=requests, dynamic_partitions_requests=partitions, cursor=context.cursor
+    )
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[jobs.consolidate_job],
+    request_job=jobs.analyse_month_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="After each published warehouse (the nightly schedule's or the landing sensor's), builds the "
+    "monthly analysis of the last complete month and the current one. `entity-lakehouse run` builds its own.",
+)
+def analysis_after_publish(
+    context: dg.RunStatusSensorContext, lakehouse: LakehouseResource
+) -> dg.SensorResult | dg.SkipReason:
+    if "entity_lakehouse/batch" in context.dagster_run.tags:
+        return dg.SkipReason("the command line's batch builds its analysis itself")
+    warehouse = Path(lakehouse.warehouse_path)
+    known = set(context.instance.get_dynamic_partitions(analysis_report.PARTITIONS))
+    new = [m for m in analysis_report.available_months(warehouse) if m not in known]
+    run = context.dagster_run.run_id
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=f"{run}:{month}",
+                partition_key=month,
+                tags={"entity_lakehouse/trigger": "analysis_after_publish"},
+            )
+            for month in analysis_report.latest_months(warehouse)
+        ],
+        dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(analysis_report.PARTITIONS, new)]
+        if new
+        else [],
     )
