@@ -74,9 +74,10 @@ def resolve_changes(
     clock.lap("records and seeds")
     candidates = _pairs_touching(records, seeds, settings)
     scored = scored_pairs(candidates, records, model, settings)
-    kept = _kept_pairs(previous.pairs, nodes, seeds)
+    named = _with_nodes(previous.pairs, nodes)
+    kept = _kept_pairs(named, seeds)
     clock.lap("blocking and scoring")
-    affected = _affected(seeds, nodes, tonight, previous, scored, kept, settings)
+    affected = _affected(seeds, nodes, tonight, previous.records, named, scored, settings)
     clock.lap("affected components")
     xref, pairs = _decide_affected(
         records, affected, scored, kept, judgements, previous, highest_issued, settings
@@ -116,10 +117,11 @@ def _seeds(
     tonight: pl.DataFrame, previous: pl.DataFrame, settings: MatchingSettings, nodes: pl.DataFrame
 ) -> pl.DataFrame:
     """Node ids of the records whose pairs may differ from last night's (see the module docstring)."""
+    now, before = _hashed(tonight), _hashed(previous)
     changed = pl.concat(
         [
-            tonight.join(previous, on=list(STATE_SCHEMA), how="anti", nulls_equal=True).select(KEY),
-            previous.join(tonight, on=list(STATE_SCHEMA), how="anti", nulls_equal=True).select(KEY),
+            now.join(before, on=[*KEY, "row"], how="anti").select(KEY),
+            before.join(now, on=[*KEY, "row"], how="anti").select(KEY),
             tonight.filter("judged").select(KEY),
         ]
     ).unique()
@@ -129,6 +131,12 @@ def _seeds(
     ]
     keys = pl.concat([changed, *touched]).unique()
     return nodes.join(keys, on=KEY, how="semi").select("node").sort("node")
+
+
+def _hashed(state_rows: pl.DataFrame) -> pl.DataFrame:
+    """Each record's key and a hash of its whole state (cheaper to compare than every column)."""
+    columns = list(STATE_SCHEMA)
+    return state_rows.select(*KEY, row=state_rows.select(columns).cast(STATE_SCHEMA).hash_rows(seed=11))
 
 
 def _block_members(
@@ -152,9 +160,14 @@ def _pairs_touching(records: pl.DataFrame, seeds: pl.DataFrame, settings: Matchi
     """Tonight's candidate pairs with at least one seed, with the bits of the rules proposing them: the
     same rows as `blocking.candidate_pairs` gives for those records."""
     is_seed = pl.col("rid").is_in(seeds["node"].implode())
+    seeded = records.filter(is_seed)
     parts = []
     for bit, rule in enumerate(settings.blocking):
-        members = blocking.usable_members(records, rule, settings.max_block_size)
+        # Only the blocks holding a seed, with their full membership (their size decides if they count).
+        blocks = records.join(
+            seeded.select(rule.columns).drop_nulls().unique(), on=list(rule.columns), how="semi"
+        )
+        members = blocking.usable_members(blocks, rule, settings.max_block_size)
         starters = members.filter(is_seed)
         pairs = starters.join(members, on=list(rule.columns), suffix="_r").filter(
             ~pl.col("uscc_is_valid") | ~pl.col("uscc_is_valid_r")
@@ -178,9 +191,8 @@ def _with_nodes(pairs: pl.DataFrame, nodes: pl.DataFrame) -> pl.DataFrame:
     return pairs.join(left, on=["source_l", "record_key_l"]).join(right, on=["source_r", "record_key_r"])
 
 
-def _kept_pairs(previous: pl.DataFrame, nodes: pl.DataFrame, seeds: pl.DataFrame) -> pl.DataFrame:
-    """Last night's explained pairs between two records that are not seeds: unchanged tonight."""
-    named = _with_nodes(previous, nodes)
+def _kept_pairs(named: pl.DataFrame, seeds: pl.DataFrame) -> pl.DataFrame:
+    """Last night's explained pairs (with node ids) between two records that are not seeds: unchanged."""
     seed_ids = seeds["node"].implode()
     return named.filter(~pl.col("node_l").is_in(seed_ids) & ~pl.col("node_r").is_in(seed_ids))
 
@@ -189,21 +201,22 @@ def _affected(
     seeds: pl.DataFrame,
     nodes: pl.DataFrame,
     tonight: pl.DataFrame,
-    previous: Previous,
+    last_night: pl.DataFrame,
+    named: pl.DataFrame,
     scored: pl.DataFrame,
-    kept: pl.DataFrame,
     settings: MatchingSettings,
 ) -> pl.DataFrame:
-    """Node ids connected to a seed through last night's or tonight's edges (fixpoint of semi-joins)."""
+    """Node ids connected to a seed through last night's or tonight's edges (fixpoint of semi-joins).
+    Tonight's edges are last night's between non-seeds plus the new ones, so these two sets cover them."""
     threshold = pl.col("match_probability") >= settings.match_probability
-    old = _with_nodes(previous.pairs.filter(threshold), nodes).select("node_l", "node_r")
+    old = named.filter(threshold).select("node_l", "node_r")
     new = scored.filter(threshold).select(node_l="rid_l", node_r="rid_r")
-    edges = pl.concat([old, new, kept.filter(threshold).select("node_l", "node_r")]).unique()
-    edges = pl.concat([edges, edges.select(node_l="node_r", node_r="node_l")])
+    edges = pl.concat([old, new])
+    edges = pl.concat([edges, edges.select(node_l="node_r", node_r="node_l")]).unique()
     codes = pl.concat(
         [
             frame.filter("uscc_is_valid").join(nodes, on=KEY).select("node", "uscc")
-            for frame in (tonight, previous.records)
+            for frame in (tonight, last_night)
         ]
     ).unique()
     reached = seeds
