@@ -78,9 +78,9 @@ def percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=100)[int(share * 100) - 1] if len(values) > 1 else values[0]
 
 
-def serve(warehouse: Path, keys_path: Path, port: int) -> subprocess.Popen:
+def serve(warehouse: Path, keys_path: Path, port: int, workers: int = 1) -> subprocess.Popen:
     command = [sys.executable, "-m", "pipelines.cli", "serve", "--warehouse", str(warehouse), "--port", str(port),
-               "--keys", str(keys_path)]  # fmt: skip
+               "--keys", str(keys_path), "--workers", str(workers)]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=3000, help="requests per scenario")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         keys_path = Path(folder) / "keys.toml"
@@ -109,10 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         paths = samples(args.warehouse, 2000, args.seed)
         paths["mixed"] = [p for group in paths.values() for p in group]
         random.Random(args.seed).shuffle(paths["mixed"])
-        process = serve(args.warehouse, keys_path, args.port)
+        process = serve(args.warehouse, keys_path, args.port, args.workers)
         try:
             print(
-                f"service load on {args.warehouse} ({args.requests} requests per scenario, seed {args.seed})"
+                f"service load on {args.warehouse} ({args.requests} requests per scenario, seed {args.seed}, "
+                f"{args.workers} server worker(s))"
             )
             print(
                 f"{'scenario':<18}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}  target"

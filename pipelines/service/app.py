@@ -29,6 +29,7 @@ from pipelines.service.body import JSONBody
 from pipelines.service.context import COOKIE, Service, reading
 from pipelines.service.keys import OPEN_CALLER, Caller, Registry
 from pipelines.service.warehouse import Warehouse
+from pipelines.service.workers import per_worker
 
 ERROR_CODES = {
     400: "bad_request",
@@ -45,11 +46,11 @@ CURRENT_RATE: ContextVar[str] = ContextVar("current_rate")
 MONTH = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 
 
-def create_app(warehouse: Path, keys: Path | None, settings: ServiceSettings) -> FastAPI:
-    """The app over one published warehouse path; raises WarehouseMissing when nothing is published there."""
-    service = Service(
-        Warehouse(warehouse), Registry(keys), access_log.AccessLog(access_log.folder_for(warehouse)), settings
-    )
+def create_app(warehouse: Path, keys: Path | None, settings: ServiceSettings, workers: int = 1) -> FastAPI:
+    """The app over one published warehouse path; raises WarehouseMissing when nothing is published there.
+    `workers`: how many processes serve it, each allowing that share of every rate (workers.py)."""
+    log = access_log.AccessLog(access_log.folder_for(warehouse))
+    service = Service(Warehouse(warehouse), Registry(keys), log, settings, workers)
     app = FastAPI(
         title="entity-lakehouse 数据共享交换 / 开放数据服务接口",
         version="1",
@@ -84,9 +85,8 @@ def current_rate() -> str:
 
 
 def rate_of(caller: Caller, service: Service) -> str:
-    return (None if caller.is_anonymous else service.registry.rate(caller.name)) or service.settings.rate(
-        caller.scope
-    )
+    rate = None if caller.is_anonymous else service.registry.rate(caller.name)
+    return per_worker(rate or service.settings.rate(caller.scope), service.workers)
 
 
 def _errors(app: FastAPI) -> None:

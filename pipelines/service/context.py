@@ -22,6 +22,7 @@ class Service:
     registry: Registry
     log: AccessLog
     settings: ServiceSettings
+    workers: int = 1  # server processes sharing the callers' rates (workers.py)
 
 
 @contextmanager
