@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import bronze, corrections, curated, gold, history, issues, reports, seeds, sharing, silver
+from assets import (
+    bronze,
+    corrections,
+    curated,
+    gold,
+    history,
+    issues,
+    reports,
+    seeds,
+    service,
+    sharing,
+    silver,
+)
 from pipelines.domain import settings
 from pipelines.orchestration import jobs, maintenance, schedules, sensors
 from pipelines.orchestration.progress import progress_logger
@@ -28,6 +40,7 @@ def build(locations: paths.Paths) -> dg.Definitions:
             reports.run_report,
             *seeds.seed_specs,
             *curated.model_assets,
+            service.access_daily_summary,
             curated.warehouse,
             *sharing.sharing_assets,
         ],

@@ -62,7 +62,14 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
-SUMMARY_SQL = """
+# The log as a relation: every record, typed (the files are the list parameter).
+READ_LOG = """read_json(?, columns = {
+    requested_at: 'varchar', caller: 'varchar', scope: 'varchar', method: 'varchar', path: 'varchar',
+    parameters: 'map(varchar, varchar)', status: 'integer', rows: 'bigint', duration_ms: 'double',
+    client: 'varchar'
+}, format = 'newline_delimited')"""
+
+SUMMARY_SQL = f"""
 select
     caller,
     any_value(scope) as scope,
@@ -73,11 +80,7 @@ select
     min(requested_at) as first_at,
     max(requested_at) as last_at,
     round(quantile_cont(duration_ms, 0.95), 1) as p95_ms
-from read_json(?, columns = {
-    requested_at: 'varchar', caller: 'varchar', scope: 'varchar', method: 'varchar', path: 'varchar',
-    parameters: 'map(varchar, varchar)', status: 'integer', rows: 'bigint', duration_ms: 'double',
-    client: 'varchar'
-}, format = 'newline_delimited')
+from {READ_LOG}
 where requested_at >= ? and requested_at < ?
 group by caller
 order by caller
@@ -86,10 +89,14 @@ order by caller
 
 def summary(folder: Path, start: str = "", end: str = "9999") -> list[dict]:
     """Per caller, between two ISO timestamps (or dates): requests, refusals, rows read, latency."""
-    files = sorted(str(p) for p in folder.glob("*.jsonl"))
+    files = log_files(folder)
     if not files:
         return []
     with duckdb.connect(":memory:") as connection:
         result = connection.execute(SUMMARY_SQL, [files, start, end])
         names = [d[0] for d in result.description]
         return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def log_files(folder: Path) -> list[str]:
+    return sorted(str(p) for p in folder.glob("*.jsonl"))
