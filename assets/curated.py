@@ -138,7 +138,11 @@ model_assets = [_model_asset(n) for n in model_names]
 @dg.asset(
     key=["curated", "warehouse"],
     group_name="curated",
-    deps=[dg.AssetKey(["curated", n]) for n in model_names],
+    # The access summary (assets/service.py) is written into the same staging file before the rename.
+    deps=[
+        *(dg.AssetKey(["curated", n]) for n in model_names),
+        dg.AssetKey(["curated", "access_daily_summary"]),
+    ],
     kinds={"duckdb"},
     description="Publishes the night's curated DuckDB file in one rename: readers see all of it or none. Logs the "
     "publication (as-of date, every lake table's Delta version) to gold/publication_log for `entity-lakehouse asof`.",

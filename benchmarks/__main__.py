@@ -5,7 +5,8 @@ consolidation as `entity-lakehouse run` in a child process (wall time, peak RSS)
 stage from Dagster's step timings (rows/s), measure each source's silver step alone (peak RSS without
 what the whole run's process keeps), run an incremental delivery of 10k changed registrations,
 score resolution and flags against the ground truth, compare with Splink on the same records over the same
-scope (benchmarks/splink_reference.py: as it ships, and with our clustering), and check id stability after an unrelated new delivery. Figures are printed and written to
+scope (benchmarks/splink_reference.py: as it ships, and with our clustering), check id stability after an unrelated new delivery,
+and load-test the data service over the published warehouse (benchmarks/service_load.py). Figures are printed and written to
 data/bench/<size>-s<seed>/results.json.
 
 The demo generator's seed defaults to 11, held out: thresholds and weights were tuned on seed 7, so the
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
-from benchmarks import measure, splink_reference, stages
+from benchmarks import measure, service_load, splink_reference, stages
 from pipelines.demo import evaluation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,6 +89,7 @@ def bench_size(size: int, seed: int, folder: Path, splink: bool) -> dict:
         f"id stability after the incremental delivery: {share:.4%} of {entities:,} entities whose records did not change kept their id"
     )
     results["id_stability"] = {"share": share, "entities": entities}
+    results["service"] = service_load.measure(work / "warehouse" / "curated.duckdb", seed=seed)
     return results
 
 

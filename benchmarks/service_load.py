@@ -78,9 +78,9 @@ def percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=100)[int(share * 100) - 1] if len(values) > 1 else values[0]
 
 
-def serve(warehouse: Path, keys_path: Path, port: int) -> subprocess.Popen:
+def serve(warehouse: Path, keys_path: Path, port: int, workers: int = 1) -> subprocess.Popen:
     command = [sys.executable, "-m", "pipelines.cli", "serve", "--warehouse", str(warehouse), "--port", str(port),
-               "--keys", str(keys_path)]  # fmt: skip
+               "--keys", str(keys_path), "--workers", str(workers)]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -93,6 +93,48 @@ def serve(warehouse: Path, keys_path: Path, port: int) -> subprocess.Popen:
     raise RuntimeError(f"the service did not start: {process.stderr.read().decode()[-2000:]}")
 
 
+def measure(
+    warehouse: Path, requests: int = 3000, port: int = 8765, seed: int = 11, workers: int = 1
+) -> list[dict]:
+    """Serve the warehouse and run every scenario; prints and returns one row of figures per scenario."""
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        keys_path = Path(folder) / "keys.toml"
+        # An internal caller (the heaviest profile) whose rate limit the load cannot reach.
+        key = keys_module.issue(keys_path, "load-test", "internal", rate="10000000/minute")
+        paths = samples(warehouse, 2000, seed)
+        paths["mixed"] = [p for group in paths.values() for p in group]
+        random.Random(seed).shuffle(paths["mixed"])
+        process = serve(warehouse, keys_path, port, workers)
+        try:
+            print(
+                f"service load on {warehouse} ({requests} requests per scenario, seed {seed}, {workers} worker(s))"
+            )
+            print(
+                f"{'scenario':<18}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}  target"
+            )
+            for name, clients, target in SCENARIOS:
+                latencies, seconds, errors = asyncio.run(
+                    drive(f"http://127.0.0.1:{port}", key, paths[name], clients, requests)
+                )
+                rows.append(_figures(name, clients, target, latencies, seconds, errors))
+        finally:
+            process.terminate()
+            process.wait(10)
+    return rows
+
+
+def _figures(name: str, clients: int, target: float | None, latencies: list[float], seconds: float,
+             errors: int) -> dict:  # fmt: skip
+    rate, p95 = len(latencies) / seconds, percentile(latencies, 0.95)
+    met = p95 <= target if target else rate >= 300
+    verdict = f"p95 <= {target:.0f} ms" if target else ">= 300 req/s"
+    print(f"{name:<18}{clients:>8}{rate:>9.0f}{percentile(latencies, 0.5):>9.1f}{p95:>9.1f}"
+          f"{percentile(latencies, 0.99):>9.1f}{errors:>8}  {verdict}: {'met' if met else 'MISSED'}")  # fmt: skip
+    return {"scenario": name, "clients": clients, "requests_per_second": round(rate), "p95_ms": round(p95, 1),
+            "p50_ms": round(percentile(latencies, 0.5), 1), "errors": errors, "target_met": met}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.service_load", description=__doc__.splitlines()[0]
@@ -101,33 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=3000, help="requests per scenario")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as folder:
-        keys_path = Path(folder) / "keys.toml"
-        # An internal caller (the heaviest profile) whose rate limit the load cannot reach.
-        key = keys_module.issue(keys_path, "load-test", "internal", rate="10000000/minute")
-        paths = samples(args.warehouse, 2000, args.seed)
-        paths["mixed"] = [p for group in paths.values() for p in group]
-        random.Random(args.seed).shuffle(paths["mixed"])
-        process = serve(args.warehouse, keys_path, args.port)
-        try:
-            print(
-                f"service load on {args.warehouse} ({args.requests} requests per scenario, seed {args.seed})"
-            )
-            print(
-                f"{'scenario':<18}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}  target"
-            )
-            for name, clients, target in SCENARIOS:
-                url = f"http://127.0.0.1:{args.port}"
-                latencies, seconds, errors = asyncio.run(drive(url, key, paths[name], clients, args.requests))
-                p95 = percentile(latencies, 0.95)
-                verdict = (f"p95 <= {target:.0f} ms: {'met' if p95 <= target else 'MISSED'}" if target
-                           else f">= 300 req/s: {'met' if len(latencies) / seconds >= 300 else 'MISSED'}")  # fmt: skip
-                print(f"{name:<18}{clients:>8}{len(latencies) / seconds:>9.0f}{percentile(latencies, 0.5):>9.1f}"
-                      f"{p95:>9.1f}{percentile(latencies, 0.99):>9.1f}{errors:>8}  {verdict}")  # fmt: skip
-        finally:
-            process.terminate()
-            process.wait(10)
+    measure(args.warehouse, args.requests, args.port, args.seed, args.workers)
     return 0
 
 

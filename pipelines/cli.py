@@ -111,6 +111,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--keys", type=Path, help=f"callers' keys file (env {KEYS_ENV}; default: none, open scope only)"
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (default 1); each allows 1/N of every caller's rate (README: data service)",
+    )
     serve.set_defaults(handler=_serve)
 
     _keys_parser(commands)
@@ -229,6 +235,8 @@ def _keys_file(args: argparse.Namespace) -> Path | None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import os
+
     from pipelines.domain import settings
     from pipelines.storage import paths as paths_module
 
@@ -238,12 +246,18 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     import uvicorn
 
+    from pipelines.service import workers
     from pipelines.service.app import create_app
 
     keys = _keys_file(args)
-    app = create_app(warehouse, keys, settings.load().service)
-    print(f"serving {warehouse} on http://{args.host}:{args.port} (keys: {keys or 'none, open scope only'})")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    shown = keys or "none, open scope only"
+    print(f"serving {warehouse} on http://{args.host}:{args.port} (keys: {shown}; workers: {args.workers})")
+    where = {"host": args.host, "port": args.port, "log_level": "warning"}
+    if args.workers <= 1:
+        uvicorn.run(create_app(warehouse, keys, settings.load().service), **where)
+    else:  # uvicorn starts each worker from an import string: the factory reads its options from the environment
+        os.environ.update(workers.environment(warehouse, keys, args.workers))
+        uvicorn.run(workers.FACTORY, factory=True, workers=args.workers, **where)
     return 0
 
 

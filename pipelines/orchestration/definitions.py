@@ -14,6 +14,7 @@ from assets import (
     issues,
     reports,
     seeds,
+    service,
     sharing,
     silver,
 )
@@ -40,6 +41,7 @@ def build(locations: paths.Paths) -> dg.Definitions:
             reports.run_report,
             *seeds.seed_specs,
             *curated.model_assets,
+            service.access_daily_summary,
             curated.warehouse,
             *sharing.sharing_assets,
             analysis.monthly_analysis,

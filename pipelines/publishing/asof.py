@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.publishing import lineage, seeds, sql_macros
+from pipelines.publishing import lineage, seeds, service_index, sql_macros
 from pipelines.publishing.sql_models import model_names, model_sql
 from pipelines.storage import catalog
 from pipelines.storage.lake import Lake, register_delta
@@ -108,6 +108,7 @@ def write_asof(lake_root: Path, day: dt.date, out: Path) -> tuple[Publication, l
                 connection, lake_root / catalog.GOLDEN_ENTITY_HISTORY, "latest", "golden_entity_history"
             )
             connection.execute(f"create or replace table main.golden_entity as {GOLDEN_AS_OF}", [day, day])
+        service_index.build(connection)  # as the night published it, so `serve` can serve this file alike
         connection.execute("checkpoint")
     os.replace(building, out)
     return publication, written

@@ -17,7 +17,7 @@ from typing import Literal
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from slowapi import Limiter
 from slowapi.errors import RateLimitExceeded
 from slowapi.middleware import SlowAPIMiddleware
@@ -25,9 +25,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipelines.domain.settings import ServiceSettings
 from pipelines.service import access_log, pages, queries
+from pipelines.service.body import JSONBody
 from pipelines.service.context import COOKIE, Service, reading
 from pipelines.service.keys import OPEN_CALLER, Caller, Registry
 from pipelines.service.warehouse import Warehouse
+from pipelines.service.workers import per_worker
 
 ERROR_CODES = {
     400: "bad_request",
@@ -44,12 +46,17 @@ CURRENT_RATE: ContextVar[str] = ContextVar("current_rate")
 MONTH = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 
 
-def create_app(warehouse: Path, keys: Path | None, settings: ServiceSettings) -> FastAPI:
-    """The app over one published warehouse path; raises WarehouseMissing when nothing is published there."""
-    service = Service(
-        Warehouse(warehouse), Registry(keys), access_log.AccessLog(access_log.folder_for(warehouse)), settings
+def create_app(warehouse: Path, keys: Path | None, settings: ServiceSettings, workers: int = 1) -> FastAPI:
+    """The app over one published warehouse path; raises WarehouseMissing when nothing is published there.
+    `workers`: how many processes serve it, each allowing that share of every rate (workers.py)."""
+    log = access_log.AccessLog(access_log.folder_for(warehouse))
+    service = Service(Warehouse(warehouse), Registry(keys), log, settings, workers)
+    app = FastAPI(
+        title="entity-lakehouse 数据共享交换 / 开放数据服务接口",
+        version="1",
+        docs_url="/docs",
+        default_response_class=JSONBody,
     )
-    app = FastAPI(title="entity-lakehouse 数据共享交换 / 开放数据服务接口", version="1", docs_url="/docs")
     app.state.service = service
     _rate_limits(app, service)
     _errors(app)
@@ -78,9 +85,8 @@ def current_rate() -> str:
 
 
 def rate_of(caller: Caller, service: Service) -> str:
-    return (None if caller.is_anonymous else service.registry.rate(caller.name)) or service.settings.rate(
-        caller.scope
-    )
+    rate = None if caller.is_anonymous else service.registry.rate(caller.name)
+    return per_worker(rate or service.settings.rate(caller.scope), service.workers)
 
 
 def _errors(app: FastAPI) -> None:
@@ -100,8 +106,8 @@ def _errors(app: FastAPI) -> None:
         return error_response(429, f"rate limit {error.detail} exceeded; retry later")
 
 
-def error_response(status: int, detail: str) -> JSONResponse:
-    return JSONResponse({"error": ERROR_CODES.get(status, "error"), "detail": detail}, status_code=status)
+def error_response(status: int, detail: str) -> JSONBody:
+    return JSONBody({"error": ERROR_CODES.get(status, "error"), "detail": detail}, status_code=status)
 
 
 def _audit(
@@ -188,9 +194,9 @@ def _api_routes(app: FastAPI, service: Service) -> None:
     settings = service.settings
 
     @app.get("/v1/health", tags=["service"])
-    def health(request: Request) -> dict:
+    def health(request: Request) -> Response:
         with reading(service) as (cursor, snapshot):
-            return queries.health(cursor, snapshot.published_at)
+            return JSONBody(queries.health(cursor, snapshot.published_at))
 
     @app.get("/v1/entities", tags=["entities"])
     def search(
@@ -201,17 +207,17 @@ def _api_routes(app: FastAPI, service: Service) -> None:
         entity_type: str | None = Query(None, max_length=100),
         page: int = Query(1, ge=1, le=1_000_000),
         page_size: int = Query(settings.default_page_size, ge=1, le=settings.max_page_size),
-    ) -> dict:
+    ) -> Response:
         caller: Caller = request.state.caller
         check_districts(caller, district_code)
         query = queries.Search(q or None, district_code, status, entity_type, page, page_size)
-        with reading(service) as (cursor, _):
-            result = queries.search(cursor, caller, query)
+        with reading(service) as (cursor, snapshot):
+            result = queries.search(cursor, caller, query, snapshot.name_index)
         request.state.rows = len(result["items"])
-        return result
+        return JSONBody(result)
 
     @app.get("/v1/entities/by-uscc/{uscc}", tags=["entities"])
-    def by_uscc(request: Request, uscc: str) -> dict:
+    def by_uscc(request: Request, uscc: str) -> Response:
         code = uscc.strip().upper()
         if not queries.is_uscc_text(code):
             raise HTTPException(422, "not a well-formed USCC (18 characters, GB 32100-2015)")
@@ -221,7 +227,7 @@ def _api_routes(app: FastAPI, service: Service) -> None:
         return _found(request, found, f"no entity with USCC {code}")
 
     @app.get("/v1/entities/{entity_id}", tags=["entities"])
-    def entity(request: Request, entity_id: str) -> dict:
+    def entity(request: Request, entity_id: str) -> Response:
         with reading(service) as (cursor, _):
             found = queries.profile(cursor, request.state.caller, entity_id)
         return _found(request, found, f"no entity {entity_id}")
@@ -232,7 +238,7 @@ def _api_routes(app: FastAPI, service: Service) -> None:
         district_code: str | None = Query(None, pattern=r"^\d{6}$"),
         from_: str | None = Query(None, alias="from", description="first month, YYYY-MM"),
         to: str | None = Query(None, description="last month, YYYY-MM"),
-    ) -> dict:
+    ) -> Response:
         caller: Caller = request.state.caller
         check_districts(caller, district_code)
         with reading(service) as (cursor, _):
@@ -240,22 +246,22 @@ def _api_routes(app: FastAPI, service: Service) -> None:
                 cursor, caller, district_code, _month(from_, "from"), _month(to, "to")
             )
         request.state.rows = len(rows)
-        return {"items": rows}
+        return JSONBody({"items": rows})
 
     @app.get("/v1/access/summary", tags=["service"])
     def access_summary(
         request: Request, from_: str | None = Query(None, alias="from"), to: str | None = None
-    ) -> dict:
+    ) -> Response:
         """Requests per caller (internal scope: auditors)."""
         if request.state.caller.scope != "internal":
             raise HTTPException(403, "the access summary is for internal callers")
         rows = access_log.summary(service.log.folder, from_ or "", to or "9999")
         request.state.rows = len(rows)
-        return {"items": rows}
+        return JSONBody({"items": rows})
 
 
-def _found(request: Request, found: dict | None, missing: str) -> dict:
+def _found(request: Request, found: dict | None, missing: str) -> Response:
     if not found:
         raise HTTPException(404, missing)
     request.state.rows = 1
-    return found
+    return JSONBody(found)

@@ -22,14 +22,12 @@ class Service:
     registry: Registry
     log: AccessLog
     settings: ServiceSettings
+    workers: int = 1  # server processes sharing the callers' rates (workers.py)
 
 
 @contextmanager
 def reading(service: Service) -> Iterator[tuple[duckdb.DuckDBPyConnection, Snapshot]]:
-    """One snapshot and its own connection for the whole request, so it never mixes two publishes."""
+    """One snapshot and the thread's connection to it for the whole request, so it never mixes two publishes.
+    The connection stays open for the thread's next request on the same snapshot."""
     snapshot = service.warehouse.snapshot()
-    cursor = snapshot.cursor()
-    try:
-        yield cursor, snapshot
-    finally:
-        cursor.close()
+    yield snapshot.cursor(), snapshot

@@ -49,10 +49,9 @@ def add_routes(app: FastAPI, service: Service) -> None:
         caller: Caller = request.state.caller
         result = None
         if q.strip():
-            with reading(service) as (cursor, _):
-                result = queries.search(
-                    cursor, caller, queries.Search(q=q.strip(), page=page, page_size=PAGE_SIZE)
-                )
+            with reading(service) as (cursor, snapshot):
+                query = queries.Search(q=q.strip(), page=page, page_size=PAGE_SIZE)
+                result = queries.search(cursor, caller, query, snapshot.name_index)
             request.state.rows = len(result["items"])
         return render("search.html", caller=caller, q=q, result=result)
 

@@ -17,11 +17,14 @@ from typing import Any
 import duckdb
 
 from pipelines.domain.uscc import USCC_PATTERN
+from pipelines.service import name_search
 from pipelines.service.keys import Caller
+from pipelines.service.name_search import NameIndex
 
 Row = dict[str, Any]
 
-ENTITY_TABLE = {"open": "open_entity", "partner": "shared_entity", "internal": "internal_entity"}
+# The table a scope's entity fields come from (internal: golden_entity, joined with INTERNAL_ENTITY's extras).
+ENTITY_TABLE = {"open": "open_entity", "partner": "shared_entity", "internal": "golden_entity"}
 # Internal callers read the golden record (full legal_rep, provenance) with the registration's extra fields.
 INTERNAL_ENTITY = """(
     select golden.*, shared.reg_no, shared.phone, shared.deregistered_on, shared.revoked_on,
@@ -88,32 +91,50 @@ def _district_filter(caller: Caller, column: str) -> tuple[str, list]:
     return f"{column} in ({', '.join('?' * len(caller.districts))})", list(caller.districts)
 
 
-def search(cursor: duckdb.DuckDBPyConnection, caller: Caller, query: Search) -> Row:
-    """Entities whose (scope-visible) name contains q or whose USCC starts with q, filtered, by entity_id."""
+def search(
+    cursor: duckdb.DuckDBPyConnection, caller: Caller, query: Search, index: NameIndex | None = None
+) -> Row:
+    """Entities whose (scope-visible) name contains q or whose USCC starts with q, filtered, by entity_id.
+    `index`: the snapshot's name index (None: scan every name)."""
     district, params = _district_filter(caller, "district_code")
     conditions = [district]
     if query.q:
         # contains/starts_with, not LIKE: '%' and '_' in a query are characters, not wildcards.
-        conditions.append("(contains(name, ?) or starts_with(uscc, upper(?)))")
-        params += [query.q, query.q]
+        sql, q_params = name_search.condition(query.q, index or NameIndex.absent())
+        conditions.append(sql)
+        params += q_params
     for column in ("district_code", "status", "entity_type"):
         if getattr(query, column):
             conditions.append(f"{column} = ?")
             params.append(getattr(query, column))
-    source, where = _entity_source(caller.scope), " and ".join(conditions)
-    total = cursor.execute(f"select count(*) from {source} where {where}", params).fetchone()[0]
+    where = " and ".join(conditions)
     offset = (query.page - 1) * query.page_size
-    items = _rows(
-        cursor,
-        f"select * from {source} where {where} order by entity_id limit ? offset ?",
+    # Every searched column is a column of the scope's own entity table (internal: golden_entity), so the
+    # filtering never reads the internal join, only the page's rows do.
+    found = cursor.execute(
+        f"select entity_id, count(*) over () from {ENTITY_TABLE[caller.scope]} where {where} "
+        "order by entity_id limit ? offset ?",
         [*params, query.page_size, offset],
-    )
+    ).fetchall()
+    if found:
+        items, total = _by_ids(cursor, caller.scope, [row[0] for row in found]), found[0][1]
+    else:  # a page past the end: count alone
+        sql = f"select count(*) from {ENTITY_TABLE[caller.scope]} where {where}"
+        items, total = [], cursor.execute(sql, params).fetchone()[0]
     return {"items": items, "total": total, "page": query.page, "page_size": query.page_size}
+
+
+def _by_ids(cursor: duckdb.DuckDBPyConnection, scope: str, ids: list[str]) -> list[Row]:
+    """The scope's rows of these entities, in id order, each read through its ART index: DuckDB runs one
+    `entity_id in (...)` as a scan of the whole table, a union of equalities as index lookups."""
+    source = _entity_source(scope)
+    lookups = " union all ".join(f"(select * from {source} where entity_id = ?)" for _ in ids)
+    return _rows(cursor, f"select * from ({lookups}) order by entity_id", ids)
 
 
 def entity_id_for_uscc(cursor: duckdb.DuckDBPyConnection, caller: Caller, uscc: str) -> str | None:
     district, params = _district_filter(caller, "district_code")
-    source = _entity_source(caller.scope)
+    source = ENTITY_TABLE[caller.scope]
     found = cursor.execute(
         f"select min(entity_id) from {source} where uscc = ? and {district}", [uscc, *params]
     ).fetchone()
@@ -125,7 +146,11 @@ def is_uscc_text(text: str) -> bool:
 
 
 def profile(cursor: duckdb.DuckDBPyConnection, caller: Caller, entity_id: str) -> Row | None:
-    """Everything the caller's scope may see about one entity (归入经济主体名下), or None when it sees none."""
+    """Everything the caller's scope may see about one entity (归入经济主体名下), or None when it sees none.
+
+    One statement per part, each an ART-indexed lookup (pipelines/publishing/service_index.py). One statement
+    with every list as a scalar subquery was measured slower (7.1 against 5.8 ms for an open profile at
+    100k entities): DuckDB packs and aggregates the structs, and plans it as a cross product of aggregates."""
     if not ENTITY_ID.match(entity_id):
         return None
     district, params = _district_filter(caller, "district_code")

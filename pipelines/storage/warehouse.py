@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.publishing import lineage, seeds, sql_macros, sql_models
+from pipelines.publishing import lineage, seeds, service_index, sql_macros, sql_models
 from pipelines.storage import catalog
 from pipelines.storage.lake import register_delta
 
@@ -47,7 +47,8 @@ def carry_over(connection: duckdb.DuckDBPyConnection, published: Path) -> list[s
             "select table_name from duckdb_tables() where database_name = 'published'"
         ).fetchall()
     ]
-    copied = [t for t in old if t not in built]
+    # The service's name index is rebuilt at every publish from the tables published with it.
+    copied = [t for t in old if t not in built and t != service_index.BIGRAM_TABLE]
     for table in copied:
         connection.execute(f'create table main."{table}" as select * from published.main."{table}"')
     if LINEAGE_TABLE in built and LINEAGE_TABLE in old:
@@ -130,6 +131,7 @@ def publish(staging_file: Path, warehouse: Path) -> tuple[list[str], list[str]]:
     Returns (every table published, the tables carried over)."""
     with duckdb.connect(str(staging_file)) as connection:
         carried = carry_over(connection, warehouse)
+        service_index.build(connection)
         connection.execute("checkpoint")
         tables = [
             r[0] for r in connection.execute("select table_name from duckdb_tables() order by 1").fetchall()

@@ -1,0 +1,95 @@
+"""The bigram name index: a search through it returns exactly what the scan of every name returns."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipelines.publishing import service_index
+from pipelines.service import name_search, queries
+from pipelines.service.keys import Caller
+from tests.conftest import Run
+from tests.service.conftest import DISTRICT
+
+pytestmark = pytest.mark.xdist_group("service")
+
+CALLERS = (
+    Caller("public", "open"),
+    Caller("partner", "partner", "a" * 64),
+    Caller("officer", "internal", "b" * 64),
+    Caller("district", "internal", "c" * 64, (DISTRICT,)),
+)
+TABLES = {"open": "open_entity", "partner": "shared_entity", "internal": "golden_entity"}
+
+
+@pytest.fixture(scope="module")
+def cursor(service_run: Run) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect(":memory:")
+    connection.execute("attach ? as w (read_only)", [str(service_run.paths.warehouse)])
+    connection.execute("use w")
+    return connection
+
+
+@pytest.fixture(scope="module")
+def names(cursor: duckdb.DuckDBPyConnection) -> list[str]:
+    sql = "select distinct name from open_entity where length(name) >= 2 order by name"
+    return [r[0] for r in cursor.execute(sql).fetchall()]
+
+
+def scanned(cursor: duckdb.DuckDBPyConnection, caller: Caller, q: str) -> list[str]:
+    """The reference: every visible entity whose name contains q or whose USCC starts with it, by a scan."""
+    district = "district_code in (select unnest(?))" if caller.districts else "? is not null"
+    sql = (
+        f"select entity_id from {TABLES[caller.scope]} where {district} "
+        "and (contains(name, ?) or starts_with(uscc, upper(?))) order by entity_id"
+    )
+    return [r[0] for r in cursor.execute(sql, [list(caller.districts) or True, q, q]).fetchall()]
+
+
+def indexed(cursor: duckdb.DuckDBPyConnection, caller: Caller, q: str) -> list[str]:
+    index = name_search.read_index(cursor)
+    ids, page = [], 1
+    while True:
+        result = queries.search(cursor, caller, queries.Search(q=q, page=page, page_size=100), index)
+        ids += [item["entity_id"] for item in result["items"]]
+        if page * 100 >= result["total"]:
+            assert len(ids) == result["total"]
+            return ids
+        page += 1
+
+
+def test_the_published_warehouse_has_the_index(cursor: duckdb.DuckDBPyConnection) -> None:
+    assert name_search.read_index(cursor).present
+    indexes = {r[0] for r in cursor.execute("select index_name from duckdb_indexes()").fetchall()}
+    expected = {f"{t}__{c}" for t, columns in service_index.LOOKUPS.items() for c in columns}
+    assert expected <= indexes
+    grams = cursor.execute(
+        f"select count(*), count(distinct gram) from {service_index.BIGRAM_TABLE}"
+    ).fetchone()
+    assert grams[0] > 1000 and grams[1] > 100
+
+
+def fragments(names: list[str]) -> st.SearchStrategy[str]:
+    """Pieces of real names (the common case), and text mixing name characters, ASCII and LIKE wildcards."""
+    alphabet = sorted({c for n in names[:200] for c in n} | set("9133AaZ%_ '"))
+    piece = st.builds(
+        lambda name, start, length: name[start % len(name) :][:length],
+        st.sampled_from(names),
+        st.integers(0, 30),
+        st.integers(1, 6),
+    )
+    return st.one_of(piece, st.text(st.sampled_from(alphabet), min_size=1, max_size=4))
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=lambda c: c.name)
+def test_indexed_search_returns_what_the_scan_returns(
+    cursor: duckdb.DuckDBPyConnection, names: list[str], caller: Caller
+) -> None:
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(q=fragments(names))
+    def same(q: str) -> None:
+        assert indexed(cursor, caller, q) == scanned(cursor, caller, q), q
+
+    same()
