@@ -57,9 +57,10 @@ def workspace(folder: Path, landing: Path) -> paths_module.Paths:
     )
 
 
-def run_pipeline(folder: Path, demo: Demo, landing: Path | None = None) -> Run:
+def run_pipeline(folder: Path, demo: Demo, landing: Path | None = None, analyse: bool = False) -> Run:
+    """A whole batch; the monthly analysis (seconds of PDF layout) only where a test reads it."""
     locations = workspace(folder, landing or demo.landing)
-    return Run(locations, run_batch(locations, echo=lambda *_: None), demo)
+    return Run(locations, run_batch(locations, echo=lambda *_: None, analyse=analyse), demo)
 
 
 def copy_landing(demo: Demo, target: Path, leave_out: list[str] = ()) -> Path:
@@ -98,4 +99,4 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
 @pytest.fixture(scope="session")
 def pipeline(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Run:
     """One full run over the demo landing zone, shared by the read-only end-to-end tests."""
-    return run_pipeline(tmp_path_factory.mktemp("pipeline"), demo)
+    return run_pipeline(tmp_path_factory.mktemp("pipeline"), demo, analyse=True)

@@ -66,7 +66,7 @@ def test_the_landing_sensor_loads_new_deliveries_then_consolidates_once(tmp_path
     ) in added
     assert len({r.run_key for r in first.run_requests}) == len(first.run_requests)
 
-    run_batch(locations, echo=lambda *_: None)  # everything loaded
+    run_batch(locations, echo=lambda *_: None, analyse=False)  # everything loaded
     for request in first.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
     settled = tick()

@@ -61,8 +61,9 @@ def prepare_instance(dagster_home: Path) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(dagster_home))
 
 
-def run_batch(paths: Paths, echo=print) -> BatchResult:
-    """Load pending deliveries and consolidate. Raises RunFailed or LakeBusy with a one-line reason."""
+def run_batch(paths: Paths, echo=print, analyse: bool = True) -> BatchResult:
+    """Load pending deliveries, consolidate, then (unless `analyse` is off) build the monthly analysis of
+    the latest months. Raises RunFailed or LakeBusy with a one-line reason."""
     started = time.perf_counter()
     # The lock comes first, so that a second run is turned away at once, before the instance set-up
     # (the CLI takes it earlier still, honouring --wait; the lock is re-entrant).
@@ -88,7 +89,7 @@ def run_batch(paths: Paths, echo=print) -> BatchResult:
         echo("consolidate")
         _execute(defs.resolve_job_def("consolidate_job"), instance, result)
         result.consolidate_run_id = result.run_ids[-1]
-        for month in _register_months(instance, paths.warehouse):
+        for month in _register_months(instance, paths.warehouse) if analyse else []:
             echo(f"analysis {month}")
             _execute(defs.resolve_job_def(jobs.ANALYSE_MONTH_JOB), instance, result, partition_key=month)
     result.seconds = time.perf_counter() - started

@@ -96,7 +96,7 @@ def test_worksheet_decisions_come_back_validated_applied_and_audited(tmp_path: P
     delivery.mkdir(parents=True)
     book.save(delivery / "worksheet.xlsx")
 
-    run_batch(run.paths, echo=lambda *_: None)
+    run_batch(run.paths, echo=lambda *_: None, analyse=False)
 
     issues = run.sql(
         "select issue_id, status from entity_issue where issue_id in (?, ?)", [dismissed_id, confirmed_id]
@@ -137,7 +137,7 @@ def test_worksheet_decisions_come_back_validated_applied_and_audited(tmp_path: P
     again = demo.landing / "corrections" / "2026-11-23"
     again.mkdir()
     shutil.copy(delivery / "worksheet.xlsx", again / "worksheet_again.xlsx")
-    run_batch(run.paths, echo=lambda *_: None)
+    run_batch(run.paths, echo=lambda *_: None, analyse=False)
     after = {t: pl.read_delta(str(run.paths.lake / t)).drop("run_id").sort(pl.all()) for t in before}
     assert after["gold/correction_log"].equals(before["gold/correction_log"])
     assert after["gold/golden_entity"].equals(before["gold/golden_entity"])

@@ -46,7 +46,7 @@ def test_a_late_delivery_never_overrides_a_newer_one(demo: Demo, tmp_path: Path)
     landing = copy_landing(demo, tmp_path / "landing", leave_out=[folder])
     first = run_pipeline(tmp_path / "arrival_order", demo, landing)
     shutil.copytree(demo.landing / folder, landing / folder)  # the late folder arrives after the newer ones
-    run_batch(first.paths, echo=lambda *_: None)
+    run_batch(first.paths, echo=lambda *_: None, analyse=False)
     current = pl.read_delta(str(first.paths.lake / f"bronze/{late['source']}")).filter(
         pl.col("record_key").is_in(late["updated_keys"])
     )
@@ -62,13 +62,13 @@ def test_a_rerun_and_a_redelivery_change_nothing(demo: Demo, tmp_path: Path) -> 
     landing = copy_landing(demo, tmp_path / "landing")
     run = run_pipeline(tmp_path / "lake", demo, landing)
     before = versions(run.paths.lake)
-    run_batch(run.paths, echo=lambda *_: None)
+    run_batch(run.paths, echo=lambda *_: None, analyse=False)
     assert versions(run.paths.lake) == before
     # The same bytes again, in a new delivery folder: loaded as nothing, no new version of any data table.
     original = next((demo.landing / "registration").glob("*/reg_incremental_*.csv"))
     (landing / "registration" / "2026-11-30").mkdir()
     shutil.copy(original, landing / "registration" / "2026-11-30" / "resent.csv")
-    run_batch(run.paths, echo=lambda *_: None)
+    run_batch(run.paths, echo=lambda *_: None, analyse=False)
     after = versions(run.paths.lake)
     changed = {t for t in DATA_TABLES if after[t] != before[t]}
     assert not changed & {

@@ -77,7 +77,7 @@ def test_every_landing_shape_publishes_every_contract_table(base: Demo, tmp_path
     landing = tmp_path / "landing"
     shutil.copytree(base.landing, landing)
     SHAPES[shape](landing)
-    run = run_pipeline(tmp_path, base, landing)
+    run = run_pipeline(tmp_path, base, landing, analyse=True)  # the analysis too, on every shape
     tables = published_tables(run.paths.warehouse)
     assert SQL_MODELS <= tables, SQL_MODELS - tables
     for table, columns in CONTRACT.items():
@@ -104,7 +104,7 @@ def test_one_entity_publishes(tmp_path: Path) -> None:
     target = tmp_path / "landing" / "registration" / "2026-11-20" / "one.csv"
     target.parent.mkdir(parents=True)
     target.write_text("\n".join(source[:2]) + "\n", encoding="utf-8")
-    run = run_pipeline(tmp_path, Demo(tmp_path / "landing", tmp_path / "none"))
+    run = run_pipeline(tmp_path, Demo(tmp_path / "landing", tmp_path / "none"), analyse=True)
     golden = run.sql("select name, registration_record_key from golden_entity")
     assert golden.rows() == [("宁波甬江精密机械有限公司", "3302030100000101")]
     assert SQL_MODELS <= published_tables(run.paths.warehouse)

@@ -28,7 +28,7 @@ class Built:
     def __init__(self, folder: Path) -> None:
         demo = generate_demo(folder, entities=1000, days=2)
         self.paths = workspace(folder, demo.landing)
-        run_batch(self.paths, echo=lambda *_: None)
+        run_batch(self.paths, echo=lambda *_: None, analyse=False)
         self.instance = dg.DagsterInstance.from_config(str(self.paths.dagster_home))
 
     def materialization(self, model: str) -> dg.AssetMaterialization:

@@ -43,7 +43,7 @@ def test_a_run_publishes_the_daily_summary_of_real_requests(
         assert httpx.get(f"{url}/v1/entities/E999999999", timeout=30).status_code == 404
     lines = sum(1 for f in access_log.log_files(access_log.folder_for(locations.warehouse)) for _ in open(f))
     assert lines == 4  # the serving fixture waits for the server without a request
-    run_batch(locations, echo=lambda *_: None)
+    run_batch(locations, echo=lambda *_: None, analyse=False)
     rows = summary_rows(locations.warehouse)
     assert rows[("tax-bureau", "partner")][:4] == (3, 3, 0, 12)
     assert rows[("public", "open")][:4] == (1, 0, 1, 0)

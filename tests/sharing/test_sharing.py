@@ -85,7 +85,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         warehouse=root / "warehouse" / "curated.duckdb",
         dagster_home=root / "dagster_home",
     )
-    run_batch(locations, echo=lambda *_: None)
+    run_batch(locations, echo=lambda *_: None, analyse=False)
     TIMINGS["demo + run_batch"] = time.perf_counter() - started
     started = time.perf_counter()
     materialise_sharing(locations)
