@@ -87,15 +87,15 @@ def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource)
     stats = resolution.stats
     context.log.info(
         f"{stats['records']:,} records -> {stats['entities']:,} entities; {stats['candidate_pairs']:,} candidate pairs scored, "
-        f"{stats.get('affected_records', stats['records']):,} records re-clustered; {upserted:,} xref rows changed; "
+        f"{stats['affected_records']:,} records re-clustered; {upserted:,} xref rows changed; "
         f"seconds {stats['seconds']}"
     )
     methods = xref.group_by("match_method").len().sort("match_method")
     return dg.MaterializeResult(
         metadata={
-            "mode": "incremental" if "affected_records" in stats else "full",
+            "mode": stats["mode"],
             "records": stats["records"],
-            "records_reclustered": stats.get("affected_records", stats["records"]),
+            "records_reclustered": stats["affected_records"],
             "entities": stats["entities"],
             "candidate_pairs_scored": stats["candidate_pairs"],
             "linked_fuzzy_pairs": stats["linked_pairs"],

@@ -84,6 +84,7 @@ def resolve_changes(
     )
     clock.lap("clustering and ids")
     stats = {
+        "mode": "incremental",
         "records": records.height,
         "seeds": seeds.height,
         "affected_records": affected.height,

@@ -71,7 +71,9 @@ def resolve_entities(
     xref, decided = decide(records, scored, judgements, previous_xref, highest_issued, settings)
     clock.lap("clustering and ids")
     stats = {
+        "mode": "full",
         "records": records.height,
+        "affected_records": records.height,
         "candidate_pairs": candidates.height,
         "training_pairs": model.training_pairs,
         "linked_pairs": int(decided["linked"].sum()),
