@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from pipelines.quality.data_docs import build_data_docs
+from pipelines.quality import data_docs
 from pipelines.quality.gx_runner import ValidationRun
 from pipelines.quality.suites import (
     QUALITY_SCHEMA,
@@ -74,9 +74,10 @@ def validate_and_store(
 def report(
     lake: Lake, reports: Path, runs: list[ValidationRun], validated: list[dt.date], layer: str, source: str
 ) -> list[dg.AssetCheckResult]:
-    """Data Docs for the runs of this step, and one check result per expectation: the deliveries validated
-    in this step, or the latest stored delivery when none was."""
-    index = build_data_docs(runs, data_docs_dir(reports)) if runs else data_docs_dir(reports) / "index.html"
+    """The runs of this step queued for the Data Docs (reports/quality_report renders them), and one check
+    result per expectation: the deliveries validated in this step, or the latest stored delivery when none
+    was."""
+    index = data_docs.queue(runs, data_docs_dir(reports))
     stored = (
         lake.scan(catalog.QUALITY_RESULT)
         .filter((pl.col("layer") == layer) & (pl.col("source") == source))

@@ -14,6 +14,7 @@ from pipelines.domain import divisions, worksheets
 from pipelines.domain.contract import ENTITY_SOURCES
 from pipelines.orchestration.resources import LakehouseResource
 from pipelines.publishing import analysis_report, html_report
+from pipelines.quality import data_docs
 from pipelines.storage import catalog
 
 
@@ -100,7 +101,7 @@ def _pairs_to_review(lake) -> pl.DataFrame:  # noqa: ANN001 - the run's Lake
     kinds={"html"},
     description="Quality at a glance for stewards: per source and delivery, the share of valid USCC, of rows "
     "mapped to a district and of unknown vocabulary values, their trend (PNG), failed expectations, and a link "
-    "to the Great Expectations Data Docs.",
+    "to the Great Expectations Data Docs, which it renders for every delivery validated since its last run.",
 )
 @on_transient_errors
 def quality_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
@@ -123,7 +124,7 @@ def quality_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResour
         )
         .sort("source", "delivery_date", "layer", "expectation")
     )
-    docs = data_docs_dir(lakehouse.reports) / "index.html"
+    docs = data_docs.build_pending(data_docs_dir(lakehouse.reports))
     page = html_report.page(
         "数据质量报告 Quality report",
         [

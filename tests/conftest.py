@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import pickle
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import polars as pl
 import pytest
 from _pytest.nodeid import coerce_node_id
+from filelock import FileLock
 
 from pipelines.orchestration.runner import BatchResult, run_batch
 from pipelines.storage import paths as paths_module
 
 DEMO_ENTITIES = 1500
 DEMO_DAYS = 3
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,16 @@ def run_pipeline(folder: Path, demo: Demo, landing: Path | None = None, analyse:
     return Run(locations, run_batch(locations, echo=lambda *_: None, analyse=analyse), demo)
 
 
+def copy_of_run(run: Run, folder: Path, landing: Path) -> Run:
+    """The shared run's lake, warehouse and Dagster instance copied, over `landing`: a first night to write
+    on without running it again."""
+    paths = workspace(folder, landing)
+    shutil.copytree(run.paths.lake, paths.lake)
+    shutil.copytree(run.paths.warehouse.parent, paths.warehouse.parent)
+    shutil.copytree(run.paths.dagster_home, paths.dagster_home)
+    return Run(paths, run.batch, run.demo)
+
+
 def copy_landing(demo: Demo, target: Path, leave_out: list[str] = ()) -> Path:
     """A copy of the demo landing zone without the given folders (relative paths)."""
     shutil.copytree(demo.landing, target)
@@ -91,12 +107,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(groups)}")
 
 
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], T]) -> T:
+    """`build(folder)` once per session, also across xdist workers: the first worker to ask builds under a
+    file lock and pickles the result; the others wait for it and read the pickle. So a test that only reads
+    a run can go to any worker, and the suite pays for each shared run once."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, above each worker's own
+    done, folder = root / f"{name}.pickle", root / name
+    with FileLock(str(root / f"{name}.lock")):
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        shutil.rmtree(folder, ignore_errors=True)  # a build that failed in another worker
+        folder.mkdir()
+        value = build(folder)
+        done.write_bytes(pickle.dumps(value))
+        return value
+
+
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    return generate_demo(tmp_path_factory.mktemp("demo"))
+    return built_once(tmp_path_factory, "demo", generate_demo)
 
 
 @pytest.fixture(scope="session")
 def pipeline(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """One full run over the demo landing zone, shared by the read-only end-to-end tests."""
-    return run_pipeline(tmp_path_factory.mktemp("pipeline"), demo, analyse=True)
+    """One full run over the demo landing zone, shared by every test that only reads a run (any worker).
+    A test that writes copies what it writes to first."""
+    return built_once(tmp_path_factory, "pipeline", lambda folder: run_pipeline(folder, demo, analyse=True))

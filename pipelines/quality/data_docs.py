@@ -8,14 +8,18 @@ each reference to a path relative to the page.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import html
+import json
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.quality.gx_runner import ValidationRun, ephemeral_context, import_gx
+from pipelines.quality.gx_runner import ExpectationOutcome, ValidationRun, ephemeral_context, import_gx
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuiteValidationResult
@@ -23,6 +27,9 @@ if TYPE_CHECKING:
 SITE_NAME = "lakehouse_quality"
 # GX's suites and results as JSON, kept with the site so each rebuild's index still lists earlier runs.
 STORE_DIR = "_store"
+# Validation runs waiting for the next build: each delivery's step queues its runs, and the quality report
+# renders them all at once (one GX import and template compile per run of the pipeline, not per delivery).
+PENDING_DIR = "_pending"
 VENDOR = Path(__file__).parent / "static" / "vendor"
 
 # Every CSS/JS URL in GX 1.24's page templates -> the vendored file, "package@version/path".
@@ -69,6 +76,34 @@ _CSS_URL = re.compile(r"url\(([\"']?)(https?://[^)\"']+)\1\)")
 _STYLE = re.compile(r"<style\b[^>]*>.*?</style>", re.IGNORECASE | re.DOTALL)
 
 
+def queue(runs: list[ValidationRun], site_dir: Path) -> Path:
+    """Keep `runs` for the next `build_pending`, and return the site's index.html (where they will show)."""
+    folder = Path(site_dir) / PENDING_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for run in runs:
+        name = hashlib.sha256("/".join(run.result_key).encode()).hexdigest()[:24]
+        partial = folder / f".{name}.json.partial"  # renamed whole: a killed step never leaves half a file
+        partial.write_text(json.dumps(dataclasses.asdict(run), ensure_ascii=False), encoding="utf-8")
+        partial.replace(folder / f"{name}.json")
+    return Path(site_dir).resolve() / "index.html"
+
+
+def build_pending(site_dir: Path) -> Path:
+    """Render every queued run into the site, then forget them; the site's index.html. A run killed before
+    the forgetting renders the same pages again next time."""
+    files = sorted((Path(site_dir) / PENDING_DIR).glob("*.json"))
+    if files:
+        build_data_docs([_run_from(json.loads(f.read_text(encoding="utf-8"))) for f in files], site_dir)
+        for file in files:
+            file.unlink()
+    return Path(site_dir).resolve() / "index.html"
+
+
+def _run_from(stored: dict[str, Any]) -> ValidationRun:
+    outcomes = [ExpectationOutcome(**outcome) for outcome in stored["outcomes"]]
+    return ValidationRun(**{**stored, "outcomes": outcomes, "result_key": tuple(stored["result_key"])})
+
+
 def build_data_docs(runs: list[ValidationRun], site_dir: Path) -> Path:
     """Add `runs` to the Data Docs site in `site_dir` (earlier runs stay) and return its index.html."""
     import_gx()
@@ -79,6 +114,7 @@ def build_data_docs(runs: list[ValidationRun], site_dir: Path) -> Path:
     )
 
     site_dir = Path(site_dir).resolve()
+    started = time.time_ns()
     context = ephemeral_context(store_dir=site_dir / STORE_DIR, data_docs_sites=_site_config(site_dir))
     new_pages: list[Any] = []
     for run in runs:
@@ -88,15 +124,17 @@ def build_data_docs(runs: list[ValidationRun], site_dir: Path) -> Path:
         new_pages += [key, ExpectationSuiteIdentifier(name=run.suite)]
     # Only the new runs' pages are rendered; the index is rebuilt from every stored result.
     context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=new_pages)
-    make_offline(site_dir)
+    make_offline(site_dir, written_since=started)
     return site_dir / "index.html"
 
 
-def make_offline(site_dir: Path) -> None:
-    """Copy the vendored assets into the site and point every page at them instead of the network."""
+def make_offline(site_dir: Path, written_since: int = 0) -> None:
+    """Copy the vendored assets into the site and point its pages written since `written_since` (ns) at them
+    instead of the network; earlier pages were made offline when they were written (a site of a year of
+    nights is not rewritten every night)."""
     shutil.copytree(VENDOR, site_dir / "static" / "vendor", dirs_exist_ok=True)
     documents = [*site_dir.rglob("*.html"), *(site_dir / "static" / "styles").glob("*.css")]
-    for document in documents:
+    for document in (d for d in documents if d.stat().st_mtime_ns >= written_since):
         text = document.read_text(encoding="utf-8")
         localised = localise(text, document, site_dir)
         if localised != text:

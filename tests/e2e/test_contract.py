@@ -6,8 +6,6 @@ import pytest
 
 from tests.conftest import Run
 
-pytestmark = pytest.mark.xdist_group("pipeline")
-
 CONTRACT = {
     "golden_entity": {
         "entity_id",

@@ -14,7 +14,6 @@ import pytest
 
 from tests.conftest import Run, workspace
 
-pytestmark = pytest.mark.xdist_group("pipeline")
 # Who and when, not what. A publication records the Delta versions it read: after a restart a table may
 # have more commits, so the numbers differ while the content they name is the same.
 VOLATILE = {"run_id", "seconds", "mtime_ns", "first_run_id", "published_at", "versions"}

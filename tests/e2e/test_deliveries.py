@@ -8,13 +8,11 @@ import shutil
 from pathlib import Path
 
 import polars as pl
-import pytest
 from deltalake import DeltaTable
 
 from pipelines.orchestration.runner import run_batch
-from tests.conftest import Demo, copy_landing, run_pipeline, workspace
+from tests.conftest import Demo, Run, copy_landing, copy_of_run, run_pipeline, workspace
 
-pytestmark = pytest.mark.xdist_group("deliveries")
 DATA_TABLES = [
     "bronze/registration_deliveries",
     "bronze/licensing_deliveries",
@@ -40,7 +38,7 @@ def content(lake: Path, table: str) -> pl.DataFrame:
     return frame.drop([c for c in frame.columns if c == "run_id"]).sort(frame.columns[0:2])
 
 
-def test_a_late_delivery_never_overrides_a_newer_one(demo: Demo, tmp_path: Path) -> None:
+def test_a_late_delivery_never_overrides_a_newer_one(demo: Demo, pipeline: Run, tmp_path: Path) -> None:
     late = json.loads((demo.truth / "deliveries.json").read_text())["late_delivery"]
     folder = f"{late['source']}/{late['date']}"
     landing = copy_landing(demo, tmp_path / "landing", leave_out=[folder])
@@ -52,15 +50,14 @@ def test_a_late_delivery_never_overrides_a_newer_one(demo: Demo, tmp_path: Path)
     )
     assert current.height == len(late["updated_keys"])
     assert (current["delivery_date"].cast(pl.String) == late["updated_again_in"]).all()
-    # The end state is what loading everything at once gives.
-    together = run_pipeline(tmp_path / "all_at_once", demo)
+    # The end state is what loading everything at once gives (the shared run loaded the whole landing zone).
     for table in ("bronze/licensing", "silver/licensing"):
-        assert content(first.paths.lake, table).equals(content(together.paths.lake, table)), table
+        assert content(first.paths.lake, table).equals(content(pipeline.paths.lake, table)), table
 
 
-def test_a_rerun_and_a_redelivery_change_nothing(demo: Demo, tmp_path: Path) -> None:
-    landing = copy_landing(demo, tmp_path / "landing")
-    run = run_pipeline(tmp_path / "lake", demo, landing)
+def test_a_rerun_and_a_redelivery_change_nothing(demo: Demo, pipeline: Run, tmp_path: Path) -> None:
+    landing = copy_landing(demo, tmp_path / "landing")  # copies keep their mtimes: the same files
+    run = copy_of_run(pipeline, tmp_path / "lake", landing)
     before = versions(run.paths.lake)
     run_batch(run.paths, echo=lambda *_: None, analyse=False)
     assert versions(run.paths.lake) == before

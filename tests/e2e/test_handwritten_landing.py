@@ -24,7 +24,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tests.conftest import Demo, Run, run_pipeline
+from tests.conftest import Demo, Run, built_once, run_pipeline
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "handwritten" / "landing"
 SECOND_NIGHT = "2026-11-21"
@@ -58,8 +58,11 @@ EXPECTED_QUARANTINE = {
 
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Run]:
+    return built_once(tmp_path_factory, "handwritten", two_nights)
+
+
+def two_nights(folder: Path) -> tuple[Run, Run]:
     """The first night without the second night's folders (no licensing at all), then the second night."""
-    folder = tmp_path_factory.mktemp("handwritten")
     landing = folder / "landing"
     shutil.copytree(FIXTURE, landing, ignore=shutil.ignore_patterns(SECOND_NIGHT))
     demo = Demo(landing, folder / "no_truth")

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import polars as pl
-import pytest
 
 from tests.conftest import Run
-
-pytestmark = pytest.mark.xdist_group("pipeline")
 
 # The generator's reason classes -> words our reasons use.
 FILE_REASONS = {

@@ -9,13 +9,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import duckdb
 import openpyxl
 import pytest
 
-from tests.conftest import Demo, generate_demo, run_pipeline
+from tests.conftest import Demo, built_once, generate_demo, run_pipeline
 from tests.e2e.test_contract import CONTRACT
 
 SQL_MODELS = {p.stem for p in (Path(__file__).resolve().parents[2] / "sql" / "curated").glob("*.sql")}
@@ -24,7 +25,8 @@ SOURCES = ("registration", "licensing", "district", "corrections")
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    return generate_demo(tmp_path_factory.mktemp("shapes"), entities=500, days=2, seed=5)
+    shapes = partial(generate_demo, entities=500, days=2, seed=5)
+    return built_once(tmp_path_factory, "shapes_demo", shapes)
 
 
 def keep_only(landing: Path, sources: set[str]) -> None:

@@ -16,8 +16,6 @@ from pipelines.demo.plan import Plan
 from pipelines.publishing import analysis_figures, analysis_report, data_dictionary
 from tests.conftest import DEMO_DAYS, DEMO_ENTITIES, Run
 
-pytestmark = pytest.mark.xdist_group("pipeline")
-
 PLAN = Plan(entities=DEMO_ENTITIES, seed=7, days=DEMO_DAYS, start=dt.date(2026, 11, 20))
 RISE_MONTH = trends.rise_month(PLAN)
 NEW_MODELS = ["market_flow_monthly", "cohort_survival", "licence_monthly", "inspection_monthly"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import copy_landing, generate_demo, run_pipeline
+from tests.conftest import Run, copy_landing, copy_of_run
 
 pytestmark = pytest.mark.xdist_group("publish")
 
@@ -31,10 +31,9 @@ def observe(warehouse: Path) -> tuple[frozenset[str], bool, str]:
     return tables, entities == resolved, as_of
 
 
-def test_a_reader_during_a_run_sees_a_whole_previous_or_new_warehouse(tmp_path: Path) -> None:
-    demo = generate_demo(tmp_path / "demo", entities=600, days=2)
-    landing = copy_landing(demo, tmp_path / "landing")
-    first = run_pipeline(tmp_path / "run", demo, landing)
+def test_a_reader_during_a_run_sees_a_whole_previous_or_new_warehouse(pipeline: Run, tmp_path: Path) -> None:
+    landing = copy_landing(pipeline.demo, tmp_path / "landing")
+    first = copy_of_run(pipeline, tmp_path / "run", landing)
     tables, consistent, before = observe(first.paths.warehouse)
     assert consistent and len(tables) >= 17
     new_day = landing / "registration" / "2026-11-30"

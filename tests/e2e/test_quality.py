@@ -7,14 +7,11 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
-import pytest
 
 from pipelines.orchestration.runner import prepare_instance
 from pipelines.quality.gx_runner import expectation_labels, load_suite
 from pipelines.quality.suites import check_name, suite_path
 from tests.conftest import Run, generate_demo, run_pipeline
-
-pytestmark = pytest.mark.xdist_group("pipeline")
 
 
 def test_silver_maps_every_record_to_its_true_district(pipeline: Run) -> None:

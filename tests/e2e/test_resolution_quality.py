@@ -4,13 +4,10 @@ benchmark targets, so that these catch regressions rather than noise)."""
 from __future__ import annotations
 
 import polars as pl
-import pytest
 
 from pipelines.demo import evaluation
 from tests.conftest import Run
 from tests.e2e.test_contract import ISSUE_TYPES
-
-pytestmark = pytest.mark.xdist_group("pipeline")
 
 
 def test_resolution_precision_recall_and_no_uscc_conflicts(pipeline: Run) -> None:

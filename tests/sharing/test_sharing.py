@@ -1,14 +1,13 @@
 """Open data, sharing exports, tags and district indices on a real small lake and warehouse.
 
-One demo (1000 entities, 2 days) run through `run_batch` per module (the new curated models are built by
-assets/curated.py like every other model), then the sharing assets materialised on their own, as the
-consolidate job would run them after `curated/warehouse`.
+They read the shared demo run (tests/conftest.py), whose consolidation builds the curated models and then
+the sharing assets.
 """
 
 from __future__ import annotations
 
 import re
-import time
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,16 +20,13 @@ from assets import sharing
 from pipelines.domain import divisions
 from pipelines.orchestration import definitions
 from pipelines.orchestration.resources import LakehouseResource
-from pipelines.orchestration.runner import run_batch
 from pipelines.publishing import data_dictionary
 from pipelines.storage import paths as paths_module
-
-pytestmark = pytest.mark.xdist_group("sharing")
+from tests.conftest import Run
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 LANDLINE = re.compile(r"(?<!\d)0\d{2,3}-?[2-9]\d{6,7}(?!\d)")
 CJK = re.compile(r"[\u4e00-\u9fff]")
-TIMINGS: dict[str, float] = {}
 
 
 @dataclass(frozen=True)
@@ -62,36 +58,10 @@ class Built:
         return pl.read_parquet(folder / f"{table}.parquet")
 
 
-def materialise_sharing(locations: paths_module.Paths) -> None:
-    result = dg.materialize(
-        sharing.sharing_assets,
-        resources={"lakehouse": LakehouseResource.from_paths(locations, lock_wait_seconds=0)},
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=True,
-    )
-    assert result.success
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    from pipelines.demo import generate
-
-    root = tmp_path_factory.mktemp("sharing")
-    started = time.perf_counter()
-    generate(root / "landing", root / "truth", entities=1000, seed=7, days=2)
-    locations = paths_module.resolve(
-        landing=root / "landing",
-        lake=root / "lake",
-        warehouse=root / "warehouse" / "curated.duckdb",
-        dagster_home=root / "dagster_home",
-    )
-    run_batch(locations, echo=lambda *_: None, analyse=False)
-    TIMINGS["demo + run_batch"] = time.perf_counter() - started
-    started = time.perf_counter()
-    materialise_sharing(locations)
-    TIMINGS["sharing assets"] = time.perf_counter() - started
-    yield Built(locations)
-    print("".join(f"\n[sharing timings] {k}: {v:.1f} s" for k, v in TIMINGS.items()), end="")
+@pytest.fixture(scope="session")
+def built(pipeline: Run) -> Built:
+    """The shared demo run: the consolidation materialises the sharing assets after `curated/warehouse`."""
+    return Built(pipeline.paths)
 
 
 # ------------------------------------------------------------------------------------------ masking
@@ -253,13 +223,32 @@ def test_no_warehouse_table_or_export_has_an_id_number_column(built: Built) -> N
         assert [v for _, v in values if id_number.search(v)] == []
 
 
-def test_files_are_regenerated_each_run(built: Built) -> None:
-    files = [*built.open_data.iterdir(), *built.sharing.iterdir(), *built.indices.iterdir()]
+def test_files_are_regenerated_each_run(built: Built, tmp_path: Path) -> None:
+    copy = Built(_copy_of(built.paths, tmp_path))
+    files = [*copy.open_data.iterdir(), *copy.sharing.iterdir(), *copy.indices.iterdir()]
     before = {p: p.stat().st_mtime_ns for p in files}
-    materialise_sharing(built.paths)
+    result = dg.materialize(
+        sharing.sharing_assets,
+        resources={"lakehouse": LakehouseResource.from_paths(copy.paths, lock_wait_seconds=0)},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=True,
+    )
+    assert result.success
     after = {p: p.stat().st_mtime_ns for p in files}
     assert all(after[p] > before[p] for p in files)
-    assert [p for p in (*built.open_data.iterdir(), *built.sharing.iterdir()) if p.name.startswith(".")] == []
+    assert [p for p in (*copy.open_data.iterdir(), *copy.sharing.iterdir()) if p.name.startswith(".")] == []
+
+
+def _copy_of(paths: paths_module.Paths, folder: Path) -> paths_module.Paths:
+    """The shared run's lake and warehouse folder, copied: this test writes, the others read."""
+    shutil.copytree(paths.lake, folder / "lake")
+    shutil.copytree(paths.warehouse.parent, folder / "warehouse")
+    return paths_module.resolve(
+        landing=paths.landing,
+        lake=folder / "lake",
+        warehouse=folder / "warehouse" / paths.warehouse.name,
+        dagster_home=folder / "dagster_home",
+    )
 
 
 # ------------------------------------------------------------------------------------------ tags

@@ -1,8 +1,7 @@
 """Every curated model gives the same rows on Spark (transpiled) as on DuckDB, on a lake the real pipeline built.
 
-One small lake (demo, 1500 entities, 3 days, through `entity-lakehouse run`) and one Spark session per
-module; the lake is built in a subprocess while the Spark session starts. All tests share one xdist group,
-so `make test` (-n 2 --dist loadgroup) builds them once.
+The lake is the shared demo run's (tests/conftest.py: 1500 entities, 3 days); one Spark session per module.
+All tests share one xdist group, so `make test` (-n 2 --dist loadgroup) starts the JVM once.
 """
 
 from __future__ import annotations
@@ -10,10 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,76 +20,19 @@ from tests.extras import require
 require("pyspark")
 
 from pipelines.publishing import spark_models  # noqa: E402
+from tests.conftest import Run  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("spark")
 
-ROOT = Path(__file__).resolve().parents[2]
 MAIN_MODELS = ("golden_entity", "entity_xref", "entity_issue")
-BUILD_TIMEOUT_SECONDS = 600
 TIMINGS: dict[str, float] = {}
 
 
 # --------------------------------------------------------------------------------------------- fixtures
 
 
-class LakeBuild:
-    """`entity-lakehouse demo` then `run`, in a background subprocess (it prints progress: captured)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.landing, self.lake = root / "landing", root / "lake"
-        self.warehouse = root / "wh" / "curated.duckdb"
-        cli = f"{sys.executable!s} -m pipelines.cli"
-        script = (
-            f"{cli} demo --entities 1500 --days 3 --out {self.landing} && "
-            f"{cli} run --landing {self.landing} --lake {self.lake} --warehouse {self.warehouse} "
-            f"--dagster-home {root / 'dh'}"
-        )
-        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-        for variable in ("ENTITY_LANDING_DIR", "ENTITY_LAKE_DIR", "ENTITY_WAREHOUSE", "DAGSTER_HOME"):
-            env.pop(variable, None)
-        self.started = time.perf_counter()
-        self.log = (root / "build.log").open("w")
-        self.process = subprocess.Popen(
-            ["bash", "-c", script],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def stop(self) -> None:
-        """Ends the build (bash and the CLI it started: its own process group) if it still runs."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-    def wait(self) -> Path:
-        try:
-            code = self.process.wait(timeout=BUILD_TIMEOUT_SECONDS)
-        finally:
-            self.log.close()
-        TIMINGS["lake build (demo + run)"] = time.perf_counter() - self.started
-        if code != 0:
-            tail = "\n".join((self.root / "build.log").read_text(errors="replace").splitlines()[-25:])
-            pytest.fail(f"building the test lake failed (exit {code}):\n{tail}")
-        return self.lake
-
-
 @pytest.fixture(scope="module")
-def build(tmp_path_factory: pytest.TempPathFactory):
-    lake_build = LakeBuild(tmp_path_factory.mktemp("spark_lake"))
-    yield lake_build
-    lake_build.stop()
-
-
-@pytest.fixture(scope="module")
-def spark(build: LakeBuild):  # depends on `build` so that the lake is being built while the JVM starts
+def spark():
     started = time.perf_counter()
     session = spark_models.spark_session()
     TIMINGS["spark session start"] = time.perf_counter() - started
@@ -105,17 +43,18 @@ def spark(build: LakeBuild):  # depends on `build` so that the lake is being bui
 
 
 @pytest.fixture(scope="module")
-def lake(build: LakeBuild) -> Path:
-    return build.wait()
+def lake(pipeline: Run) -> Path:
+    """The shared demo run's lake (tests/conftest.py), read only."""
+    return pipeline.paths.lake
 
 
 @pytest.fixture(scope="module")
-def duckdb_results(lake: Path, build: LakeBuild) -> dict[str, pl.DataFrame]:
+def duckdb_results(lake: Path, pipeline: Run) -> dict[str, pl.DataFrame]:
     """Each model as the real run built it into the warehouse (computed on the lake if it is newer)."""
     import duckdb
 
     results = {}
-    with duckdb.connect(str(build.warehouse), read_only=True) as connection:
+    with duckdb.connect(str(pipeline.paths.warehouse), read_only=True) as connection:
         built = {r[0] for r in connection.sql("select table_name from duckdb_tables()").fetchall()}
         for name in spark_models.model_names():
             if name in built:
@@ -196,7 +135,7 @@ def diff_message(name: str, duck: list[tuple], spark: list[tuple], columns: list
     )
 
 
-# ------------------------------------------------- tests without the lake: first, so they run while it is built
+# ------------------------------- tests without the lake: first, so they run while another worker may build it
 
 
 def test_string_view_arrow_reaches_spark(spark) -> None:

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.demo import generate
-from pipelines.orchestration.runner import BatchResult, prepare_instance, run_batch
+from pipelines.orchestration.runner import BatchResult
 from pipelines.storage import paths as paths_module
+from tests.conftest import Run
 
-pytestmark = pytest.mark.xdist_group("ui")
+pytestmark = pytest.mark.xdist_group("ui")  # one webserver
 PROJECT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 120
 
@@ -171,18 +171,9 @@ def wait_until_loaded(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webserver]:
-    folder = tmp_path_factory.mktemp("ui")
-    generate(folder / "landing", folder / "truth", entities=600, seed=7, days=2)
-    locations = paths_module.resolve(
-        landing=folder / "landing",
-        lake=folder / "lake",
-        warehouse=folder / "warehouse" / "curated.duckdb",
-        dagster_home=folder / "dagster_home",
-    )
-    prepare_instance(
-        locations.dagster_home
-    )  # dagster.yaml (telemetry off) before the webserver reads the instance
+def webserver(pipeline: Run, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webserver]:
+    """The UI over the shared demo run's instance (it only reads it)."""
+    folder, locations = tmp_path_factory.mktemp("ui"), pipeline.paths
     env = {
         **os.environ,
         **{
@@ -202,15 +193,13 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webserver]:
         str(port),
     ]
     with log.open("wb") as sink:
-        # Started before the run so that its start-up overlaps the pipeline; it reads the instance per query.
         process = subprocess.Popen(
             command, cwd=PROJECT, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        batch = run_batch(locations, echo=lambda *_: None)
         url = f"http://127.0.0.1:{port}"
         wait_until_loaded(url, process, log)
-        yield Webserver(url, batch)
+        yield Webserver(url, pipeline.batch)
     finally:
         stop(process)
 
