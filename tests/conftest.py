@@ -7,6 +7,7 @@ import pickle
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -128,6 +129,12 @@ def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Calla
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     return built_once(tmp_path_factory, "demo", generate_demo)
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """A smaller landing zone of another seed, for tests that run the pipeline on it themselves."""
+    return built_once(tmp_path_factory, "small_demo", partial(generate_demo, entities=500, days=2, seed=5))
 
 
 @pytest.fixture(scope="session")

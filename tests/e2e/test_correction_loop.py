@@ -11,7 +11,7 @@ import pytest
 
 from pipelines.domain.worksheets import DECISION_COLUMNS, HEADERS
 from pipelines.orchestration.runner import run_batch
-from tests.conftest import generate_demo, run_pipeline
+from tests.conftest import Run, copy_landing, copy_of_run
 
 pytestmark = pytest.mark.xdist_group("loop")
 STEWARD = "王晓燕"
@@ -27,9 +27,9 @@ def fill(sheet: openpyxl.worksheet.worksheet.Worksheet, row: int, **values: str)
         sheet.cell(row=row, column=column(name), value=value)
 
 
-def test_worksheet_decisions_come_back_validated_applied_and_audited(tmp_path: Path) -> None:
-    demo = generate_demo(tmp_path / "demo", entities=1000, days=2)
-    run = run_pipeline(tmp_path / "run", demo)
+def test_worksheet_decisions_come_back_validated_applied_and_audited(pipeline: Run, tmp_path: Path) -> None:
+    landing = copy_landing(pipeline.demo, tmp_path / "landing")
+    run = copy_of_run(pipeline, tmp_path / "run", landing)  # the first night: the shared demo run
     as_of = run.sql("select max(delivery_date) as d from load_summary")["d"].item()
     folder = run.paths.reports / "worksheets" / as_of.isoformat()
     book_path = next(
@@ -92,7 +92,7 @@ def test_worksheet_decisions_come_back_validated_applied_and_audited(tmp_path: P
     for cell in sheet[extra]:
         if isinstance(cell.value, str):
             cell.data_type = "s"
-    delivery = demo.landing / "corrections" / "2026-11-22"
+    delivery = landing / "corrections" / "2026-11-23"  # the night after the demo's last delivery
     delivery.mkdir(parents=True)
     book.save(delivery / "worksheet.xlsx")
 
@@ -134,7 +134,7 @@ def test_worksheet_decisions_come_back_validated_applied_and_audited(tmp_path: P
         t: pl.read_delta(str(run.paths.lake / t)).drop("run_id").sort(pl.all())
         for t in ("gold/correction_log", "gold/entity_issue", "gold/golden_entity")
     }
-    again = demo.landing / "corrections" / "2026-11-23"
+    again = landing / "corrections" / "2026-11-24"
     again.mkdir()
     shutil.copy(delivery / "worksheet.xlsx", again / "worksheet_again.xlsx")
     run_batch(run.paths, echo=lambda *_: None, analyse=False)

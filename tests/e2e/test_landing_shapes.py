@@ -9,24 +9,17 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from functools import partial
 from pathlib import Path
 
 import duckdb
 import openpyxl
 import pytest
 
-from tests.conftest import Demo, built_once, generate_demo, run_pipeline
+from tests.conftest import Demo, run_pipeline
 from tests.e2e.test_contract import CONTRACT
 
 SQL_MODELS = {p.stem for p in (Path(__file__).resolve().parents[2] / "sql" / "curated").glob("*.sql")}
 SOURCES = ("registration", "licensing", "district", "corrections")
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    shapes = partial(generate_demo, entities=500, days=2, seed=5)
-    return built_once(tmp_path_factory, "shapes_demo", shapes)
 
 
 def keep_only(landing: Path, sources: set[str]) -> None:
@@ -75,11 +68,13 @@ def published_tables(warehouse: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
-def test_every_landing_shape_publishes_every_contract_table(base: Demo, tmp_path: Path, shape: str) -> None:
+def test_every_landing_shape_publishes_every_contract_table(
+    small_demo: Demo, tmp_path: Path, shape: str
+) -> None:
     landing = tmp_path / "landing"
-    shutil.copytree(base.landing, landing)
+    shutil.copytree(small_demo.landing, landing)
     SHAPES[shape](landing)
-    run = run_pipeline(tmp_path, base, landing, analyse=True)  # the analysis too, on every shape
+    run = run_pipeline(tmp_path, small_demo, landing, analyse=True)  # the analysis too, on every shape
     tables = published_tables(run.paths.warehouse)
     assert SQL_MODELS <= tables, SQL_MODELS - tables
     for table, columns in CONTRACT.items():

@@ -1,5 +1,4 @@
-"""One small published warehouse (a copy of the shared demo run's), keys for every kind of caller, and the
-real server on a loopback port."""
+"""One small published warehouse, keys for every kind of caller, and the real server on a loopback port."""
 
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ import uvicorn
 from pipelines.domain import settings as settings_module
 from pipelines.service import keys as keys_module
 from pipelines.service.app import create_app
-from tests.conftest import Run, copy_of_run
+from tests.conftest import Run, generate_demo, run_pipeline
 
 # The tests read the whole warehouse as the public, far beyond the public's production rate; the rate limit
 # itself is tested with a caller whose own rate is tiny.
@@ -61,9 +60,11 @@ class Server:
 
 
 @pytest.fixture(scope="session")
-def service_run(pipeline: Run, tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """A copy of the shared demo run: the server writes its access log beside the warehouse it serves."""
-    return copy_of_run(pipeline, tmp_path_factory.mktemp("service"), pipeline.demo.landing)
+def service_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """A small warehouse of its own (another seed than the shared run's; its tests read every entity over
+    HTTP), built while another worker builds the shared run."""
+    folder = tmp_path_factory.mktemp("service")
+    return run_pipeline(folder, generate_demo(folder, entities=600, days=2, seed=5))
 
 
 @pytest.fixture(scope="session")

@@ -37,9 +37,9 @@ def an_entity_with_licences_and_inspections(server: Server, district: str | None
     return server.sql(sql, [district, district])[0][0]
 
 
-def test_health_at_every_scope(server: Server, pipeline: Run) -> None:
+def test_health_at_every_scope(server: Server, service_run: Run) -> None:
     entities = server.sql("select count(*) from golden_entity")[0][0]
-    last_delivery = max(folder.name for folder in pipeline.demo.landing.glob("*/20??-??-??"))
+    last_delivery = max(folder.name for folder in service_run.demo.landing.glob("*/20??-??-??"))
     for key in (None, server.keys.partner, server.keys.internal):
         body = server.client(key).get("/v1/health").json()
         assert body["status"] == "ok" and body["entities"] == entities
