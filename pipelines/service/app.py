@@ -1,7 +1,8 @@
 """The HTTP service (contract: shared/contract/service.md): callers, scopes, rate limits, errors and audit.
 
-Every request passes one middleware that names its caller (key, cookie or the public), times it and appends it
-to the access log; slowapi counts it against its caller's rate; the endpoints read one warehouse snapshot.
+Every request passes one middleware (plain ASGI) that names its caller (key, cookie or the public), times it
+and appends it to the access log; slowapi counts it against its caller's rate; the endpoints read one
+warehouse snapshot.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
@@ -20,8 +20,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from slowapi import Limiter
 from slowapi.errors import RateLimitExceeded
-from slowapi.middleware import SlowAPIMiddleware
+from slowapi.middleware import SlowAPIASGIMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipelines.domain.settings import ServiceSettings
 from pipelines.service import access_log, pages, queries
@@ -60,7 +61,7 @@ def create_app(warehouse: Path, keys: Path | None, settings: ServiceSettings, wo
     app.state.service = service
     _rate_limits(app, service)
     _errors(app)
-    app.middleware("http")(_audit(service))
+    app.add_middleware(Audit, service=service)  # added last: outermost, so it runs before the rate limit
     _api_routes(app, service)
     pages.add_routes(app, service)
     return app
@@ -77,7 +78,7 @@ def _rate_limits(app: FastAPI, service: Service) -> None:
         return f"open:@{client}" if caller.is_anonymous else f"{caller.scope}:{caller.name}"
 
     app.state.limiter = Limiter(key_func=rate_key, application_limits=[current_rate], headers_enabled=False)
-    app.add_middleware(SlowAPIMiddleware)
+    app.add_middleware(SlowAPIASGIMiddleware)
 
 
 def current_rate() -> str:
@@ -110,29 +111,49 @@ def error_response(status: int, detail: str) -> JSONBody:
     return JSONBody({"error": ERROR_CODES.get(status, "error"), "detail": detail}, status_code=status)
 
 
-def _audit(
-    service: Service,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        request.state.rows = 0
-        caller, refusal = authenticate(request, service.registry)
-        request.state.caller = caller or OPEN_CALLER
-        CURRENT_RATE.set(rate_of(request.state.caller, service))
-        if refusal is not None:
-            response: Response = refusal
-        else:
-            try:
-                response = await call_next(request)
-            except Exception:
-                LOG.exception("request %s %s failed", request.method, request.url.path)
-                response = error_response(
-                    500, "the request failed inside the service; the operator has the details"
-                )
-        service.log.append(_entry(request, response.status_code, started))
-        return response
+class Audit:
+    """Names each request's caller, then appends the request to the access log as its response starts.
 
-    return middleware
+    Pure ASGI (not `@app.middleware("http")`, Starlette's BaseHTTPMiddleware, which runs every request through
+    an extra task and memory stream): this runs on every request. The record is written before the response
+    is sent, so a stopped or killed server loses none."""
+
+    def __init__(self, app: ASGIApp, service: Service) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request = Request(scope)
+        request.state.rows = 0
+        caller, refusal = authenticate(request, self.service.registry)
+        request.state.caller = caller or OPEN_CALLER
+        CURRENT_RATE.set(rate_of(request.state.caller, self.service))
+        responded = False
+
+        async def logged(message: Message) -> None:
+            nonlocal responded
+            if message["type"] == "http.response.start":
+                responded = True
+                self.service.log.append(_entry(request, message["status"], started))
+            await send(message)
+
+        if refusal is not None:
+            await refusal(scope, receive, logged)
+            return
+        try:
+            await self.app(scope, receive, logged)
+        except Exception:
+            LOG.exception("request %s %s failed", request.method, request.url.path)
+            if responded:
+                raise
+            failed = error_response(
+                500, "the request failed inside the service; the operator has the details"
+            )
+            await failed(scope, receive, logged)
 
 
 def authenticate(request: Request, registry: Registry) -> tuple[Caller | None, Response | None]:
