@@ -7,7 +7,6 @@ the sharing assets.
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from pipelines.orchestration import definitions
 from pipelines.orchestration.resources import LakehouseResource
 from pipelines.publishing import data_dictionary
 from pipelines.storage import paths as paths_module
-from tests.conftest import Run
+from tests.conftest import Run, copy_of_run
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 LANDLINE = re.compile(r"(?<!\d)0\d{2,3}-?[2-9]\d{6,7}(?!\d)")
@@ -223,8 +222,8 @@ def test_no_warehouse_table_or_export_has_an_id_number_column(built: Built) -> N
         assert [v for _, v in values if id_number.search(v)] == []
 
 
-def test_files_are_regenerated_each_run(built: Built, tmp_path: Path) -> None:
-    copy = Built(_copy_of(built.paths, tmp_path))
+def test_files_are_regenerated_each_run(pipeline: Run, tmp_path: Path) -> None:
+    copy = Built(copy_of_run(pipeline, tmp_path, pipeline.paths.landing).paths)  # this test writes
     files = [*copy.open_data.iterdir(), *copy.sharing.iterdir(), *copy.indices.iterdir()]
     before = {p: p.stat().st_mtime_ns for p in files}
     result = dg.materialize(
@@ -237,18 +236,6 @@ def test_files_are_regenerated_each_run(built: Built, tmp_path: Path) -> None:
     after = {p: p.stat().st_mtime_ns for p in files}
     assert all(after[p] > before[p] for p in files)
     assert [p for p in (*copy.open_data.iterdir(), *copy.sharing.iterdir()) if p.name.startswith(".")] == []
-
-
-def _copy_of(paths: paths_module.Paths, folder: Path) -> paths_module.Paths:
-    """The shared run's lake and warehouse folder, copied: this test writes, the others read."""
-    shutil.copytree(paths.lake, folder / "lake")
-    shutil.copytree(paths.warehouse.parent, folder / "warehouse")
-    return paths_module.resolve(
-        landing=paths.landing,
-        lake=folder / "lake",
-        warehouse=folder / "warehouse" / paths.warehouse.name,
-        dagster_home=folder / "dagster_home",
-    )
 
 
 # ------------------------------------------------------------------------------------------ tags
