@@ -340,9 +340,14 @@ def arrow_for_spark(table):
 
 
 def register_lake_tables(
-    spark, lake_dir: Path | str, tables: Iterable[tuple[str, str]], native_delta: bool = False
+    spark,
+    lake_dir: Path | str,
+    tables: Iterable[tuple[str, str]],
+    native_delta: bool = False,
+    views: set[str] | None = None,
 ) -> list[str]:
-    """Create a temp view `<layer>__<table>` for each lake table (the names `transpile` writes).
+    """Create a temp view `<layer>__<table>` for each lake table (the names `transpile` writes); a name
+    already in `views` is kept as it is, and each new one is added to it.
 
     Local (default): the Delta table's current version read with deltalake -> pyarrow -> a Spark
     DataFrame (arrow goes to the JVM in batches; fine up to a few GB on the driver).
@@ -351,9 +356,11 @@ def register_lake_tables(
     extension; executors then read the files in parallel and nothing passes through the driver.
     `lake_dir` may be any URI Spark and deltalake understand (s3a://, abfss://, a local path).
     """
+    views = set() if views is None else views
     names = []
     for layer, table in sorted(set(tables)):
-        if layer not in catalog.LAKE_LAYERS:
+        name = view_name(layer, table)
+        if layer not in catalog.LAKE_LAYERS or name in views:
             continue
         path = f"{str(lake_dir).rstrip('/')}/{layer}/{table}"
         if native_delta:
@@ -363,41 +370,49 @@ def register_lake_tables(
 
             arrow = arrow_for_spark(DeltaTable(path).to_pyarrow_dataset().to_table())
             frame = spark.createDataFrame(arrow)
-        name = view_name(layer, table)
         frame.createOrReplaceTempView(name)
+        views.add(name)
         names.append(name)
     return names
 
 
-def register_seeds(spark, names: Iterable[str]) -> list[str]:
+def register_seeds(spark, names: Iterable[str], views: set[str] | None = None) -> list[str]:
     """Create a temp view `seed__<name>` for each seed (the names `transpile` writes), from the frame the
-    DuckDB path loads too (pipelines/seeds.py)."""
-    views = []
+    DuckDB path loads too (pipelines/seeds.py); like `register_lake_tables`, once per name in `views`."""
+    views = set() if views is None else views
+    created = []
     for name in sorted(set(names)):
         view = view_name(seeds.SCHEMA, name)
+        if view in views:
+            continue
         spark.createDataFrame(arrow_for_spark(seeds.read_seed(name).to_arrow())).createOrReplaceTempView(view)
-        views.append(view)
-    return views
+        views.add(view)
+        created.append(view)
+    return created
 
 
 def run_model(
-    spark, name: str, lake_dir: Path | str, native_delta: bool = False, _done: set[str] | None = None
+    spark, name: str, lake_dir: Path | str, native_delta: bool = False, views: set[str] | None = None
 ):
     """The curated model `name` as a Spark DataFrame, after registering the lake tables it reads.
 
     A model that reads another model (`curated.x`, `main.x` or bare `x`) gets that model run first and
-    registered as the temp view `x`.
+    registered as the temp view `x`. Pass one `views` set to every call of a session: each lake table,
+    seed and upstream model is then registered once, not again for every model that reads it (sending a
+    table's arrow batches to the JVM is most of the time on a small lake).
     """
-    done = set() if _done is None else _done
+    views = set() if views is None else views
     sql = model_sql(name)
     tables = referenced_tables(sql)
     models = set(model_names())
     for layer, table in tables:
-        if layer == "curated" and table in models and table not in done:
-            run_model(spark, table, lake_dir, native_delta, done).createOrReplaceTempView(table)
-    register_lake_tables(spark, lake_dir, [t for t in tables if t[0] in catalog.LAKE_LAYERS], native_delta)
-    register_seeds(spark, [table for layer, table in tables if layer == seeds.SCHEMA])
-    done.add(name)
+        if layer == "curated" and table in models and table not in views:
+            run_model(spark, table, lake_dir, native_delta, views).createOrReplaceTempView(table)
+            views.add(table)
+    register_lake_tables(
+        spark, lake_dir, [t for t in tables if t[0] in catalog.LAKE_LAYERS], native_delta, views
+    )
+    register_seeds(spark, [table for layer, table in tables if layer == seeds.SCHEMA], views)
     return spark.sql(transpile(sql))
 
 
@@ -434,12 +449,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"spark {spark.version} {spark.sparkContext.master}: session in {time.perf_counter() - started:.1f} s"
     )
-    names, models_started = args.models or model_names(), time.perf_counter()
+    names, models_started, views = args.models or model_names(), time.perf_counter(), set()
     for name in names:
         began = time.perf_counter()
         if args.show_sql:
             print(transpile(model_sql(name)))
-        frame = run_model(spark, name, lake, native_delta=args.native_delta)
+        frame = run_model(spark, name, lake, args.native_delta, views)
         if args.out:
             frame.write.mode("overwrite").parquet(f"{args.out.rstrip('/')}/{name}")
             rows = spark.read.parquet(f"{args.out.rstrip('/')}/{name}").count()

@@ -72,10 +72,10 @@ def duckdb_results(lake: Path, pipeline: Run) -> dict[str, pl.DataFrame]:
 def spark_results(spark, lake: Path) -> dict[str, pl.DataFrame]:
     """Each model run on Spark, or the error that stopped it (so that each model's test reports its own)."""
     started = time.perf_counter()
-    results = {}
+    results, views = {}, set()
     for name in spark_models.model_names():
         try:
-            results[name] = spark_models.to_polars(spark_models.run_model(spark, name, lake))
+            results[name] = spark_models.to_polars(spark_models.run_model(spark, name, lake, views=views))
         except Exception as error:  # noqa: BLE001 - reported by the model's test
             results[name] = error
     TIMINGS[f"all {len(results)} models on spark (incl. lake registration)"] = time.perf_counter() - started
