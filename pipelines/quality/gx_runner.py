@@ -6,10 +6,12 @@ and importing this module must stay cheap for Dagster's code server and the CLI.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import numbers
 import sys
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +23,7 @@ import polars as pl
 
 if TYPE_CHECKING:
     import pandas as pd
-    from great_expectations.core import ExpectationValidationResult
+    from great_expectations.core import ExpectationValidationResult, ValidationDefinition
     from great_expectations.data_context.data_context.abstract_data_context import AbstractDataContext
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
@@ -82,32 +84,28 @@ def validate(
     """
     if not batch_name or "/" in batch_name or "\\" in batch_name:
         raise ValueError(f"batch_name {batch_name!r} must be non-empty and free of path separators")
-    gx = import_gx()
-    from great_expectations.core import ExpectationSuite
+    import_gx()  # first: see import_gx
     from great_expectations.core.run_identifier import RunIdentifier
 
     suite_json = substitute(load_suite(suite_path), parameters or {})
-    context = ephemeral_context()
-    suite = context.suites.add(ExpectationSuite(**suite_json))
-    batch_definition = (
-        context.data_sources.add_pandas(DATASOURCE)
-        .add_dataframe_asset(suite.name)
-        .add_batch_definition_whole_dataframe("whole")
-    )
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=suite)
-    )
-    result = definition.run(
-        batch_parameters={
-            "dataframe": to_pandas(frame.select(referenced_columns(suite_json, frame.columns)))
-        },
-        result_format=RESULT_FORMAT,
-        run_id=RunIdentifier(run_name=batch_name, run_time=datetime.now(UTC)),
-    )
+    with _LOCK:  # one validation at a time per process: the cached definitions share one results store
+        context, definition = _definition(json.dumps(suite_json, sort_keys=True, ensure_ascii=False))
+        suite, store = definition.suite, context.validation_results_store
+        try:
+            result = definition.run(
+                batch_parameters={
+                    "dataframe": to_pandas(frame.select(referenced_columns(suite_json, frame.columns)))
+                },
+                result_format=RESULT_FORMAT,
+                run_id=RunIdentifier(run_name=batch_name, run_time=datetime.now(UTC)),
+            )
+            # The run stored its result under the key Data Docs will use: the store's only key.
+            (key,) = store.list_keys()
+        finally:  # emptied, so that a long-lived process (the sensor's) keeps no result it produced
+            for stored in store.list_keys():
+                store.remove_key(stored)
     # GX 1.24's validation page still reads the asset name from the legacy batch_kwargs only.
     result.meta["batch_kwargs"] = {"data_asset_name": suite.name}  # type: ignore[typeddict-unknown-key]
-    # The run stored its result under the key Data Docs will use; it is the store's only key.
-    (key,) = context.validation_results_store.list_keys()
     # GX returns results grouped by metric, not in suite order: restore the order people wrote.
     position = {expectation.id: i for i, expectation in enumerate(suite.expectations)}
     ordered = sorted(result.results, key=lambda r: position[_config(r).id])
@@ -120,6 +118,30 @@ def validate(
         result_json=result.to_json_dict(),
         result_key=tuple(key.to_tuple()),
     )
+
+
+_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=32)
+def _definition(suite_text: str) -> tuple[AbstractDataContext, ValidationDefinition]:
+    """A context holding the suite, a pandas data source and the validation definition over it, made once
+    per suite (and parameters) and process: adding them to a context costs more than validating a small
+    delivery, and a night validates every delivery of each source against the same suite."""
+    gx = import_gx()
+    from great_expectations.core import ExpectationSuite
+
+    context = ephemeral_context()
+    suite = context.suites.add(ExpectationSuite(**json.loads(suite_text)))
+    batch_definition = (
+        context.data_sources.add_pandas(DATASOURCE)
+        .add_dataframe_asset(suite.name)
+        .add_batch_definition_whole_dataframe("whole")
+    )
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=suite)
+    )
+    return context, definition
 
 
 def substitute(suite: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
