@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import shutil
@@ -21,6 +22,8 @@ from pipelines.orchestration.runner import BatchResult, run_batch
 from pipelines.storage import paths as paths_module
 
 DEMO_ENTITIES = 1500
+HANDWRITTEN = Path(__file__).resolve().parent / "fixtures" / "handwritten" / "landing"
+SECOND_NIGHT = "2026-11-21"  # the handwritten landing's second night (its first licences)
 DEMO_DAYS = 3
 T = TypeVar("T")
 
@@ -142,3 +145,23 @@ def pipeline(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Run:
     """One full run over the demo landing zone, shared by every test that only reads a run (any worker).
     A test that writes copies what it writes to first."""
     return built_once(tmp_path_factory, "pipeline", lambda folder: run_pipeline(folder, demo, analyse=True))
+
+
+@pytest.fixture(scope="session")
+def handwritten(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Run]:
+    """The hand-typed landing zone (tests/fixtures/handwritten) run night by night: the first night's run
+    (its warehouse kept aside) and the second's."""
+    return built_once(tmp_path_factory, "handwritten", handwritten_nights)
+
+
+def handwritten_nights(folder: Path) -> tuple[Run, Run]:
+    """The first night without the second night's folders (no licensing at all), then the second night."""
+    landing = folder / "landing"
+    shutil.copytree(HANDWRITTEN, landing, ignore=shutil.ignore_patterns(SECOND_NIGHT))
+    demo = Demo(landing, folder / "no_truth")
+    first = run_pipeline(folder, demo)
+    kept = folder / "first_night.duckdb"  # the second night replaces the published file
+    shutil.copy(first.paths.warehouse, kept)
+    first = dataclasses.replace(first, paths=dataclasses.replace(first.paths, warehouse=kept))
+    shutil.copytree(HANDWRITTEN, landing, dirs_exist_ok=True)
+    return first, run_pipeline(folder, demo)

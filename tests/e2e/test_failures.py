@@ -12,18 +12,18 @@ import pytest
 from assets import retry
 from pipelines.domain import settings
 from pipelines.orchestration.runner import RunFailed
-from tests.conftest import Demo, run_pipeline
-
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "handwritten" / "landing"
+from tests.conftest import Run, copy_of_run, run_pipeline
 
 
-def test_an_unreadable_lake_file_fails_its_step_once_with_its_cause(tmp_path: Path) -> None:
-    demo = Demo(FIXTURE, tmp_path / "no_truth")
-    first = run_pipeline(tmp_path, demo)
+def test_an_unreadable_lake_file_fails_its_step_once_with_its_cause(
+    handwritten: tuple[Run, Run], tmp_path: Path
+) -> None:
+    _, night = handwritten
+    first = copy_of_run(night, tmp_path, night.paths.landing)
     for part in (first.paths.lake / "silver" / "registration").glob("*.parquet"):
         part.write_bytes(b"not parquet")
     with pytest.raises(RunFailed) as failed:
-        run_pipeline(tmp_path, demo)
+        run_pipeline(tmp_path, first.demo)
     message = str(failed.value)
     assert "step silver__registration failed" in message
     assert (

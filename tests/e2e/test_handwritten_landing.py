@@ -17,17 +17,9 @@ The entities (registration 主体身份代码 → what the rows say):
 
 from __future__ import annotations
 
-import dataclasses
-import shutil
-from pathlib import Path
-
 import dagster as dg
-import pytest
 
-from tests.conftest import Demo, Run, built_once, run_pipeline
-
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "handwritten" / "landing"
-SECOND_NIGHT = "2026-11-21"
+from tests.conftest import Run
 
 EXPECTED_ISSUES = {
     ("duplicate.registration", "3302030100000001"),
@@ -56,26 +48,8 @@ EXPECTED_QUARANTINE = {
 }
 
 
-@pytest.fixture(scope="module")
-def nights(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Run]:
-    return built_once(tmp_path_factory, "handwritten", two_nights)
-
-
-def two_nights(folder: Path) -> tuple[Run, Run]:
-    """The first night without the second night's folders (no licensing at all), then the second night."""
-    landing = folder / "landing"
-    shutil.copytree(FIXTURE, landing, ignore=shutil.ignore_patterns(SECOND_NIGHT))
-    demo = Demo(landing, folder / "no_truth")
-    first = run_pipeline(folder, demo)
-    kept = folder / "first_night.duckdb"  # the second night replaces the published file
-    shutil.copy(first.paths.warehouse, kept)
-    first = dataclasses.replace(first, paths=dataclasses.replace(first.paths, warehouse=kept))
-    shutil.copytree(FIXTURE, landing, dirs_exist_ok=True)
-    return first, run_pipeline(folder, demo)
-
-
-def test_the_first_night_publishes_without_any_licence(nights: tuple[Run, Run]) -> None:
-    first, _ = nights
+def test_the_first_night_publishes_without_any_licence(handwritten: tuple[Run, Run]) -> None:
+    first, _ = handwritten
     assert first.sql("select count(*) as n from licence_fact")["n"].item() == 0
     assert (
         first.sql("select count(*) as n from golden_entity")["n"].item() == 8
@@ -83,8 +57,8 @@ def test_the_first_night_publishes_without_any_licence(nights: tuple[Run, Run]) 
     assert "zombie.orphan_licence" not in set(first.sql("select issue_type from entity_issue")["issue_type"])
 
 
-def test_records_resolve_to_the_entities_worked_out_by_hand(nights: tuple[Run, Run]) -> None:
-    _, second = nights
+def test_records_resolve_to_the_entities_worked_out_by_hand(handwritten: tuple[Run, Run]) -> None:
+    _, second = handwritten
     xref = {
         (s, k): e
         for s, k, e in second.sql("select source, record_key, entity_id from entity_xref").iter_rows()
@@ -97,24 +71,24 @@ def test_records_resolve_to_the_entities_worked_out_by_hand(nights: tuple[Run, R
     assert second.sql("select count(*) as n from golden_entity")["n"].item() == 9  # 8 registered + the orphan
 
 
-def test_exactly_the_issues_worked_out_by_hand(nights: tuple[Run, Run]) -> None:
-    _, second = nights
+def test_exactly_the_issues_worked_out_by_hand(handwritten: tuple[Run, Run]) -> None:
+    _, second = handwritten
     issues = set(second.sql("select issue_type, record_key from entity_issue").iter_rows())
     assert (
         issues == EXPECTED_ISSUES
     )  # in particular: no inconsistent.name for brackets, prefixes or shop names
 
 
-def test_bad_files_and_rows_are_quarantined_with_a_reason(nights: tuple[Run, Run]) -> None:
-    _, second = nights
+def test_bad_files_and_rows_are_quarantined_with_a_reason(handwritten: tuple[Run, Run]) -> None:
+    _, second = handwritten
     rows = second.sql("select source, file, row, reason from quarantine")
     assert {(s, f, r) for s, f, r, _ in rows.iter_rows()} == EXPECTED_QUARANTINE
     assert rows["reason"].str.len_chars().min() > 10
 
 
-def test_each_delivery_partition_carries_its_own_figures_and_checks(nights: tuple[Run, Run]) -> None:
+def test_each_delivery_partition_carries_its_own_figures_and_checks(handwritten: tuple[Run, Run]) -> None:
     """Read through Dagster's API, as the UI does: per partition, not the run's totals."""
-    _, second = nights
+    _, second = handwritten
     instance = dg.DagsterInstance.from_config(str(second.paths.dagster_home))
     key = dg.AssetKey(["bronze", "registration_deliveries"])
     # files, rows read, loaded, quarantined; 说明.txt is a file of the first delivery, quarantined whole

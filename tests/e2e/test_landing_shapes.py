@@ -59,6 +59,11 @@ SHAPES = {
 }
 
 
+# The monthly analysis (seconds of PDF each) on the shapes that leave its tables empty in different ways;
+# with every source present it runs on the shared demo run, with nothing readable on `all_quarantined`.
+ANALYSED = {"only_registration", "only_licensing", "only_district", "only_corrections", "all_quarantined"}
+
+
 def published_tables(warehouse: Path) -> set[str]:
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         return {
@@ -74,7 +79,7 @@ def test_every_landing_shape_publishes_every_contract_table(
     landing = tmp_path / "landing"
     shutil.copytree(small_demo.landing, landing)
     SHAPES[shape](landing)
-    run = run_pipeline(tmp_path, small_demo, landing, analyse=True)  # the analysis too, on every shape
+    run = run_pipeline(tmp_path, small_demo, landing, analyse=shape in ANALYSED)
     tables = published_tables(run.paths.warehouse)
     assert SQL_MODELS <= tables, SQL_MODELS - tables
     for table, columns in CONTRACT.items():
