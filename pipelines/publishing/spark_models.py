@@ -397,9 +397,8 @@ def run_model(
     """The curated model `name` as a Spark DataFrame, after registering the lake tables it reads.
 
     A model that reads another model (`curated.x`, `main.x` or bare `x`) gets that model run first and
-    registered as the temp view `x`. Pass one `views` set to every call of a session: each lake table,
-    seed and upstream model is then registered once, not again for every model that reads it (sending a
-    table's arrow batches to the JVM is most of the time on a small lake).
+    registered as the temp view `x`, materialised. Pass one `views` set to every call of a session: each
+    lake table, seed and upstream model is then registered once, not again for every model that reads it.
     """
     views = set() if views is None else views
     sql = model_sql(name)
@@ -407,7 +406,11 @@ def run_model(
     models = set(model_names())
     for layer, table in tables:
         if layer == "curated" and table in models and table not in views:
-            run_model(spark, table, lake_dir, native_delta, views).createOrReplaceTempView(table)
+            # Materialised once (localCheckpoint), so that the models reading it plan over its rows, not over
+            # its whole chain of SQL again: planning the month grids' inlined chains was most of the time.
+            # Local checkpoints live on the executors; losing one fails the run, which is then run again.
+            upstream = run_model(spark, table, lake_dir, native_delta, views).localCheckpoint()
+            upstream.createOrReplaceTempView(table)
             views.add(table)
     register_lake_tables(
         spark, lake_dir, [t for t in tables if t[0] in catalog.LAKE_LAYERS], native_delta, views

@@ -34,7 +34,11 @@ TIMINGS: dict[str, float] = {}
 @pytest.fixture(scope="module")
 def spark():
     started = time.perf_counter()
-    session = spark_models.spark_session()
+    # A JVM that lives a minute: the quick JIT tier and the serial collector (the defaults compile and collect
+    # on every core, taking the other test worker's CPU for no gain in time).
+    session = spark_models.spark_session(
+        conf={"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
+    )
     TIMINGS["spark session start"] = time.perf_counter() - started
     yield session
     session.stop()
