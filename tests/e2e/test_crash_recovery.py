@@ -10,7 +10,6 @@ import threading
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 from tests.conftest import Run, workspace
 
@@ -57,9 +56,9 @@ def kill_when_logged(command: list[str], marker: str) -> int:
         watchdog.cancel()
 
 
-# One kill inside the per-delivery ingest runs, one inside consolidation between two gold commits.
-@pytest.mark.parametrize("marker", ["bronze__licensing_deliveries", "gold__entity_xref"])
-def test_killed_and_restarted_equals_uninterrupted(pipeline: Run, tmp_path: Path, marker: str) -> None:
+def test_killed_twice_and_restarted_equals_uninterrupted(pipeline: Run, tmp_path: Path) -> None:
+    """Killed inside the per-delivery ingest runs, restarted and killed again inside consolidation between
+    two gold commits, then restarted to the end: the tables of one uninterrupted run."""
     locations = workspace(tmp_path, pipeline.demo.landing)
     command = [
         sys.executable,
@@ -75,8 +74,9 @@ def test_killed_and_restarted_equals_uninterrupted(pipeline: Run, tmp_path: Path
         "--dagster-home",
         str(locations.dagster_home),
     ]
-    returncode = kill_when_logged(command, marker)
-    assert returncode == -signal.SIGKILL, f"the run ended ({returncode}) before it logged {marker!r}"
+    for marker in ("bronze__licensing_deliveries", "gold__entity_xref"):
+        returncode = kill_when_logged(command, marker)
+        assert returncode == -signal.SIGKILL, f"the run ended ({returncode}) before it logged {marker!r}"
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     expected, got = tables(pipeline.paths.lake), tables(locations.lake)

@@ -15,6 +15,8 @@ from pipelines.orchestration.runner import RunFailed
 from tests.conftest import Run, copy_of_run, run_pipeline
 
 
+# On the worker of the tests that build the handwritten nights, so that it never waits for another worker.
+@pytest.mark.xdist_group("handwritten")
 def test_an_unreadable_lake_file_fails_its_step_once_with_its_cause(
     handwritten: tuple[Run, Run], tmp_path: Path
 ) -> None:

@@ -18,8 +18,11 @@ The entities (registration 主体身份代码 → what the rows say):
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from tests.conftest import Run
+
+pytestmark = pytest.mark.xdist_group("handwritten")
 
 EXPECTED_ISSUES = {
     ("duplicate.registration", "3302030100000001"),
