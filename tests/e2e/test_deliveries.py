@@ -1,5 +1,5 @@
 """Delivery semantics: late deliveries never override newer ones, re-deliveries change nothing,
-a rerun over the same landing zone adds no Delta version."""
+a rerun over the same landing zone adds no Delta version. (Two runs at once: tests/e2e/test_publish.py.)"""
 
 from __future__ import annotations
 
@@ -78,63 +78,3 @@ def test_a_rerun_and_a_redelivery_change_nothing(demo: Demo, pipeline: Run, tmp_
         pl.col("file") == "registration/2026-11-30/resent.csv"
     )
     assert log["status"].to_list() == ["duplicate"]
-
-
-def test_two_runs_at_once_one_fails_clearly_and_the_lake_stays_whole(pipeline: Run, tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    landing = copy_landing(pipeline.demo, tmp_path / "landing")
-    locations = copy_of_run(pipeline, tmp_path / "run", landing).paths
-    new_day = landing / "registration" / "2026-11-30"  # a night with something to write
-    new_day.mkdir()
-    original = next((landing / "registration").glob("*/reg_incremental_*.csv"))
-    new_day.joinpath("next.csv").write_bytes(original.read_bytes() + b"\n")  # new bytes, same rows
-    command = [
-        sys.executable,
-        "-m",
-        "pipelines.cli",
-        "run",
-        "--landing",
-        str(landing),
-        "--lake",
-        str(locations.lake),
-        "--warehouse",
-        str(locations.warehouse),
-        "--dagster-home",
-        str(locations.dagster_home),
-    ]
-    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for_lock(locations.lake)
-    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    out, err = first.communicate(timeout=600)
-    assert first.returncode == 0, err[-2000:]
-    assert second.returncode == 75
-    assert second.stderr.strip().startswith("error: the lake") and "being written by pid" in second.stderr
-    assert "Traceback" not in second.stderr
-    loaded = pl.read_delta(str(locations.lake / "bronze/load_log")).filter(
-        pl.col("file") == "registration/2026-11-30/next.csv"
-    )
-    assert loaded["status"].to_list() == ["loaded"]  # the first run wrote the night whole
-    assert (
-        pl.read_delta(str(locations.lake / "gold/golden_entity")).height
-        == pipeline.delta("gold/golden_entity").height
-    )
-
-
-def _wait_for_lock(lake: Path) -> None:
-    """Until another process holds the lake's writer lock (the file alone may be left from an earlier run)."""
-    import fcntl
-    import time
-
-    deadline = time.monotonic() + 120
-    while True:
-        assert time.monotonic() < deadline, "the first run never took the lock"
-        if (lake / ".writer.lock").exists():
-            with open(lake / ".writer.lock") as handle:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    return
-                fcntl.flock(handle, fcntl.LOCK_UN)
-        time.sleep(0.2)

@@ -1,15 +1,16 @@
-"""Publishing: a reader with the warehouse open during a run always sees a whole night, old or new;
-the run command's exit codes and one-line errors."""
+"""Publishing: a reader with the warehouse open during a run always sees a whole night, old or new, and a
+second writer is turned away; the run command's exit codes and one-line errors."""
 
 from __future__ import annotations
 
-import shutil
+import fcntl
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
 from tests.conftest import Run, copy_landing, copy_of_run
@@ -31,32 +32,34 @@ def observe(warehouse: Path) -> tuple[frozenset[str], bool, str]:
     return tables, entities == resolved, as_of
 
 
-def test_a_reader_during_a_run_sees_a_whole_previous_or_new_warehouse(pipeline: Run, tmp_path: Path) -> None:
+def test_during_a_run_a_reader_sees_a_whole_warehouse_and_a_second_run_is_refused(
+    pipeline: Run, tmp_path: Path
+) -> None:
+    """While a run writes a new night: a reader with the warehouse open always sees a whole night, old or
+    new; a second run fails at once with a one-line reason; and the lake is whole afterwards."""
     landing = copy_landing(pipeline.demo, tmp_path / "landing")
     first = copy_of_run(pipeline, tmp_path / "run", landing)
     tables, consistent, before = observe(first.paths.warehouse)
     assert consistent and len(tables) >= 17
     new_day = landing / "registration" / "2026-11-30"
     new_day.mkdir()
-    shutil.copy(next((landing / "registration" / "2026-11-21").glob("*.csv")), new_day / "next.csv")
-    (new_day / "next.csv").write_bytes((new_day / "next.csv").read_bytes() + b"\n")  # new bytes, same rows
+    original = next((landing / "registration").glob("*/reg_incremental_*.csv"))
+    (new_day / "next.csv").write_bytes(original.read_bytes() + b"\n")  # new bytes, same rows
     locations = first.paths
-    run = subprocess.Popen(
-        cli(
-            "run",
-            "--landing",
-            str(landing),
-            "--lake",
-            str(locations.lake),
-            "--warehouse",
-            str(locations.warehouse),
-            "--dagster-home",
-            str(locations.dagster_home),
-        ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+    command = cli(
+        "run",
+        "--landing",
+        str(landing),
+        "--lake",
+        str(locations.lake),
+        "--warehouse",
+        str(locations.warehouse),
+        "--dagster-home",
+        str(locations.dagster_home),
     )
+    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for_lock(locations.lake)
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
     seen = []
     while run.poll() is None:
         seen.append(observe(locations.warehouse))
@@ -67,6 +70,28 @@ def test_a_reader_during_a_run_sees_a_whole_previous_or_new_warehouse(pipeline: 
     assert all(t == tables and ok for t, ok, _ in seen), [s for s in seen if s[0] != tables or not s[1]][:3]
     assert {as_of for _, _, as_of in seen} == {before, "2026-11-30"}
     assert not list(locations.warehouse.parent.glob("*.building"))
+    assert second.returncode == 75
+    assert second.stderr.strip().startswith("error: the lake") and "being written by pid" in second.stderr
+    assert "Traceback" not in second.stderr
+    loaded = pl.read_delta(str(locations.lake / "bronze/load_log")).filter(
+        pl.col("file") == "registration/2026-11-30/next.csv"
+    )
+    assert loaded["status"].to_list() == ["loaded"]  # the first run wrote the night whole
+
+
+def wait_for_lock(lake: Path) -> None:
+    """Until another process holds the lake's writer lock (the file alone may be left from an earlier run)."""
+    deadline = time.monotonic() + 120
+    while True:
+        assert time.monotonic() < deadline, "the run never took the lock"
+        if (lake / ".writer.lock").exists():
+            with open(lake / ".writer.lock") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        time.sleep(0.2)
 
 
 def test_exit_codes_and_one_line_errors(tmp_path: Path) -> None:
