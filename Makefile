@@ -25,10 +25,12 @@ run: .venv/.synced system-packages  ## demo landing data if data/landing is empt
 		$(UV) run --frozen entity-lakehouse demo --entities $(DEMO_ENTITIES) --out data/landing; fi
 	$(UV) run --frozen entity-lakehouse run
 
+# Three workers on two cores: while one waits (a subprocess run, the Spark JVM, a shared run another worker
+# builds) the other two keep both cores busy (measured: 9 min 43 s of pytest with -n 2, 8 min 41 s with -n 3).
 test: .venv/.synced  ## lint and format check (ruff), then the suite
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen pytest -n 2 --dist loadgroup
+	$(UV) run --frozen pytest -n 3 --dist loadgroup
 
 bench: .venv/.synced  ## loads at 100k and 1.5M, 30 nights at 1.5M, a year of nights at 20k (hours)
 	$(UV) run --frozen python -m benchmarks

@@ -93,7 +93,7 @@ def copy_landing(demo: Demo, target: Path, leave_out: list[str] = ()) -> Path:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Make `xdist_group` work under pytest 9.2 + pytest-xdist 3.8 (`make test` runs `-n 2 --dist loadgroup`):
+    """Make `xdist_group` work under pytest 9.2 + pytest-xdist 3.8 (`make test` runs `-n 3 --dist loadgroup`):
     xdist tags a grouped test through `item._nodeid`, but pytest 9.2 derives `nodeid` from `item._id`, so
     every group was silently ignored and each worker built its own lake."""
     if not getattr(config.option, "loadgroup", False):

@@ -126,7 +126,7 @@ def assert_same_warehouse(rebuilt: Path, published: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("seed", "days", "rebuild"),  # a group per seed: the two sequences run on both workers of `make test`
+    ("seed", "days", "rebuild"),  # a group per seed: the two sequences may run on two workers at once
     [
         pytest.param(3, 3, True, marks=pytest.mark.xdist_group("history_3")),
         pytest.param(11, 2, False, marks=pytest.mark.xdist_group("history_11")),

@@ -1,7 +1,7 @@
 """Every curated model gives the same rows on Spark (transpiled) as on DuckDB, on a lake the real pipeline built.
 
 The lake is the shared demo run's (tests/conftest.py: 1500 entities, 3 days); one Spark session per module.
-All tests share one xdist group, so `make test` (-n 2 --dist loadgroup) starts the JVM once.
+All tests share one xdist group, so `make test` (-n 3 --dist loadgroup) starts the JVM once.
 """
 
 from __future__ import annotations
