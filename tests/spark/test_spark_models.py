@@ -35,7 +35,7 @@ TIMINGS: dict[str, float] = {}
 def spark():
     started = time.perf_counter()
     # A JVM that lives a minute: the quick JIT tier and the serial collector (the defaults compile and collect
-    # on every core, taking the other test worker's CPU for no gain in time).
+    # on every core, taking the other test workers' CPU for no gain in time).
     session = spark_models.spark_session(
         conf={"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
     )
