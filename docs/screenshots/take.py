@@ -30,6 +30,8 @@ import duckdb
 import websockets
 from PIL import Image
 
+from pipelines.storage import catalog
+
 HERE = Path(__file__).resolve().parent
 MAX_BYTES = 400_000
 CHROMIUM = [
@@ -79,7 +81,7 @@ def shots(ui: str, reports: Path, latest_delivery: str) -> dict[str, Shot]:
         "runs": Shot(f"{ui}/runs", ("consolidate_job", "ingest_registration_job", "entity_lakehouse/batch")),
         "golden_entity_columns": Shot(
             f"{ui}/assets/curated/golden_entity",
-            ("Columns", "entity_id", "gold/golden_entity.uscc"),
+            ("Columns", "entity_id", f"{catalog.GOLDEN_ENTITY}.uscc"),
             size=(1600, 1300),
         ),
         "golden_entity_column_lineage": Shot(
@@ -87,7 +89,7 @@ def shots(ui: str, reports: Path, latest_delivery: str) -> dict[str, Shot]:
             ("column_lineage",),
             size=(1600, 1100),
             click="[Show Markdown]",
-            then=("bronze/registration_deliveries",),
+            then=(catalog.deliveries("registration"),),
         ),
         "silver_registration_checks": Shot(
             f"{ui}/assets/silver/registration?view=checks", ("Latest execution", "Checks (")
