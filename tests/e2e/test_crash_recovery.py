@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import polars as pl
 
+from benchmarks import stages
 from tests.conftest import Run, workspace
 
 # Who and when, not what. A publication records the Delta versions it read: after a restart a table may
@@ -60,20 +60,7 @@ def test_killed_twice_and_restarted_equals_uninterrupted(pipeline: Run, tmp_path
     """Killed inside the per-delivery ingest runs, restarted and killed again inside consolidation between
     two gold commits, then restarted to the end: the tables of one uninterrupted run."""
     locations = workspace(tmp_path, pipeline.demo.landing)
-    command = [
-        sys.executable,
-        "-m",
-        "pipelines.cli",
-        "run",
-        "--landing",
-        str(locations.landing),
-        "--lake",
-        str(locations.lake),
-        "--warehouse",
-        str(locations.warehouse),
-        "--dagster-home",
-        str(locations.dagster_home),
-    ]
+    command = stages.run_command(locations.landing, tmp_path)  # the CLI over `locations`
     for marker in ("bronze__licensing_deliveries", "gold__entity_xref"):
         returncode = kill_when_logged(command, marker)
         assert returncode == -signal.SIGKILL, f"the run ended ({returncode}) before it logged {marker!r}"

@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from benchmarks import stages
 from tests.conftest import Run, copy_landing, copy_of_run
 
 pytestmark = pytest.mark.xdist_group("publish")
@@ -46,17 +47,7 @@ def test_during_a_run_a_reader_sees_a_whole_warehouse_and_a_second_run_is_refuse
     original = next((landing / "registration").glob("*/reg_incremental_*.csv"))
     (new_day / "next.csv").write_bytes(original.read_bytes() + b"\n")  # new bytes, same rows
     locations = first.paths
-    command = cli(
-        "run",
-        "--landing",
-        str(landing),
-        "--lake",
-        str(locations.lake),
-        "--warehouse",
-        str(locations.warehouse),
-        "--dagster-home",
-        str(locations.dagster_home),
-    )
+    command = stages.run_command(landing, tmp_path / "run")  # the CLI over `first`
     run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wait_for_lock(locations.lake)
     second = subprocess.run(command, capture_output=True, text=True, timeout=300)
