@@ -56,13 +56,13 @@ def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource)
     lake = lakehouse.lake(context)
     registry = lake.read(catalog.ENTITY_ID_REGISTRY)
     judgements = corrections.judgements(lake.read(catalog.CORRECTIONS))
+    settings = lakehouse.settings().matching
     model, previous, xref_before = (
-        matching.stored_model(lake),
+        matching.stored_model(lake, settings.priors),
         matching.previous(lake),
         lake.read(catalog.ENTITY_XREF),
     )
     highest = _highest_issued(xref_before, registry)
-    settings = lakehouse.settings().matching
     if model is not None and previous is not None:
         resolution = incremental.resolve_changes(
             *matching.silver_records(lake), judgements, previous, highest, settings, model

@@ -9,6 +9,7 @@ from pipelines.domain.contract import ENTITY_SOURCES
 from pipelines.domain.resolution import incremental
 from pipelines.domain.resolution.records import SILVER_COLUMNS
 from pipelines.domain.resolution.weights import MODEL_ROW, MatchModel
+from pipelines.domain.settings import PriorSettings
 from pipelines.storage import catalog
 from pipelines.storage.lake import Lake
 
@@ -18,13 +19,17 @@ def silver_records(lake: Lake) -> list[pl.DataFrame]:
     return [lake.read(catalog.silver(source), SILVER_COLUMNS[source]) for source in ENTITY_SOURCES]
 
 
-def stored_model(lake: Lake) -> MatchModel | None:
-    """The weights nights score with; None before the first training (or in a lake from before they were
-    stored whole)."""
+def stored_model(lake: Lake, priors: PriorSettings) -> MatchModel | None:
+    """The weights nights score with; None before the first training, or when they were learned for other
+    comparison levels than this version's (a lake from an older version trains again, once)."""
     weights, patterns = lake.read(catalog.MATCH_WEIGHTS), lake.read(catalog.MATCH_PATTERNS)
     if weights is None or patterns is None or weights.filter(pl.col("feature") == MODEL_ROW).is_empty():
         return None
-    return MatchModel.from_frames(weights, patterns)
+    model = MatchModel.from_frames(weights, patterns)
+    levels = {feature: {"null", *rates} for feature, rates in priors.rates.items()}
+    if any(set(model.weights.get(feature, {})) != wanted for feature, wanted in levels.items()):
+        return None
+    return model
 
 
 def save_model(lake: Lake, model: MatchModel) -> None:
@@ -39,6 +44,8 @@ def previous(lake: Lake) -> incremental.Previous | None:
         lake.read(t) for t in (catalog.MATCH_RECORDS, catalog.MATCH_PAIRS, catalog.ENTITY_XREF)
     )
     if records is None or pairs is None or xref is None or records.is_empty():
+        return None
+    if set(incremental.STATE_SCHEMA) - set(records.columns):  # resolved by an older version: resolve all
         return None
     return incremental.Previous(records, pairs, xref)
 

@@ -79,7 +79,7 @@ def assert_resolution_is_a_full_one(lake_dir: Path) -> None:
         xref,
         0,
         load().matching,
-        matching.stored_model(lake),
+        matching.stored_model(lake, load().matching.priors),
     )
     assert sorted_rows(full.xref).equals(sorted_rows(xref))
     assert sorted_rows(full.pairs).equals(sorted_rows(lake.read(catalog.MATCH_PAIRS)))

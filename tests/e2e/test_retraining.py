@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.domain.settings import load
 from pipelines.orchestration import retraining
 from pipelines.orchestration.resources import LakehouseResource
 from pipelines.storage import catalog, matching
@@ -30,7 +31,7 @@ def test_retraining_stores_new_weights_and_makes_the_next_night_a_full_one(
     )
     result = retraining.retrain_matching_job.execute_in_process(resources={"lakehouse": resource})
     assert result.success
-    model = matching.stored_model(lake)
+    model = matching.stored_model(lake, load().matching.priors)
     assert model is not None and model.training_pairs == result.output_for_node("retrain_match_weights") > 0
     assert matching.previous(lake) is None, "new weights: the next night re-resolves every record"
     assert lake.read(catalog.ENTITY_XREF).equals(xref_before)

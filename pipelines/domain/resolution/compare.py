@@ -19,6 +19,7 @@ ATTRIBUTES = [
     "name_key",
     "branch_marker",
     "legal_rep_clean",
+    "rare_rep",
     "address_key",
     "district_code",
     "phone",
@@ -102,7 +103,7 @@ def levels(pairs: pl.DataFrame) -> pl.DataFrame:
     return scored.with_columns(
         name_level=_with_operator_level(_name_level(name_l, name_r)),
         location_level=_location_level(),
-        legal_rep_level=_equal("legal_rep_clean"),
+        legal_rep_level=_legal_rep_level(),
         phone_level=_equal("phone"),
         uscc_level=pl.when(pl.col("uscc_distance").is_null())
         .then(pl.lit("null"))
@@ -114,6 +115,14 @@ def levels(pairs: pl.DataFrame) -> pl.DataFrame:
         branch_conflict=pl.col("branch_marker_l").fill_null("") != pl.col("branch_marker_r").fill_null(""),
         registrations=(pl.col("source_l") == "registration") & (pl.col("source_r") == "registration"),
     )
+
+
+def _legal_rep_level() -> pl.Expr:
+    """`same_rare` when the shared legal rep's name is rare (records.with_operator), so that it counts for more
+    than a common one."""
+    equal = _equal("legal_rep_clean")
+    rare = (pl.col("rare_rep_l") | pl.col("rare_rep_r")).fill_null(False)
+    return pl.when((equal == "same") & rare).then(pl.lit("same_rare")).otherwise(equal)
 
 
 def _location_level() -> pl.Expr:
