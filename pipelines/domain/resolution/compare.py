@@ -19,7 +19,8 @@ ATTRIBUTES = [
     "name_key",
     "branch_marker",
     "legal_rep_clean",
-    "rare_rep",
+    "rare_operator",
+    "rare_name",
     "address_key",
     "district_code",
     "phone",
@@ -101,7 +102,7 @@ def levels(pairs: pl.DataFrame) -> pl.DataFrame:
         uscc_distance=_uscc_distance(pairs["uscc_l"], pairs["uscc_r"]),
     )
     return scored.with_columns(
-        name_level=_with_operator_level(_name_level(name_l, name_r)),
+        name_level=_with_rarity(_with_operator_level(_name_level(name_l, name_r))),
         location_level=_location_level(),
         legal_rep_level=_legal_rep_level(),
         phone_level=_equal("phone"),
@@ -118,11 +119,26 @@ def levels(pairs: pl.DataFrame) -> pl.DataFrame:
 
 
 def _legal_rep_level() -> pl.Expr:
-    """`same_rare` when the shared legal rep's name is rare (records.with_operator), so that it counts for more
-    than a common one."""
+    """`same_rare` when the shared legal rep's name is rare (records.with_operator): it counts for more than a
+    common one."""
     equal = _equal("legal_rep_clean")
-    rare = (pl.col("rare_rep_l") | pl.col("rare_rep_r")).fill_null(False)
-    return pl.when((equal == "same") & rare).then(pl.lit("same_rare")).otherwise(equal)
+    return pl.when((equal == "same") & _rare("rare_operator")).then(pl.lit("same_rare")).otherwise(equal)
+
+
+def _rare(column: str) -> pl.Expr:
+    return (pl.col(f"{column}_l") | pl.col(f"{column}_r")).fill_null(False)
+
+
+def _with_rarity(level: pl.Expr) -> pl.Expr:
+    """An exact name, or a name that is the other side's operator, is `exact_rare` / `operator_rare` when that
+    name is rare (records.with_operator)."""
+    return (
+        pl.when((level == "exact") & _rare("rare_name"))
+        .then(pl.lit("exact_rare"))
+        .when((level == "operator") & _rare("rare_operator"))
+        .then(pl.lit("operator_rare"))
+        .otherwise(level)
+    )
 
 
 def _location_level() -> pl.Expr:

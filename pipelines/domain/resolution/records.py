@@ -18,7 +18,8 @@ RECORD_SCHEMA = {
     "branch_marker": pl.String,
     "legal_rep_clean": pl.String,
     "operator": pl.String,
-    "rare_rep": pl.Boolean,
+    "rare_operator": pl.Boolean,
+    "rare_name": pl.Boolean,
     "address_key": pl.String,
     "road": pl.String,
     "district_code": pl.String,
@@ -80,21 +81,32 @@ def with_operator(records: pl.DataFrame) -> pl.DataFrame:
     licence or inspection is often issued to the operator alone, under the operator's name), so that the
     person-keyed blocking rules meet the registration of that person's shop.
 
-    `rare_rep`: the legal rep's name is held by one registration in the record's district and by at most
-    two in the city. Sharing such a name is strong evidence; sharing a common one (a city of namesakes) is
-    weak: a term-frequency distinction, as Splink makes for exact matches."""
-    registrations = records.filter(pl.col("source") == "registration").drop_nulls(["legal_rep_clean"])
-    in_district = registrations.group_by("legal_rep_clean", "district_code").agg(in_district=pl.len())
-    in_city = registrations.group_by("legal_rep_clean").agg(in_city=pl.len())
-    return (
-        records.join(in_district, on=["legal_rep_clean", "district_code"], how="left", maintain_order="left")
-        .join(in_city, on="legal_rep_clean", how="left", maintain_order="left")
-        .with_columns(
-            operator=pl.coalesce("legal_rep_clean", "name_key"),
-            rare_rep=(pl.col("in_district").fill_null(0) <= 1) & (pl.col("in_city").fill_null(0) <= 2),
-        )
-        .drop("in_district", "in_city")
+    `rare_operator` / `rare_name`: whether that person, or the record's name, is rare among registrations (see
+    `_rare`). Sharing a rare name is strong evidence; sharing a common one (a city of namesakes) is weak: a
+    term-frequency distinction, as Splink makes for exact matches."""
+    records = records.with_columns(operator=pl.coalesce("legal_rep_clean", "name_key"))
+    registrations = records.filter(pl.col("source") == "registration")
+    return records.with_columns(
+        rare_operator=_rare(
+            records, registrations.select("district_code", value="legal_rep_clean"), "operator"
+        ),
+        rare_name=_rare(records, registrations.select("district_code", value="name_key"), "name_key"),
     )
+
+
+def _rare(records: pl.DataFrame, registered: pl.DataFrame, column: str) -> pl.Series:
+    """Per record: its `column` value is held by at most one registration in its district and two in the city
+    (null where the value is)."""
+    registered = registered.drop_nulls("value")
+    in_district = registered.group_by("value", "district_code").agg(in_district=pl.len())
+    in_city = registered.group_by("value").agg(in_city=pl.len())
+    counted = (
+        records.select(value=column, district_code="district_code")
+        .join(in_district, on=["value", "district_code"], how="left", maintain_order="left")
+        .join(in_city, on="value", how="left", maintain_order="left")
+    )
+    rare = (pl.col("in_district").fill_null(0) <= 1) & (pl.col("in_city").fill_null(0) <= 2)
+    return counted.select(pl.when(pl.col("value").is_not_null()).then(rare)).to_series()
 
 
 def without_borrowed_codes(records: pl.DataFrame) -> pl.DataFrame:
