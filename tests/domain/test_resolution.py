@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipelines.domain.resolution import compare
+from pipelines.domain.resolution import blocking, compare
+from pipelines.domain.resolution.records import entity_records
 from pipelines.domain.resolution.resolve import JUDGEMENT_SCHEMA, resolve_entities
 from pipelines.domain.settings import load
 from tests.factories import silver, valid_uscc
@@ -297,3 +298,74 @@ def test_a_nameless_shop_compares_by_its_operator_only_against_a_named_record() 
     left, right = compare.known_as(pairs)
     assert left.to_list() == ["孙飞", None, "甬兴电子科技"]
     assert right.to_list() == ["孙飞", None, "甬兴电子"]
+
+
+def _shop(key: str, name: str, rep: str, address: str, district: str = "鄞州区") -> dict:
+    return dict(
+        record_key=key,
+        uscc="",
+        name=name,
+        legal_rep=rep,
+        address=f"宁波市{district}{address}",
+        registration_authority=f"宁波市{district}市场监督管理局",
+        entity_type="个体工商户",
+        established_on="2019-03-01",
+        status="存续",
+    )
+
+
+def _records(licences: list[dict], shops: list[dict]) -> pl.DataFrame:
+    return entity_records(
+        silver("registration", registration_rows() + shops),
+        silver("licensing", licences),
+        silver("district", []),
+    )
+
+
+def test_a_record_without_legal_rep_is_blocked_by_its_operator_name() -> None:
+    # The licence names only the operator (no 负责人); the operator's shop has moved to another road, so only
+    # the person and the district are shared.
+    records = _records(
+        [licence("JY8", "林利青", "", "鄞州区百丈街道金谷北路306号")],
+        [_shop("R9", "宁波市鄞州区芯柏餐馆", "林利青", "首南街道天童南路9号")],
+    )
+    by_key = {r["record_key"]: r for r in records.iter_rows(named=True)}
+    assert by_key["JY8"]["operator"] == by_key["R9"]["operator"] == "林利青"
+    rule = next(r for r in SETTINGS.blocking if r.name == "operator_district")
+    pairs, _, _ = blocking.candidate_pairs(records, (rule,), SETTINGS.max_block_size)
+    rids = {by_key["JY8"]["rid"], by_key["R9"]["rid"]}
+    assert (min(rids), max(rids)) in set(pairs.select("rid_l", "rid_r").iter_rows())
+
+
+@pytest.mark.parametrize("namesakes", [0, 1, 2])
+def test_a_shared_legal_rep_is_rare_only_while_few_registrations_hold_it(namesakes: int) -> None:
+    # One namesake in another district keeps the name rare (two in the city); one more in the same district,
+    # or a third in the city, makes it common.
+    others = [
+        _shop(f"N{i}", f"象山县小店{i}", "应新琪", f"丹东街道天安路{i}号", "象山县") for i in range(namesakes)
+    ]
+    records = _records(
+        [licence("JY9", "昌首餐饮", "应新琪", "鄞州区瞻岐镇解放南路36号")],
+        [_shop("R10", "宁波市鄞州区昌首餐饮店", "应新琪", "白鹤街道钱湖北路3号"), *others],
+    )
+    by_key = {r["record_key"]: r for r in records.iter_rows(named=True)}
+    pair = pl.DataFrame({"rid_l": [by_key["R10"]["rid"]], "rid_r": [by_key["JY9"]["rid"]]})
+    level = compare.levels(compare.with_attributes(pair, records))["legal_rep_level"].item()
+    assert level == ("same_rare" if namesakes <= 1 else "same")
+
+
+@pytest.mark.parametrize("namesakes", [0, 2])
+def test_an_operator_name_is_rare_on_the_side_of_the_person(namesakes: int) -> None:
+    # The licence is issued to 周晨 while its 负责人 field holds someone no registration has: what counts is how
+    # many registrations hold 周晨, the shop's legal rep.
+    others = [
+        _shop(f"N{i}", f"象山县小店{i}", "周晨", f"丹东街道天安路{i}号", "象山县") for i in range(namesakes)
+    ]
+    records = _records(
+        [licence("JY10", "周晨", "徐鹏泽", "鄞州区庄桥街道前进西路3号")],
+        [_shop("R11", "宁波市鄞州区芯柏餐馆", "周晨", "庄桥街道前进西路3号"), *others],
+    )
+    by_key = {r["record_key"]: r for r in records.iter_rows(named=True)}
+    pair = pl.DataFrame({"rid_l": [by_key["R11"]["rid"]], "rid_r": [by_key["JY10"]["rid"]]})
+    level = compare.levels(compare.with_attributes(pair, records))["name_level"].item()
+    assert level == ("operator_rare" if namesakes == 0 else "operator")

@@ -129,13 +129,25 @@ def _rare(column: str) -> pl.Expr:
     return (pl.col(f"{column}_l") | pl.col(f"{column}_r")).fill_null(False)
 
 
+def _person_is_rare() -> pl.Expr:
+    """The person a name-through-person pair shares is rare: judged on the side whose legal rep it is (the
+    other side's own operator may be someone else, or no registration's at all)."""
+    sides = []
+    for this, other in (("l", "r"), ("r", "l")):
+        is_person = (pl.col(f"legal_rep_clean_{this}") == pl.col(f"name_key_{other}")) | pl.col(
+            f"name_key_{this}"
+        ).is_null()
+        sides.append(is_person & pl.col(f"rare_operator_{this}"))
+    return pl.any_horizontal(sides).fill_null(False)
+
+
 def _with_rarity(level: pl.Expr) -> pl.Expr:
     """An exact name, or a name that is the other side's operator, is `exact_rare` / `operator_rare` when that
     name is rare (records.with_operator)."""
     return (
         pl.when((level == "exact") & _rare("rare_name"))
         .then(pl.lit("exact_rare"))
-        .when((level == "operator") & _rare("rare_operator"))
+        .when((level == "operator") & _person_is_rare())
         .then(pl.lit("operator_rare"))
         .otherwise(level)
     )
