@@ -369,3 +369,21 @@ def test_an_operator_name_is_rare_on_the_side_of_the_person(namesakes: int) -> N
     pair = pl.DataFrame({"rid_l": [by_key["R11"]["rid"]], "rid_r": [by_key["JY10"]["rid"]]})
     level = compare.levels(compare.with_attributes(pair, records))["name_level"].item()
     assert level == ("operator_rare" if namesakes == 0 else "operator")
+
+
+@pytest.mark.parametrize(
+    ("elsewhere", "nearby", "rare"), [(0, 0, True), (1, 0, True), (2, 0, False), (0, 1, False)]
+)
+def test_a_duplicate_registration_is_not_its_own_namesake(elsewhere: int, nearby: int, rare: bool) -> None:
+    # Two registrations of one shop each hold its name and legal rep: only registrations beyond the pair
+    # count, none in its district and at most one elsewhere in the city for the name to stay rare.
+    twin = "宁波市鄞州区昌首餐饮店"
+    namesakes = [_shop(f"N{i}", twin, "应新琪", f"丹东街道天安路{i}号", "象山县") for i in range(elsewhere)]
+    namesakes += [_shop(f"M{i}", twin, "应新琪", f"首南街道日丽中路{i}号") for i in range(nearby)]
+    shop = _shop("R12", twin, "应新琪", "白鹤街道钱湖北路3号")
+    records = _records([], [shop, {**shop, "record_key": "R13"}, *namesakes])
+    by_key = {r["record_key"]: r for r in records.iter_rows(named=True)}
+    pair = pl.DataFrame({"rid_l": [by_key["R12"]["rid"]], "rid_r": [by_key["R13"]["rid"]]})
+    levels = compare.levels(compare.with_attributes(pair, records)).row(0, named=True)
+    expected = ("exact_rare", "same_rare") if rare else ("exact", "same")
+    assert (levels["name_level"], levels["legal_rep_level"]) == expected

@@ -19,8 +19,10 @@ ATTRIBUTES = [
     "name_key",
     "branch_marker",
     "legal_rep_clean",
-    "rare_operator",
-    "rare_name",
+    "name_in_district",
+    "name_in_city",
+    "operator_in_district",
+    "operator_in_city",
     "address_key",
     "district_code",
     "phone",
@@ -119,33 +121,47 @@ def levels(pairs: pl.DataFrame) -> pl.DataFrame:
 
 
 def _legal_rep_level() -> pl.Expr:
-    """`same_rare` when the shared legal rep's name is rare (records.with_operator): it counts for more than a
-    common one."""
+    """`same_rare` when the shared legal rep's name is rare (see _rare)."""
     equal = _equal("legal_rep_clean")
-    return pl.when((equal == "same") & _rare("rare_operator")).then(pl.lit("same_rare")).otherwise(equal)
+    both = pl.lit(True)
+    rare = _rare("operator", "l", both, both) | _rare("operator", "r", both, both)
+    return pl.when((equal == "same") & rare).then(pl.lit("same_rare")).otherwise(equal)
 
 
-def _rare(column: str) -> pl.Expr:
-    return (pl.col(f"{column}_l") | pl.col(f"{column}_r")).fill_null(False)
+def _rare(prefix: str, side: str, holds_l: pl.Expr, holds_r: pl.Expr) -> pl.Expr:
+    """A value the pair shares, counted on `side` (records.with_operator), is rare: no registration in that
+    side's district and at most one in the city holds it besides the pair's own registrations (those that
+    hold it: `holds_l` / `holds_r`). A duplicate registration is not its own namesake."""
+    own_city, own_district = pl.lit(0), pl.lit(0)
+    for this, holds in (("l", holds_l), ("r", holds_r)):
+        own = (pl.col(f"source_{this}") == "registration") & holds
+        own_city = own_city + own.cast(pl.Int64)
+        same_district = pl.col(f"district_code_{this}") == pl.col(f"district_code_{side}")
+        own_district = own_district + (own & same_district).cast(pl.Int64)
+    beyond_district = pl.col(f"{prefix}_in_district_{side}").cast(pl.Int64) - own_district
+    beyond_city = pl.col(f"{prefix}_in_city_{side}").cast(pl.Int64) - own_city
+    return ((beyond_district <= 0) & (beyond_city <= 1)).fill_null(False)
 
 
 def _person_is_rare() -> pl.Expr:
-    """The person a name-through-person pair shares is rare: judged on the side whose legal rep it is (the
-    other side's own operator may be someone else, or no registration's at all)."""
+    """The person a name-through-person pair shares is rare, counted on the side whose legal rep it is (the
+    other side holds it as its name, and as its legal rep only where that is the same person)."""
     sides = []
     for this, other in (("l", "r"), ("r", "l")):
-        is_person = (pl.col(f"legal_rep_clean_{this}") == pl.col(f"name_key_{other}")) | pl.col(
-            f"name_key_{this}"
-        ).is_null()
-        sides.append(is_person & pl.col(f"rare_operator_{this}"))
+        person = pl.col(f"legal_rep_clean_{this}")
+        is_person = (person == pl.col(f"name_key_{other}")) | pl.col(f"name_key_{this}").is_null()
+        holds = {this: pl.lit(True), other: (pl.col(f"legal_rep_clean_{other}") == person).fill_null(False)}
+        sides.append(is_person & _rare("operator", this, holds["l"], holds["r"]))
     return pl.any_horizontal(sides).fill_null(False)
 
 
 def _with_rarity(level: pl.Expr) -> pl.Expr:
     """An exact name, or a name that is the other side's operator, is `exact_rare` / `operator_rare` when that
-    name is rare (records.with_operator)."""
+    name is rare (see _rare)."""
+    both = pl.lit(True)
+    rare_name = _rare("name", "l", both, both) | _rare("name", "r", both, both)
     return (
-        pl.when((level == "exact") & _rare("rare_name"))
+        pl.when((level == "exact") & rare_name)
         .then(pl.lit("exact_rare"))
         .when((level == "operator") & _person_is_rare())
         .then(pl.lit("operator_rare"))

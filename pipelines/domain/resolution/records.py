@@ -18,8 +18,10 @@ RECORD_SCHEMA = {
     "branch_marker": pl.String,
     "legal_rep_clean": pl.String,
     "operator": pl.String,
-    "rare_operator": pl.Boolean,
-    "rare_name": pl.Boolean,
+    "name_in_district": pl.UInt32,
+    "name_in_city": pl.UInt32,
+    "operator_in_district": pl.UInt32,
+    "operator_in_city": pl.UInt32,
     "address_key": pl.String,
     "road": pl.String,
     "district_code": pl.String,
@@ -81,32 +83,35 @@ def with_operator(records: pl.DataFrame) -> pl.DataFrame:
     licence or inspection is often issued to the operator alone, under the operator's name), so that the
     person-keyed blocking rules meet the registration of that person's shop.
 
-    `rare_operator` / `rare_name`: whether that person, or the record's name, is rare among registrations (see
-    `_rare`). Sharing a rare name is strong evidence; sharing a common one (a city of namesakes) is weak: a
-    term-frequency distinction, as Splink makes for exact matches."""
+    How many registrations hold the record's name (`name_in_district`, `name_in_city`) and have its operator as
+    legal rep (`operator_in_district`, `operator_in_city`): compare.py calls a shared name rare when hardly any
+    registration besides the pair's own holds it. Sharing a rare name is strong evidence; sharing a common one
+    (a city of namesakes) is weak: a term-frequency distinction, as Splink makes for exact matches."""
     records = records.with_columns(operator=pl.coalesce("legal_rep_clean", "name_key"))
     registrations = records.filter(pl.col("source") == "registration")
-    return records.with_columns(
-        rare_operator=_rare(
-            records, registrations.select("district_code", value="legal_rep_clean"), "operator"
+    counts = [
+        _held(records, registrations.select("district_code", value="name_key"), "name_key", "name"),
+        _held(
+            records, registrations.select("district_code", value="legal_rep_clean"), "operator", "operator"
         ),
-        rare_name=_rare(records, registrations.select("district_code", value="name_key"), "name_key"),
-    )
+    ]
+    return pl.concat([records, *counts], how="horizontal")
 
 
-def _rare(records: pl.DataFrame, registered: pl.DataFrame, column: str) -> pl.Series:
-    """Per record: its `column` value is held by at most one registration in its district and two in the city
-    (null where the value is)."""
+def _held(records: pl.DataFrame, registered: pl.DataFrame, column: str, prefix: str) -> pl.DataFrame:
+    """Per record: how many registrations in its district, and in the city, hold its `column` value."""
     registered = registered.drop_nulls("value")
     in_district = registered.group_by("value", "district_code").agg(in_district=pl.len())
     in_city = registered.group_by("value").agg(in_city=pl.len())
-    counted = (
+    return (
         records.select(value=column, district_code="district_code")
         .join(in_district, on=["value", "district_code"], how="left", maintain_order="left")
         .join(in_city, on="value", how="left", maintain_order="left")
+        .select(
+            pl.col("in_district").fill_null(0).alias(f"{prefix}_in_district"),
+            pl.col("in_city").fill_null(0).alias(f"{prefix}_in_city"),
+        )
     )
-    rare = (pl.col("in_district").fill_null(0) <= 1) & (pl.col("in_city").fill_null(0) <= 2)
-    return counted.select(pl.when(pl.col("value").is_not_null()).then(rare)).to_series()
 
 
 def without_borrowed_codes(records: pl.DataFrame) -> pl.DataFrame:
