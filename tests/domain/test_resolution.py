@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipelines.domain.resolution import blocking, compare
 from pipelines.domain.resolution.records import entity_records
@@ -371,19 +373,25 @@ def test_an_operator_name_is_rare_on_the_side_of_the_person(namesakes: int) -> N
     assert level == ("operator_rare" if namesakes == 0 else "operator")
 
 
-@pytest.mark.parametrize(
-    ("elsewhere", "nearby", "rare"), [(0, 0, True), (1, 0, True), (2, 0, False), (0, 1, False)]
-)
-def test_a_duplicate_registration_is_not_its_own_namesake(elsewhere: int, nearby: int, rare: bool) -> None:
-    # Two registrations of one shop each hold its name and legal rep: only registrations beyond the pair
-    # count, none in its district and at most one elsewhere in the city for the name to stay rare.
-    twin = "宁波市鄞州区昌首餐饮店"
-    namesakes = [_shop(f"N{i}", twin, "应新琪", f"丹东街道天安路{i}号", "象山县") for i in range(elsewhere)]
-    namesakes += [_shop(f"M{i}", twin, "应新琪", f"首南街道日丽中路{i}号") for i in range(nearby)]
-    shop = _shop("R12", twin, "应新琪", "白鹤街道钱湖北路3号")
-    records = _records([], [shop, {**shop, "record_key": "R13"}, *namesakes])
+@settings(max_examples=25, deadline=None)
+@given(elsewhere=st.integers(0, 6), nearby=st.integers(0, 4), twin=st.booleans())
+def test_a_name_is_rare_while_no_registration_beyond_the_pair_holds_it_nearby_and_one_at_most_elsewhere(
+    elsewhere: int, nearby: int, twin: bool
+) -> None:
+    # A licence and its shop, or two registrations of one shop (a duplicate is not its own namesake): only
+    # registrations beyond the pair count, whatever their number (counts are stored capped).
+    name = "宁波市鄞州区昌首餐饮店"
+    namesakes = [_shop(f"N{i}", name, "应新琪", f"丹东街道天安路{i}号", "象山县") for i in range(elsewhere)]
+    namesakes += [_shop(f"M{i}", name, "应新琪", f"首南街道日丽中路{i}号") for i in range(nearby)]
+    shop = _shop("R12", name, "应新琪", "白鹤街道钱湖北路3号")
+    other = [{**shop, "record_key": "R13"}] if twin else []
+    licences = [] if twin else [licence("JY12", "宁波市鄞州区昌首餐饮店", "应新琪", "鄞州区钱湖北路3号")]
+    records = _records(licences, [shop, *other, *namesakes])
     by_key = {r["record_key"]: r for r in records.iter_rows(named=True)}
-    pair = pl.DataFrame({"rid_l": [by_key["R12"]["rid"]], "rid_r": [by_key["R13"]["rid"]]})
+    pair = pl.DataFrame(
+        {"rid_l": [by_key["R12"]["rid"]], "rid_r": [by_key["R13" if twin else "JY12"]["rid"]]}
+    )
     levels = compare.levels(compare.with_attributes(pair, records)).row(0, named=True)
+    rare = nearby == 0 and elsewhere <= 1
     expected = ("exact_rare", "same_rare") if rare else ("exact", "same")
     assert (levels["name_level"], levels["legal_rep_level"]) == expected

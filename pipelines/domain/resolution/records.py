@@ -78,6 +78,12 @@ def entity_records(
     return records.select(list(RECORD_SCHEMA)).cast(RECORD_SCHEMA)
 
 
+# Counts above this read the same in compare._rare (a pair owns at most two registrations, and one more in the
+# city is still rare), so they are stored capped: a night that adds the 58th namesake of a common name
+# changes no record's state and re-resolves none of them.
+COUNTED_UP_TO = 4
+
+
 def with_operator(records: pl.DataFrame) -> pl.DataFrame:
     """`operator`: the person a record names, its legal rep or, when it has none, its name (a 个体工商户's
     licence or inspection is often issued to the operator alone, under the operator's name), so that the
@@ -108,8 +114,8 @@ def _held(records: pl.DataFrame, registered: pl.DataFrame, column: str, prefix: 
         .join(in_district, on=["value", "district_code"], how="left", maintain_order="left")
         .join(in_city, on="value", how="left", maintain_order="left")
         .select(
-            pl.col("in_district").fill_null(0).alias(f"{prefix}_in_district"),
-            pl.col("in_city").fill_null(0).alias(f"{prefix}_in_city"),
+            pl.col("in_district").fill_null(0).clip(upper_bound=COUNTED_UP_TO).alias(f"{prefix}_in_district"),
+            pl.col("in_city").fill_null(0).clip(upper_bound=COUNTED_UP_TO).alias(f"{prefix}_in_city"),
         )
     )
 
