@@ -395,3 +395,17 @@ def test_a_name_is_rare_while_no_registration_beyond_the_pair_holds_it_nearby_an
     rare = nearby == 0 and elsewhere <= 1
     expected = ("exact_rare", "same_rare") if rare else ("exact", "same")
     assert (levels["name_level"], levels["legal_rep_level"]) == expected
+
+
+@pytest.mark.parametrize(("tenants", "level"), [(0, "exact_rare"), (2, "exact")])
+def test_an_address_is_rare_while_no_other_registration_is_there(tenants: int, level: str) -> None:
+    # A licence at its shop's address: strong evidence at a shop's own door, weak in a building of many.
+    address = "首南街道天童南路9号"
+    others = [_shop(f"T{i}", f"宁波市鄞州区租户{i}商行", f"租户{i}", address) for i in range(tenants)]
+    records = _records(
+        [licence("JY13", "宁波市鄞州区芯柏餐馆", "", f"鄞州区{address}")],
+        [_shop("R14", "宁波市鄞州区芯柏小吃店", "林利青", address), *others],
+    )
+    by_key = {r["record_key"]: r for r in records.iter_rows(named=True)}
+    pair = pl.DataFrame({"rid_l": [by_key["R14"]["rid"]], "rid_r": [by_key["JY13"]["rid"]]})
+    assert compare.levels(compare.with_attributes(pair, records))["location_level"].item() == level

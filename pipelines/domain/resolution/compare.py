@@ -23,6 +23,8 @@ ATTRIBUTES = [
     "name_in_city",
     "operator_in_district",
     "operator_in_city",
+    "address_in_district",
+    "address_in_city",
     "address_key",
     "district_code",
     "phone",
@@ -173,9 +175,12 @@ def _location_level() -> pl.Expr:
     """One feature for where: the address when both sides have a similar one, else the district. (Two
     features would count one move twice: a different district implies a different address.)"""
     address = _graded("address_sim", [(1.0, "exact"), (0.85, "high"), (0.6, "mid")])
+    both = pl.lit(True)
+    rare = _rare("address", "l", both, both) | _rare("address", "r", both, both)
+    address = pl.when((address == "exact") & rare).then(pl.lit("exact_rare")).otherwise(address)
     district = _equal("district_code")
     return (
-        pl.when(address.is_in(["exact", "high", "mid"]))
+        pl.when(address.is_in(["exact_rare", "exact", "high", "mid"]))
         .then(address)
         .when(district == "same")
         .then(pl.lit("same_district"))

@@ -22,6 +22,8 @@ RECORD_SCHEMA = {
     "name_in_city": pl.UInt32,
     "operator_in_district": pl.UInt32,
     "operator_in_city": pl.UInt32,
+    "address_in_district": pl.UInt32,
+    "address_in_city": pl.UInt32,
     "address_key": pl.String,
     "road": pl.String,
     "district_code": pl.String,
@@ -89,9 +91,9 @@ def with_operator(records: pl.DataFrame) -> pl.DataFrame:
     licence or inspection is often issued to the operator alone, under the operator's name), so that the
     person-keyed blocking rules meet the registration of that person's shop.
 
-    How many registrations hold the record's name (`name_in_district`, `name_in_city`) and have its operator as
-    legal rep (`operator_in_district`, `operator_in_city`): compare.py calls a shared name rare when hardly any
-    registration besides the pair's own holds it. Sharing a rare name is strong evidence; sharing a common one
+    How many registrations hold the record's name (`name_in_district`, `name_in_city`), its address
+    (`address_in_…`) and have its operator as legal rep (`operator_in_…`): compare.py calls a shared value
+    rare when hardly any registration besides the pair's own holds it. Sharing a rare name is strong evidence; sharing a common one
     (a city of namesakes) is weak: a term-frequency distinction, as Splink makes for exact matches."""
     records = records.with_columns(operator=pl.coalesce("legal_rep_clean", "name_key"))
     registrations = records.filter(pl.col("source") == "registration")
@@ -100,6 +102,7 @@ def with_operator(records: pl.DataFrame) -> pl.DataFrame:
         _held(
             records, registrations.select("district_code", value="legal_rep_clean"), "operator", "operator"
         ),
+        _held(records, registrations.select("district_code", value="address_key"), "address_key", "address"),
     ]
     return pl.concat([records, *counts], how="horizontal")
 
