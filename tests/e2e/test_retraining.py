@@ -37,3 +37,19 @@ def test_retraining_stores_new_weights_and_makes_the_next_night_a_full_one(
     assert lake.read(catalog.ENTITY_XREF).equals(xref_before)
     weights = lake.read(catalog.MATCH_WEIGHTS)
     assert weights.filter(pl.col("feature") == "name")["weight"].is_finite().all()
+
+
+def test_a_lake_resolved_by_other_comparison_levels_trains_and_resolves_everything_again(
+    pipeline: Run, tmp_path: Path
+) -> None:
+    # A lake written by a version whose comparison had other levels (here: before `exact_rare` names) or
+    # other record columns: its stored weights and state cannot score tonight's pairs.
+    shutil.copytree(pipeline.paths.lake, tmp_path / "lake")
+    lake = Lake(tmp_path / "lake")
+    priors = load().matching.priors
+    assert matching.stored_model(lake, priors) is not None and matching.previous(lake) is not None
+    weights = lake.read(catalog.MATCH_WEIGHTS)
+    lake.overwrite(catalog.MATCH_WEIGHTS, weights.filter(pl.col("level") != "exact_rare"))
+    assert matching.stored_model(lake, priors) is None, "weights without a level of this version"
+    lake.overwrite(catalog.MATCH_RECORDS, lake.read(catalog.MATCH_RECORDS).drop("operator"))
+    assert matching.previous(lake) is None, "state without a column of this version"
