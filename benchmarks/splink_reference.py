@@ -31,7 +31,8 @@ Splink configuration (see `splink_settings` and the constants below):
   district inspections per shop, duplicate registrations), it only adds a composite id and a
   `source_dataset` column; the union is simpler and keeps one record id for clustering.
 * blocking: the rules of our own matcher (settings.toml: name_key; trade_name+road; trade_name+legal_rep;
-  phone; legal_rep+road; address_key+district_code) plus `uscc`, because Splink has no exact USCC pass in
+  phone; legal_rep+road; address_key+district_code; ours keys the person rules on the operator, the legal rep
+  or else the name, which Splink's comparisons do not know) plus `uscc`, because Splink has no exact USCC pass in
   front of it. Splink has no maximum block size, so large blocks (a shared hotline) are scored in full.
 * comparisons (levels in order; each also has a null level):
   name_key        exact (term-frequency adjusted) / Levenshtein <= 1 / Jaro-Winkler >= 0.8 / else

@@ -30,7 +30,7 @@ from benchmarks.splink_reference import (  # noqa: E402
     splink_xref,
     with_registrations,
 )
-from pipelines.domain.resolution.records import RECORD_SCHEMA, SILVER_COLUMNS, with_operator  # noqa: E402
+from pipelines.domain.resolution.records import RECORD_SCHEMA, SILVER_COLUMNS, with_operator_and_counts  # noqa: E402
 from pipelines.domain.resolution.resolve import JUDGEMENT_SCHEMA, judged_pairs  # noqa: E402
 from pipelines.domain.settings import load  # noqa: E402
 
@@ -139,7 +139,7 @@ def crafted() -> tuple[pl.DataFrame, pl.DataFrame]:
             name_clean=pl.col("name_key"),
             branch_marker=pl.lit(None, pl.String),
         )
-        .pipe(with_operator)
+        .pipe(with_operator_and_counts)
         .with_row_index("rid")
         .select(list(RECORD_SCHEMA))
         .cast(RECORD_SCHEMA)

@@ -131,9 +131,9 @@ def _legal_rep_level() -> pl.Expr:
 
 
 def _rare(prefix: str, side: str, holds_l: pl.Expr, holds_r: pl.Expr) -> pl.Expr:
-    """A value the pair shares, counted on `side` (records.with_operator), is rare: no registration in that
-    side's district and at most one in the city holds it besides the pair's own registrations (those that
-    hold it: `holds_l` / `holds_r`). A duplicate registration is not its own namesake."""
+    """A value the pair shares, counted on `side` (records.with_operator_and_counts), is rare: no registration
+    in that side's district and at most one in the city holds it besides the pair's own registrations (those
+    that hold it: `holds_l` / `holds_r`). A duplicate registration is not its own namesake."""
     own_city, own_district = pl.lit(0), pl.lit(0)
     for this, holds in (("l", holds_l), ("r", holds_r)):
         own = (pl.col(f"source_{this}") == "registration") & holds

@@ -72,7 +72,7 @@ def entity_records(
             for c in ("name_key", "address_key", "legal_rep_clean", "phone")
         },
     )
-    records = with_operator(without_borrowed_codes(records))
+    records = with_operator_and_counts(without_borrowed_codes(records))
     order = pl.col("source").replace_strict(SOURCE_ORDER, return_dtype=pl.Int8)
     records = (
         records.sort(order, "record_key").with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
@@ -86,15 +86,16 @@ def entity_records(
 COUNTED_UP_TO = 4
 
 
-def with_operator(records: pl.DataFrame) -> pl.DataFrame:
+def with_operator_and_counts(records: pl.DataFrame) -> pl.DataFrame:
     """`operator`: the person a record names, its legal rep or, when it has none, its name (a 个体工商户's
     licence or inspection is often issued to the operator alone, under the operator's name), so that the
     person-keyed blocking rules meet the registration of that person's shop.
 
     How many registrations hold the record's name (`name_in_district`, `name_in_city`), its address
     (`address_in_…`) and have its operator as legal rep (`operator_in_…`): compare.py calls a shared value
-    rare when hardly any registration besides the pair's own holds it. Sharing a rare name is strong evidence; sharing a common one
-    (a city of namesakes) is weak: a term-frequency distinction, as Splink makes for exact matches."""
+    rare when hardly any registration besides the pair's own holds it. Sharing a rare name is strong
+    evidence; sharing a common one (a city of namesakes) is weak: a term-frequency distinction, as Splink
+    makes for exact matches."""
     records = records.with_columns(operator=pl.coalesce("legal_rep_clean", "name_key"))
     registrations = records.filter(pl.col("source") == "registration")
     counts = [
