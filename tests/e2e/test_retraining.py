@@ -39,7 +39,7 @@ def test_retraining_stores_new_weights_and_makes_the_next_night_a_full_one(
     assert weights.filter(pl.col("feature") == "name")["weight"].is_finite().all()
 
 
-def test_a_lake_resolved_by_other_comparison_levels_trains_and_resolves_everything_again(
+def test_a_lake_resolved_by_other_comparison_levels_is_not_scored_with_its_stored_weights_or_state(
     pipeline: Run, tmp_path: Path
 ) -> None:
     # A lake written by a version whose comparison had other levels (here: before `exact_rare` names) or
