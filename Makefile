@@ -27,7 +27,8 @@ run: .venv/.synced system-packages  ## demo landing data if data/landing is empt
 
 # Three workers on two cores: while one waits (a subprocess run, the Spark JVM, a shared run another worker
 # builds) the other two keep both cores busy (measured: 9 min 43 s of pytest with -n 2, 8 min 41 s with -n 3).
-test: .venv/.synced  ## lint and format check (ruff), then the suite
+test: .venv/.synced  ## lint and format check (ruff), then the suite (installs its system packages when missing)
+	@.ci/system-packages --browser
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen pytest -n 3 --dist loadgroup
