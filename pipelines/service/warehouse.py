@@ -8,6 +8,7 @@ finds the new inode and opens the new file.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -15,13 +16,15 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.publishing.service_profiles import PROFILE_TABLES
 from pipelines.service.name_search import NameIndex, read_index
 
 ALIAS = "published"
+LOG = logging.getLogger(__name__)
 
 
 class WarehouseMissing(FileNotFoundError):
-    """There is no published warehouse at the path: nothing to serve."""
+    """There is no servable warehouse at the path: none published, or one without the service's profiles."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,13 @@ def open_snapshot(path: Path) -> Snapshot:
     published_at = dt.datetime.fromtimestamp(stamp[1] / 1e9, tz=dt.UTC).replace(microsecond=0)
     with connection.cursor() as cursor:
         cursor.execute(f"use {ALIAS}")
+        tables = {r[0] for r in cursor.execute("select table_name from duckdb_tables()").fetchall()}
+        if not tables >= set(PROFILE_TABLES.values()):
+            connection.close()
+            raise WarehouseMissing(
+                f"the warehouse at {path} has no entity profiles (published by an older version, or only "
+                "partly): `entity-lakehouse run` publishes them"
+            )
         name_index = read_index(cursor)
     return Snapshot(connection, stamp, published_at, name_index)
 
@@ -75,14 +85,22 @@ class Warehouse:
         self.path = path
         self._lock = threading.Lock()
         self._current = open_snapshot(path)
+        self._refused: tuple[int, int, int] | None = None  # a file it could not serve, not tried again
 
     def snapshot(self) -> Snapshot:
         try:
             stamp = _stamp(self.path)
         except FileNotFoundError:
             return self._current  # between unlink and rename of a publish: keep serving the last one
-        if stamp != self._current.stamp:
+        if stamp not in (self._current.stamp, self._refused):
             with self._lock:
-                if stamp != self._current.stamp:
-                    self._current = open_snapshot(self.path)
+                if stamp not in (self._current.stamp, self._refused):
+                    self._renew(stamp)
         return self._current
+
+    def _renew(self, stamp: tuple[int, int, int]) -> None:
+        try:
+            self._current = open_snapshot(self.path)
+        except WarehouseMissing as missing:  # a file the service cannot serve: keep serving the last one
+            self._refused = stamp
+            LOG.error("%s; still serving the warehouse published at %s", missing, self._current.published_at)
