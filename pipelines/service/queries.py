@@ -20,6 +20,7 @@ import duckdb
 import orjson
 
 from pipelines.domain.uscc import USCC_PATTERN
+from pipelines.publishing.service_index import BIGRAM_TABLES, ENTITY_TABLE
 from pipelines.publishing.service_profiles import ENTITY_SOURCE, PROFILE_TABLES
 from pipelines.service import name_search
 from pipelines.service.keys import Caller
@@ -27,8 +28,6 @@ from pipelines.service.name_search import NameIndex
 
 Row = dict[str, Any]
 
-# The table a scope's entity fields come from (internal: golden_entity, joined with the registration's extras).
-ENTITY_TABLE = {"open": "open_entity", "partner": "shared_entity", "internal": "golden_entity"}
 STATUSES = ("active", "revoked", "deregistered", "moved_out", "cancelled", "unknown")
 ENTITY_ID = re.compile(r"^E\d{9}$")
 
@@ -69,11 +68,16 @@ def search(
 ) -> Row:
     """Entities whose (scope-visible) name contains q or whose USCC starts with q, filtered, by entity_id.
     `index`: the snapshot's name index (None: scan every name)."""
+    index = index or NameIndex.absent()
+    source = _search_source(caller.scope, query, index)
     district, params = _district_filter(caller, "district_code")
     conditions = [district]
-    if query.q:
+    if query.q and source in BIGRAM_TABLES.values():
+        conditions.append("gram = ?")
+        params.append(query.q)
+    elif query.q:
         # contains/starts_with, not LIKE: '%' and '_' in a query are characters, not wildcards.
-        sql, q_params = name_search.condition(query.q, index or NameIndex.absent())
+        sql, q_params = name_search.condition(query.q, index, caller.scope)
         conditions.append(sql)
         params += q_params
     for column in ("district_code", "status", "entity_type"):
@@ -82,19 +86,25 @@ def search(
             params.append(getattr(query, column))
     where = " and ".join(conditions)
     offset = (query.page - 1) * query.page_size
-    # Every searched column is a column of the scope's own entity table (internal: golden_entity), so the
-    # filtering never reads the internal join, only the page's rows do.
     found = cursor.execute(
-        f"select entity_id, count(*) over () from {ENTITY_TABLE[caller.scope]} where {where} "
-        "order by entity_id limit ? offset ?",
+        f"select entity_id, count(*) over () from {source} where {where} order by entity_id limit ? offset ?",
         [*params, query.page_size, offset],
     ).fetchall()
     if found:
         items, total = _by_ids(cursor, caller.scope, [row[0] for row in found]), found[0][1]
     else:  # a page past the end: count alone
-        sql = f"select count(*) from {ENTITY_TABLE[caller.scope]} where {where}"
+        sql = f"select count(*) from {source} where {where}"
         items, total = [], cursor.execute(sql, params).fetchone()[0]
     return {"items": items, "total": total, "page": query.page, "page_size": query.page_size}
+
+
+def _search_source(scope: str, query: Search, index: NameIndex) -> str:
+    """The table a search filters: the scope's own entity table (internal: golden_entity, so the filtering
+    never reads the internal join; only the page's rows do), or, for a q that is one bigram and no filter but
+    the district, the scope's bigram table alone (it holds each entity's district)."""
+    if query.q and name_search.bigram_only(query.q, index) and not (query.status or query.entity_type):
+        return BIGRAM_TABLES[scope]
+    return ENTITY_TABLE[scope]
 
 
 def _by_ids(cursor: duckdb.DuckDBPyConnection, scope: str, ids: list[str]) -> list[Row]:

@@ -68,10 +68,9 @@ def test_the_published_warehouse_has_the_index(cursor: duckdb.DuckDBPyConnection
         f"{t}__{c}" for t in PROFILE_TABLES.values() for c in ("entity_id", "uscc")
     }
     assert expected <= indexes
-    grams = cursor.execute(
-        f"select count(*), count(distinct gram) from {service_index.BIGRAM_TABLE}"
-    ).fetchone()
-    assert grams[0] > 1000 and grams[1] > 100
+    for table in service_index.BIGRAM_TABLES.values():
+        grams = cursor.execute(f"select count(*), count(distinct gram) from {table}").fetchone()
+        assert grams[0] > 1000 and grams[1] > 100, table
 
 
 def fragments(names: list[str]) -> st.SearchStrategy[str]:
@@ -96,3 +95,29 @@ def test_indexed_search_returns_what_the_scan_returns(
         assert indexed(cursor, caller, q) == scanned(cursor, caller, q), q
 
     same()
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=lambda c: c.name)
+def test_a_two_character_fragment_is_answered_by_the_bigram_table_alone(
+    cursor: duckdb.DuckDBPyConnection, names: list[str], caller: Caller
+) -> None:
+    index = name_search.read_index(cursor)
+    pieces = {name[i : i + 2] for name in names[::7] for i in range(0, len(name) - 1, 3)}
+    fragments = sorted(p for p in pieces if all("\u4e00" <= c <= "\u9fff" for c in p))[:40]  # not a USCC
+    assert len(fragments) == 40
+    for q in fragments:
+        assert name_search.bigram_only(q, index), q
+        assert indexed(cursor, caller, q) == scanned(cursor, caller, q), q
+    # Filtered by status, the same fragment goes through the entity table, and agrees with the scan.
+    for q in fragments[:5]:
+        query = queries.Search(q=q, status="active", page_size=100)
+        found = queries.search(cursor, caller, query, index)
+        expected = [e for e in scanned(cursor, caller, q) if e in active(cursor, caller)]
+        assert [item["entity_id"] for item in found["items"]] == expected[:100] and found["total"] == len(
+            expected
+        )
+
+
+def active(cursor: duckdb.DuckDBPyConnection, caller: Caller) -> set[str]:
+    sql = f"select entity_id from {TABLES[caller.scope]} where status = 'active'"
+    return {r[0] for r in cursor.execute(sql).fetchall()}
