@@ -26,7 +26,7 @@ ENTITY_TABLE = {"open": "open_entity", "partner": "shared_entity", "internal": "
 ENTITY_TABLES = tuple(ENTITY_TABLE.values())
 BIGRAM_TABLES = {scope: f"entity_name_bigram_{scope}" for scope in ENTITY_TABLE}
 # Tables built here from the published ones at every publish, never carried over from the last warehouse.
-DERIVED_TABLES = (*BIGRAM_TABLES.values(), *service_profiles.PROFILE_TABLES.values())
+DERIVED_TABLES = (*BIGRAM_TABLES.values(), *service_profiles.DERIVED_TABLES)
 
 BIGRAM_SQL = """
 create or replace table main.{bigrams} as

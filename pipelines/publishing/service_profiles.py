@@ -22,15 +22,21 @@ import duckdb
 
 SCOPES = ("open", "partner", "internal")
 PROFILE_TABLES = {scope: f"entity_profile_{scope}" for scope in SCOPES}
-# Internal callers read the golden record (full legal_rep, provenance) with the registration's extra fields.
-INTERNAL_ENTITY = """(
-    select golden.*, shared.reg_no, shared.phone, shared.deregistered_on, shared.revoked_on,
-        shared.registered_capital_wan, shared.business_scope, shared.in_abnormal_list, shared.abnormal_reason,
-        shared.last_annual_report_year
-    from golden_entity as golden
-    left join shared_entity as shared on golden.entity_id = shared.entity_id
-)"""
+# Internal callers read the golden record (full legal_rep, provenance) with the registration's extra fields:
+# a table of its own, built here, so that reading a search page's rows is one index lookup per row, not a join
+# per row (23 ms for a page of 20 at 1.5M entities, 9 ms from one table).
+INTERNAL_ENTITY = "internal_entity"
+INTERNAL_ENTITY_SQL = f"""
+create table main.{INTERNAL_ENTITY} as
+select golden.*, shared.reg_no, shared.phone, shared.deregistered_on, shared.revoked_on,
+    shared.registered_capital_wan, shared.business_scope, shared.in_abnormal_list, shared.abnormal_reason,
+    shared.last_annual_report_year
+from main.golden_entity as golden
+left join main.shared_entity as shared on golden.entity_id = shared.entity_id
+order by golden.entity_id
+"""
 ENTITY_SOURCE = {"open": "open_entity", "partner": "shared_entity", "internal": INTERNAL_ENTITY}
+DERIVED_TABLES = (INTERNAL_ENTITY, *PROFILE_TABLES.values())
 OPEN_LICENCE_COLUMNS = (
     "licence_no, entity_id, licence_type, licence_type_zh, is_filing, holder_name, uscc, district_code, "
     "issuer, issued_on, valid_until, licence_status"
@@ -52,6 +58,12 @@ TAGS = {
 }
 OPEN_ISSUE_STATUSES = "('open', 'confirmed')"
 PROVENANCE_FIELDS = ("name", "address", "legal_rep", "status", "district_code")
+# Profiles are rendered CHUNK entities at a time: at 1.5M entities all at once held 20 GB (the lists and their
+# JSON of every entity), one chunk of 100k holds about a fifteenth of that.
+CHUNK = 100_000
+IN_CHUNK = "entity_id >= $low and entity_id < $high"
+# Below and above every entity id (E + 9 digits): the open ends of the first and last chunk.
+LOWEST, HIGHEST = "", "\uffff"
 SOURCE_TABLES = (
     "golden_entity", "shared_entity", "open_entity", "licence_fact", "open_licence", "inspection_fact",
     "entity_tag", "entity_issue", "supervision_task", "record_lineage",
@@ -99,18 +111,19 @@ def _provenance() -> str:
         'delivery_date', lineage.delivery_date, 'source_file', lineage.source_file,
         'source_row', lineage.source_row) order by field.position)) as items
     from (select e.entity_id, unnest(f, recursive := true) from entity as e, unnest([{fields}]) as u(f)) as field
-    left join record_lineage as lineage
+    left join (select * from record_lineage where {IN_CHUNK}) as lineage
         on lineage.entity_id = field.entity_id and lineage.record_ref = field.record_ref
     group by field.entity_id
 )"""
 
 
 def profile_sql(scope: str) -> str:
-    """Every entity's profile at one scope: entity_id, uscc, district_code, body."""
+    """The profiles at one scope of the entities with `$low <= entity_id < $high`: entity_id, uscc,
+    district_code, body."""
     parts = _parts(scope)
     lists = [
         f"part_{key} as (select entity_id, to_json(list({item} order by {order})) as items "
-        f"from ({rows}) as r group by entity_id)"
+        f"from ({rows}) as r where {IN_CHUNK} group by entity_id)"
         for key, rows, order, item in parts
     ]
     keys = [key for key, *_ in parts]
@@ -122,7 +135,7 @@ def profile_sql(scope: str) -> str:
     joins = " ".join(f"left join part_{key} using (entity_id)" for key in keys)
     ctes = ",\n".join(lists)
     return f"""
-with entity as (select * from {ENTITY_SOURCE[scope]}),
+with entity as (select * from {ENTITY_SOURCE[scope]} where {IN_CHUNK}),
 {ctes}
 select e.entity_id, e.uscc, e.district_code,
     json_object('scope', '{scope}', 'entity', to_json(e), {fields})::varchar as body
@@ -139,16 +152,22 @@ def build(connection: duckdb.DuckDBPyConnection) -> int:
             "select table_name from duckdb_tables() where database_name = current_database()"
         ).fetchall()
     }
-    for table in PROFILE_TABLES.values():
+    for table in DERIVED_TABLES:
         connection.execute(f"drop table if exists main.{table}")
     if not present >= set(SOURCE_TABLES):
         return 0
+    connection.execute(INTERNAL_ENTITY_SQL)
+    connection.execute(f"create index {INTERNAL_ENTITY}__entity_id on main.{INTERNAL_ENTITY} (entity_id)")
     # Compression is chosen when a checkpoint writes a table: write everything else first, as it is.
     connection.execute("checkpoint")
     connection.execute("set force_compression = 'zstd'")
+    bounds = _chunk_bounds(connection)
     try:
-        for scope, table in PROFILE_TABLES.items():  # one scope at a time: a third of the lists in memory
-            connection.execute(f"create table main.{table} as {profile_sql(scope)}")
+        for scope, table in PROFILE_TABLES.items():
+            sql = profile_sql(scope)
+            connection.execute(f"create table main.{table} as {sql} limit 0", {"low": "", "high": ""})
+            for low, high in bounds:
+                connection.execute(f"insert into main.{table} {sql}", {"low": low, "high": high})
             connection.execute("checkpoint")
     finally:
         connection.execute("reset force_compression")
@@ -158,3 +177,13 @@ def build(connection: duckdb.DuckDBPyConnection) -> int:
             connection.execute(f"create index {table}__{column} on main.{table} ({column})")
         rows += connection.execute(f"select count(*) from main.{table}").fetchone()[0]
     return rows
+
+
+def _chunk_bounds(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Ranges of entity ids of about CHUNK golden entities each, together covering every id."""
+    starts = connection.execute(
+        "select entity_id from (select entity_id, row_number() over (order by entity_id) - 1 as n "
+        f"from main.golden_entity) where n % {CHUNK} = 0 and n > 0 order by entity_id"
+    ).fetchall()
+    edges = [LOWEST, *(row[0] for row in starts), HIGHEST]
+    return list(zip(edges, edges[1:], strict=False))

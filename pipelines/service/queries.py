@@ -120,32 +120,33 @@ def is_uscc_text(text: str) -> bool:
 
 
 def profile_body(cursor: duckdb.DuckDBPyConnection, caller: Caller, entity_id: str) -> bytes | None:
-    """The profile (JSON) of an entity as the caller's scope sees it, or None when the caller sees none."""
+    """The profile (JSON) of an entity as the caller's scope sees it, rendered at publish
+    (service_profiles.py), or None when the caller sees none. One indexed lookup of one row."""
     if not ENTITY_ID.match(entity_id):
         return None
-    return _body(cursor, caller, "entity_id", entity_id)
+    district, params = _district_filter(caller, "district_code")
+    found = cursor.execute(
+        f"select body from {PROFILE_TABLES[caller.scope]} where entity_id = ? and {district}",
+        [entity_id, *params],
+    ).fetchone()
+    return None if found is None else found[0].encode()
 
 
 def profile_body_by_uscc(cursor: duckdb.DuckDBPyConnection, caller: Caller, uscc: str) -> bytes | None:
-    """The profile of the entity holding this USCC (the lowest id if several do), or None."""
-    return _body(cursor, caller, "uscc", uscc)
+    """The profile of the entity holding this USCC (the lowest id if several do), or None. Two lookups: with
+    `order by entity_id limit 1` DuckDB scans the whole table (30 ms at 1.5M entities) instead of the index."""
+    district, params = _district_filter(caller, "district_code")
+    found = cursor.execute(
+        f"select min(entity_id) from {PROFILE_TABLES[caller.scope]} where uscc = ? and {district}",
+        [uscc, *params],
+    ).fetchone()
+    return None if found[0] is None else profile_body(cursor, caller, found[0])
 
 
 def profile(cursor: duckdb.DuckDBPyConnection, caller: Caller, entity_id: str) -> Row | None:
     """The same profile as values, for the officer page."""
     body = profile_body(cursor, caller, entity_id)
     return None if body is None else orjson.loads(body)
-
-
-def _body(cursor: duckdb.DuckDBPyConnection, caller: Caller, column: str, value: str) -> bytes | None:
-    """One indexed lookup of the profile rendered at publish (service_profiles.py)."""
-    district, params = _district_filter(caller, "district_code")
-    found = cursor.execute(
-        f"select body from {PROFILE_TABLES[caller.scope]} where {column} = ? and {district} "
-        "order by entity_id limit 1",
-        [value, *params],
-    ).fetchone()
-    return None if found is None else found[0].encode()
 
 
 def district_monthly(

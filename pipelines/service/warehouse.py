@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.publishing.service_profiles import PROFILE_TABLES
+from pipelines.publishing.service_profiles import DERIVED_TABLES
 from pipelines.service.name_search import NameIndex, read_index
 
 ALIAS = "published"
@@ -67,7 +67,7 @@ def open_snapshot(path: Path) -> Snapshot:
     with connection.cursor() as cursor:
         cursor.execute(f"use {ALIAS}")
         tables = {r[0] for r in cursor.execute("select table_name from duckdb_tables()").fetchall()}
-        if not tables >= set(PROFILE_TABLES.values()):
+        if not tables >= set(DERIVED_TABLES):
             connection.close()
             raise WarehouseMissing(
                 f"the warehouse at {path} has no entity profiles (published by an older version, or only "

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from pipelines.publishing import service_profiles
 from pipelines.publishing.service_profiles import PROFILE_TABLES
 from pipelines.service.warehouse import Warehouse, WarehouseMissing
 from tests.service.conftest import Server
@@ -175,3 +176,22 @@ def test_a_warehouse_without_profiles_is_refused_and_the_last_one_kept(
     without_profiles(server.warehouse, tmp_path / "next.duckdb").replace(published)
     assert warehouse.snapshot() is served  # refused once, not tried again on every request
     assert warehouse.snapshot() is served
+
+
+def test_profiles_rendered_in_small_chunks_are_those_rendered_at_once(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "chunked.duckdb"
+    shutil.copy(server.warehouse, copy)
+    monkeypatch.setattr(service_profiles, "CHUNK", 7)
+    with duckdb.connect(str(copy)) as connection:
+        assert len(service_profiles._chunk_bounds(connection)) > 50
+        service_profiles.build(connection)
+        connection.execute("attach ? as published (read_only)", [str(server.warehouse)])
+        for table in PROFILE_TABLES.values():
+            for one, other in (("main", "published.main"), ("published.main", "main")):
+                differ = connection.execute(
+                    f"select count(*) from (from {one}.{table} except all from {other}.{table})"
+                ).fetchone()[0]
+                assert differ == 0, table
+            assert connection.execute(f"select count(*) from main.{table}").fetchone()[0] > 500

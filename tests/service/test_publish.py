@@ -12,6 +12,7 @@ import duckdb
 import httpx
 import pytest
 
+from pipelines.publishing import service_index
 from tests.conftest import Run
 from tests.service.conftest import Keys, serving
 
@@ -26,6 +27,7 @@ def second_warehouse(first: Path, target: Path) -> int:
         for table in ("golden_entity", "shared_entity"):
             connection.execute(f"delete from {table} where entity_id > 'E000000300'")
             connection.execute(f"update {table} set name = ? || coalesce(name, '')", [MARK])
+        service_index.build(connection)  # as every publish does, after the tables
         return connection.execute("select count(*) from golden_entity").fetchone()[0]
 
 
