@@ -243,13 +243,14 @@ def _api_routes(app: FastAPI, service: Service) -> None:
         if not queries.is_uscc_text(code):
             raise HTTPException(422, "not a well-formed USCC (18 characters, GB 32100-2015)")
         with reading(service) as (cursor, _):
-            found = queries.profile_body_by_uscc(cursor, request.state.caller, code)
+            entity_id = queries.entity_id_for_uscc(cursor, request.state.caller, code)
+            found = entity_id and queries.profile(cursor, request.state.caller, entity_id)
         return _found(request, found, f"no entity with USCC {code}")
 
     @app.get("/v1/entities/{entity_id}", tags=["entities"])
     def entity(request: Request, entity_id: str) -> Response:
         with reading(service) as (cursor, _):
-            found = queries.profile_body(cursor, request.state.caller, entity_id)
+            found = queries.profile(cursor, request.state.caller, entity_id)
         return _found(request, found, f"no entity {entity_id}")
 
     @app.get("/v1/indices/district-monthly", tags=["indices"])
@@ -280,9 +281,8 @@ def _api_routes(app: FastAPI, service: Service) -> None:
         return JSONBody({"items": rows})
 
 
-def _found(request: Request, body: bytes | None, missing: str) -> Response:
-    """A profile rendered at publish, sent as it is."""
-    if body is None:
+def _found(request: Request, found: dict | None, missing: str) -> Response:
+    if not found:
         raise HTTPException(404, missing)
     request.state.rows = 1
-    return Response(body, media_type="application/json")
+    return JSONBody(found)

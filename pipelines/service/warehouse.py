@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.publishing.service_profiles import DERIVED_TABLES
+from pipelines.publishing.service_index import DERIVED_TABLES
 from pipelines.service.name_search import NameIndex, read_index
 
 ALIAS = "published"
@@ -24,7 +24,7 @@ LOG = logging.getLogger(__name__)
 
 
 class WarehouseMissing(FileNotFoundError):
-    """There is no servable warehouse at the path: none published, or one without the service's profiles."""
+    """There is no servable warehouse at the path: none published, or one without the service's tables."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,8 @@ def open_snapshot(path: Path) -> Snapshot:
         if not tables >= set(DERIVED_TABLES):
             connection.close()
             raise WarehouseMissing(
-                f"the warehouse at {path} has no entity profiles (published by an older version, or only "
-                "partly): `entity-lakehouse run` publishes them"
+                f"the warehouse at {path} lacks the service's tables {', '.join(DERIVED_TABLES)} (published by "
+                "an older version, or only partly): `entity-lakehouse run` publishes them"
             )
         name_index = read_index(cursor)
     return Snapshot(connection, stamp, published_at, name_index)

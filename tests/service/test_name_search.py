@@ -8,7 +8,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.publishing import service_index
-from pipelines.publishing.service_profiles import PROFILE_TABLES
 from pipelines.service import name_search, queries
 from pipelines.service.keys import Caller
 from tests.conftest import Run
@@ -64,9 +63,7 @@ def indexed(cursor: duckdb.DuckDBPyConnection, caller: Caller, q: str) -> list[s
 def test_the_published_warehouse_has_the_index(cursor: duckdb.DuckDBPyConnection) -> None:
     assert name_search.read_index(cursor).present
     indexes = {r[0] for r in cursor.execute("select index_name from duckdb_indexes()").fetchall()}
-    expected = {f"{t}__entity_id" for t in service_index.ENTITY_TABLES} | {
-        f"{t}__{c}" for t in PROFILE_TABLES.values() for c in ("entity_id", "uscc")
-    }
+    expected = {f"{t}__{c}" for t, columns in service_index.LOOKUPS.items() for c in columns}
     assert expected <= indexes
     for table in service_index.BIGRAM_TABLES.values():
         grams = cursor.execute(f"select count(*), count(distinct gram) from {table}").fetchone()

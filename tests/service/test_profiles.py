@@ -1,9 +1,9 @@
-"""The profiles rendered at publish, against the warehouse's own rows read table by table.
+"""Every profile at every scope, against the warehouse's own rows read table by table.
 
-The reference below is the straightforward reading (one query per table and entity, as the service did before
-profiles were rendered at publish): every entity of the service's warehouse, at every scope, must get exactly
-that, over HTTP. Also: a warehouse without profiles is refused with its reason, and a publish of one while
-serving keeps the last servable warehouse.
+The reference below is written apart from the service (one plain query per table and entity, with the
+contract's scope rules spelled out again): every entity of the service's warehouse, at every scope, must get
+exactly that over HTTP. Also: a warehouse without the service's tables is refused with its reason, and a
+publish of one while serving keeps the last servable warehouse.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines.publishing import service_profiles
-from pipelines.publishing.service_profiles import PROFILE_TABLES
+from pipelines.publishing.service_index import DERIVED_TABLES
 from pipelines.service.warehouse import Warehouse, WarehouseMissing
 from tests.service.conftest import Server
 
@@ -155,43 +154,26 @@ def test_profile_by_uscc_is_the_lowest_entity_id_holding_it(server: Server) -> N
     assert body["entity"]["entity_id"] == entity_id
 
 
-def without_profiles(source: Path, target: Path) -> Path:
+def without_service_tables(source: Path, target: Path) -> Path:
     shutil.copy(source, target)
     with duckdb.connect(str(target)) as connection:
-        for table in PROFILE_TABLES.values():
+        for table in DERIVED_TABLES:
             connection.execute(f"drop table {table}")
     return target
 
 
-def test_a_warehouse_without_profiles_is_refused_and_the_last_one_kept(
+def test_a_warehouse_without_the_service_tables_is_refused_and_the_last_one_kept(
     server: Server, tmp_path: Path
 ) -> None:
-    old = without_profiles(server.warehouse, tmp_path / "old.duckdb")
-    with pytest.raises(WarehouseMissing, match="no entity profiles.*entity-lakehouse run"):
+    old = without_service_tables(server.warehouse, tmp_path / "old.duckdb")
+    with pytest.raises(
+        WarehouseMissing, match="lacks the service's tables internal_entity.*entity-lakehouse run"
+    ):
         Warehouse(old)
     published = tmp_path / "curated.duckdb"
     shutil.copy(server.warehouse, published)
     warehouse = Warehouse(published)
     served = warehouse.snapshot()
-    without_profiles(server.warehouse, tmp_path / "next.duckdb").replace(published)
+    without_service_tables(server.warehouse, tmp_path / "next.duckdb").replace(published)
     assert warehouse.snapshot() is served  # refused once, not tried again on every request
     assert warehouse.snapshot() is served
-
-
-def test_profiles_rendered_in_small_chunks_are_those_rendered_at_once(
-    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    copy = tmp_path / "chunked.duckdb"
-    shutil.copy(server.warehouse, copy)
-    monkeypatch.setattr(service_profiles, "CHUNK", 7)
-    with duckdb.connect(str(copy)) as connection:
-        assert len(service_profiles._chunk_bounds(connection)) > 50
-        service_profiles.build(connection)
-        connection.execute("attach ? as published (read_only)", [str(server.warehouse)])
-        for table in PROFILE_TABLES.values():
-            for one, other in (("main", "published.main"), ("published.main", "main")):
-                differ = connection.execute(
-                    f"select count(*) from (from {one}.{table} except all from {other}.{table})"
-                ).fetchone()[0]
-                assert differ == 0, table
-            assert connection.execute(f"select count(*) from main.{table}").fetchone()[0] > 500
