@@ -26,8 +26,10 @@ ENTITY_TABLE = {"open": "open_entity", "partner": "shared_entity", "internal": "
 ENTITY_TABLES = tuple(ENTITY_TABLE.values())
 BIGRAM_TABLES = {scope: f"entity_name_bigram_{scope}" for scope in ENTITY_TABLE}
 INTERNAL_ENTITY = "internal_entity"
-# Tables built here from the published ones at every publish, never carried over from the last warehouse.
+# Tables built here from the published ones at every publish, never carried over from the last warehouse;
+# nor is the one bigram table of every scope that warehouses published before 2026-12-07 hold.
 DERIVED_TABLES = (INTERNAL_ENTITY, *BIGRAM_TABLES.values())
+NOT_CARRIED_OVER = (*DERIVED_TABLES, "entity_name_bigram")
 # Every table the service reads one entity's rows from, and the columns it looks them up by.
 LOOKUPS = {
     **{table: ("entity_id", "uscc") for table in ENTITY_TABLES},

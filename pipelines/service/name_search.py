@@ -1,6 +1,6 @@
 """The `q` condition of a search: name contains q, or USCC starts with q — through the bigram index if published.
 
-Without the index (`NameIndex.absent`, e.g. a warehouse published before it existed) the condition is the scan
+Without the index (`NameIndex.absent`: a search given none) the condition is the scan
 `contains(name, q) or starts_with(uscc, upper(q))`. With it, the name part first narrows the entities to those
 holding every bigram of q in the scope's bigram table (pipelines/publishing/service_index.py) and then applies
 the very same `contains`, so both return the same rows (tests/service/test_name_search.py checks that with

@@ -47,8 +47,8 @@ def carry_over(connection: duckdb.DuckDBPyConnection, published: Path) -> list[s
             "select table_name from duckdb_tables() where database_name = 'published'"
         ).fetchall()
     ]
-    # The service's name index and profiles are rebuilt at every publish from the tables published with them.
-    copied = [t for t in old if t not in built and t not in service_index.DERIVED_TABLES]
+    # The service's tables are built again at every publish from the tables published with them.
+    copied = [t for t in old if t not in built and t not in service_index.NOT_CARRIED_OVER]
     for table in copied:
         connection.execute(f'create table main."{table}" as select * from published.main."{table}"')
     if LINEAGE_TABLE in built and LINEAGE_TABLE in old:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,6 +12,7 @@ from hypothesis import strategies as st
 from pipelines.publishing import service_index
 from pipelines.service import name_search, queries
 from pipelines.service.keys import Caller
+from pipelines.storage import warehouse
 from tests.conftest import Run
 from tests.service.conftest import DISTRICT
 
@@ -118,3 +121,20 @@ def test_a_two_character_fragment_is_answered_by_the_bigram_table_alone(
 def active(cursor: duckdb.DuckDBPyConnection, caller: Caller) -> set[str]:
     sql = f"select entity_id from {TABLES[caller.scope]} where status = 'active'"
     return {r[0] for r in cursor.execute(sql).fetchall()}
+
+
+def test_a_publish_does_not_carry_over_the_bigram_table_of_older_warehouses(tmp_path: Path) -> None:
+    published, staging = tmp_path / "curated.duckdb", tmp_path / "staging.duckdb"
+    with duckdb.connect(str(published)) as connection:
+        connection.execute(
+            "create table entity_name_bigram as select 'ab' as gram, 'E000000001' as entity_id"
+        )
+        connection.execute("create table model_not_built_tonight as select 1 as x")
+    with duckdb.connect(str(staging)) as connection:
+        connection.execute(
+            "create table golden_entity as select 'E000000001' as entity_id, 'X' as uscc, '宁波甲乙' as name, "
+            "'330203' as district_code"
+        )
+    tables, carried = warehouse.publish(staging, published)
+    assert carried == ["model_not_built_tonight"]
+    assert "entity_name_bigram" not in tables and service_index.BIGRAM_TABLES["internal"] in tables
