@@ -15,6 +15,9 @@ import duckdb
 import openpyxl
 import pytest
 
+from pipelines.service import queries
+from pipelines.service.keys import Caller
+from pipelines.service.warehouse import Warehouse
 from tests.conftest import Demo, run_pipeline
 from tests.e2e.test_contract import CONTRACT
 
@@ -72,6 +75,27 @@ def published_tables(warehouse: Path) -> set[str]:
         }
 
 
+def assert_served(warehouse: Path) -> None:
+    """The data service opens the published warehouse and answers from it at every scope: a search through the
+    bigram table alone (two characters), one through the entity table, and a profile; empty where nothing came.
+    """
+    snapshot = Warehouse(warehouse).snapshot()
+    cursor = snapshot.cursor()
+    entity = cursor.execute("select min(entity_id) from golden_entity").fetchone()[0]
+    for scope, table in (
+        ("open", "open_entity"),
+        ("partner", "shared_entity"),
+        ("internal", "golden_entity"),
+    ):
+        caller = Caller("shape", scope)
+        for q in ("宁波", "宁波市"):
+            found = queries.search(cursor, caller, queries.Search(q=q, page_size=100), snapshot.name_index)
+            sql = f"select count(*) from {table} where contains(name, ?)"
+            assert found["total"] == cursor.execute(sql, [q]).fetchone()[0], (scope, q)
+        profile = queries.profile(cursor, caller, entity or "E000000001")
+        assert (profile is not None) == (entity is not None), scope
+
+
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_every_landing_shape_publishes_every_contract_table(
     small_demo: Demo, tmp_path: Path, shape: str
@@ -87,6 +111,7 @@ def test_every_landing_shape_publishes_every_contract_table(
     landed = {f.parent.parent.name for f in landing.rglob("*") if f.is_file()}
     loaded = set(run.sql("select distinct source from entity_xref")["source"])
     assert loaded <= landed  # nothing invented for an absent source
+    assert_served(run.paths.warehouse)
     if shape == "all_quarantined":
         assert run.sql("select count(*) as n from golden_entity")["n"].item() == 0
         files = sum(1 for f in landing.rglob("*") if f.is_file())
@@ -110,6 +135,7 @@ def test_one_entity_publishes(tmp_path: Path) -> None:
     golden = run.sql("select name, registration_record_key from golden_entity")
     assert golden.rows() == [("宁波甬江精密机械有限公司", "3302030100000101")]
     assert SQL_MODELS <= published_tables(run.paths.warehouse)
+    assert_served(run.paths.warehouse)
 
 
 @pytest.mark.parametrize("layout", ["missing", "empty", "empty_folders"])
