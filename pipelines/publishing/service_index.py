@@ -3,8 +3,8 @@
 - ART indexes on `entity_id` (and `uscc`) of every table a profile reads: without them each of a profile's
   lookups scans its whole table (8 ms for record_lineage at 100k entities, 1.5 ms with the index).
 - `internal_entity`: the golden record with the registration's extra fields, what internal callers see of an
-  entity. Read as a join per row, a search page of 20 internal rows took 23 ms at 1.5M entities; from this
-  table, 9 ms.
+  entity. Read as a join per row, a search page of 20 internal rows took 29 ms at 1.5M entities; from this
+  table, 15 ms.
 - `entity_name_bigram_<scope>`: every two-character fragment (bigram) of every entity name the scope
   publishes, with the entity's district. A search for a name fragment `q` is `contains(name, q)`, a scan of
   every name (1.5M at city scale). Each bigram of `q` is a bigram of any name containing `q`, so the entities

@@ -15,6 +15,7 @@ import duckdb
 import openpyxl
 import pytest
 
+from pipelines.publishing import service_index
 from pipelines.service import queries
 from pipelines.service.keys import Caller
 from pipelines.service.warehouse import Warehouse
@@ -82,11 +83,7 @@ def assert_served(warehouse: Path) -> None:
     snapshot = Warehouse(warehouse).snapshot()
     cursor = snapshot.cursor()
     entity = cursor.execute("select min(entity_id) from golden_entity").fetchone()[0]
-    for scope, table in (
-        ("open", "open_entity"),
-        ("partner", "shared_entity"),
-        ("internal", "golden_entity"),
-    ):
+    for scope, table in service_index.ENTITY_TABLE.items():
         caller = Caller("shape", scope)
         for q in ("宁波", "宁波市"):
             found = queries.search(cursor, caller, queries.Search(q=q, page_size=100), snapshot.name_index)

@@ -24,7 +24,7 @@ CALLERS = (
     Caller("officer", "internal", "b" * 64),
     Caller("district", "internal", "c" * 64, (DISTRICT,)),
 )
-TABLES = {"open": "open_entity", "partner": "shared_entity", "internal": "golden_entity"}
+TABLES = service_index.ENTITY_TABLE
 
 
 @pytest.fixture(scope="module")
