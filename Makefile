@@ -33,7 +33,7 @@ test: .venv/.synced  ## lint and format check (ruff), then the suite (installs i
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen pytest -n 3 --dist loadgroup
 
-bench: .venv/.synced  ## loads at 100k and 1.5M, 30 nights at 1.5M, a year of nights at 20k (hours)
+bench: .venv/.synced system-packages  ## loads at 100k and 1.5M, 30 nights at 1.5M, a year of nights at 20k (hours)
 	$(UV) run --frozen python -m benchmarks
 	$(UV) run --frozen python -m benchmarks.nights --entities 1500000 --nights 30 --rebuild-check
 	$(UV) run --frozen python -m benchmarks.nights --entities 20000 --nights 365 --maintenance-every 7
