@@ -103,7 +103,9 @@ def _model_asset(name: str) -> dg.AssetsDefinition:
             rows = connection.execute(f"select count(*) from main.{name}").fetchone()[0]
             columns = [(c[0], c[1]) for c in connection.execute(f"describe main.{name}").fetchall()]
             try:
-                direct = lineage.column_lineage(sql, warehouse_file.upstream_schema(connection, sql))
+                direct = lineage.column_lineage(
+                    sql, warehouse_file.upstream_schema(connection, sql), lakehouse.cache / "lineage"
+                )
                 steps = lineage.walk(name, direct, warehouse_file.recorded_models(connection))
             except (lineage.LineageError, SqlglotError) as error:  # never lose the night's data over lineage
                 direct, steps = None, []

@@ -47,6 +47,11 @@ class LakehouseResource(dg.ConfigurableResource):
     def reports(self) -> Path:
         return self.warehouse.parent / "reports"
 
+    @property
+    def cache(self) -> Path:
+        """Answers that only change with the code or the schemas (column lineage): safe to delete."""
+        return self.warehouse.parent / ".cache"
+
     def lake(
         self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext | dg.OpExecutionContext
     ) -> Lake:

@@ -22,8 +22,12 @@ No Dagster here: assets/curated.py turns the result into asset metadata and the 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlglot
 from sqlglot import exp
@@ -39,6 +43,8 @@ from pipelines.storage import catalog
 Column = tuple[str, str]  # (lake table "layer/table", or "curated/<model>" for another model; column)
 CURATED = "curated"
 _CURATED_DB = "main"  # curated models live in the warehouse's `main` schema; unqualified tables are models
+# A change to this module (the parsing rules) must not reuse answers cached by an earlier version.
+_THIS_MODULE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 class LineageError(ValueError):
@@ -53,14 +59,34 @@ def referenced_tables(sql: str) -> list[str]:
     return [f"{layer}/{name}" for layer, name in sql_models.referenced_tables(sql)]
 
 
-def column_lineage(sql: str, schema: Mapping[str, Iterable[str]]) -> dict[str, list[Column]]:
+def column_lineage(
+    sql: str, schema: Mapping[str, Iterable[str]], cache: Path | None = None
+) -> dict[str, list[Column]]:
     """Each output column of `sql` (in select order) -> the sorted (table, column) pairs it derives from.
 
     `schema`: `layer/table` -> its column names, for every table the SQL reads (needed to expand
     `select *` and to place unqualified columns). A column computed from literals alone maps to [].
+    `cache`: a folder of earlier answers, one file per (SQL, schemas, sqlglot, this module) digest. Parsing
+    costs seconds every night and its answer only changes when one of those does.
     """
     frozen = tuple(sorted((table, tuple(columns)) for table, columns in schema.items()))
-    return {column: list(inputs) for column, inputs in _column_lineage(sql, frozen).items()}
+    stored = cache / f"{_digest(sql, frozen)}.json" if cache is not None else None
+    if stored is not None and stored.exists():
+        return {
+            column: [tuple(c) for c in inputs] for column, inputs in json.loads(stored.read_text()).items()
+        }
+    found = {column: list(inputs) for column, inputs in _column_lineage(sql, frozen).items()}
+    if stored is not None:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        partial = stored.with_name(f".{stored.name}.{os.getpid()}")
+        partial.write_text(json.dumps(found, ensure_ascii=False), encoding="utf-8")
+        os.replace(partial, stored)  # a reader sees a whole answer or none
+    return found
+
+
+def _digest(sql: str, schema: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+    key = json.dumps([sql, schema, sqlglot.__version__, _THIS_MODULE], ensure_ascii=False)
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 @functools.lru_cache(maxsize=256)

@@ -42,6 +42,21 @@ left join licence_fact as fact on fact.entity_id = golden.entity_id
 """
 
 
+def test_a_cached_answer_is_reused_only_for_the_same_sql_and_schemas(tmp_path, monkeypatch) -> None:
+    parsed = lineage.column_lineage(SQL, SCHEMA, tmp_path)
+    assert len(list(tmp_path.glob("*.json"))) == 1
+
+    def no_parsing(*args):  # noqa: ANN002, ANN202 - a second night must not parse again
+        raise AssertionError("parsed although the answer was cached")
+
+    monkeypatch.setattr(lineage, "_parse_lineage", no_parsing)
+    lineage._column_lineage.cache_clear()  # as in a new process
+    assert lineage.column_lineage(SQL, SCHEMA, tmp_path) == parsed
+    wider = {**SCHEMA, "gold/golden_entity": [*SCHEMA["gold/golden_entity"], "district_code"]}
+    with pytest.raises(AssertionError, match="parsed although"):
+        lineage.column_lineage(SQL, wider, tmp_path)  # another schema is another answer
+
+
 def test_ctes_joins_aggregates_coalesce_case_windows_and_literals() -> None:
     found = lineage.column_lineage(SQL, SCHEMA)
     assert list(found) == [
