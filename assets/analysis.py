@@ -34,12 +34,14 @@ def monthly_analysis(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
     root = lakehouse.reports / "analysis"
     built = analysis_report.build(lakehouse.warehouse, month, root / month)
     analysis_report.write_index(root)
-    context.log.info(f"monthly analysis {month} (as of {built.as_of}): {built.html}, {built.pdf}")
+    kept = " (figures unchanged since that build: files kept)" if built.unchanged else ""
+    context.log.info(f"monthly analysis {month} (as of {built.as_of}){kept}: {built.html}, {built.pdf}")
     return dg.MaterializeResult(
         metadata={
             "report": dg.MetadataValue.path(str(built.html)),
             "pdf": dg.MetadataValue.path(str(built.pdf)),
             "as_of": str(built.as_of),
             "charts": len(built.charts),
+            "unchanged": built.unchanged,
         }
     )

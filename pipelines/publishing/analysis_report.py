@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import html
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -31,6 +33,15 @@ PARTITIONS = "analysis_months"  # the Dagster dynamic partitions of the report, 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TITLE = "宁波市市场主体与营商环境月度分析"
 CHART_SRC = re.compile(r'src="([a-z_]+\.png)"')
+# The code and templates that draw the report: a new version redraws every month.
+_DRAWN_BY = ("analysis_report", "analysis_figures", "analysis_charts", "labels", "index_report")
+_CODE = hashlib.sha256(
+    b"".join(
+        p.read_bytes()
+        for p in [*(Path(__file__).with_name(f"{m}.py") for m in _DRAWN_BY), *sorted(TEMPLATES.iterdir())]
+        if p.is_file()
+    )
+).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,7 @@ class Built:
     charts: list[Path]
     month: str
     as_of: dt.date
+    unchanged: bool = False  # the figures were those of the last build: its files were kept
 
 
 def available_months(warehouse: Path) -> list[str]:
@@ -57,20 +69,48 @@ def latest_months(warehouse: Path) -> list[str]:
 
 
 def build(warehouse: Path, key: str, folder: Path) -> Built:
-    """The analysis of month `key` from the published warehouse, written into `folder`."""
+    """The analysis of month `key` from the published warehouse, written into `folder`.
+
+    A month whose figures are those it was last built from keeps its files, and the as-of date they name
+    (a closed month's report is not re-issued every night with nothing new in it; the PDF alone costs
+    seconds). Its `built.json` records what it was built from."""
     period = figures.Period.parse(key)
     frames = figures.read(warehouse, period)
     as_of = frames["as_of"]["as_of_on"][0]
     if as_of is None or frames["flows_by_district"].height == 0:
         raise ValueError(f"the warehouse {warehouse} has no figures for {key} (as of {as_of})")
+    index, pdf, record = folder / "index.html", folder / "analysis.pdf", folder / "built.json"
+    digest = _digest(frames, partial=period.month_end > as_of)
+    earlier = _earlier_build(record, index, pdf)
+    if earlier is not None and earlier["digest"] == digest:
+        charts_built = sorted(folder.glob("*.png"))
+        return Built(index, pdf, charts_built, key, dt.date.fromisoformat(earlier["as_of"]), unchanged=True)
     folder.mkdir(parents=True, exist_ok=True)
     drawn = _charts(frames, folder)
     page = render(period, as_of, frames, {name: path.name for name, path in drawn.items()})
-    index = folder / "index.html"
     _write_atomically(index, page.encode("utf-8"))
-    pdf = folder / "analysis.pdf"
     _write_atomically(pdf, to_pdf(page, folder))
+    _write_atomically(record, json.dumps({"digest": digest, "as_of": as_of.isoformat()}).encode("utf-8"))
     return Built(index, pdf, list(drawn.values()), key, as_of)
+
+
+def _digest(frames: dict[str, pl.DataFrame], partial: bool) -> str:
+    """What the report shows, apart from the as-of date: every figure, whether the month is partial, and
+    the code that draws it."""
+    digest = hashlib.sha256(f"{partial}|{_CODE}".encode())
+    for name in sorted(set(frames) - {"as_of"}):
+        digest.update(name.encode())
+        digest.update(frames[name].write_csv().encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _earlier_build(record: Path, *outputs: Path) -> dict | None:
+    if not (record.exists() and all(o.exists() for o in outputs)):
+        return None
+    try:
+        return json.loads(record.read_text(encoding="utf-8"))
+    except ValueError:  # a damaged record: build again
+        return None
 
 
 def write_index(root: Path) -> Path:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 import zlib
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -201,6 +203,29 @@ def test_rebuilding_a_past_month_gives_the_same_bytes(pipeline: Run, tmp_path: P
     assert names == sorted(p.name for p in rebuilt.html.parent.iterdir())
     for name in names:
         assert (first / name).read_bytes() == (rebuilt.html.parent / name).read_bytes(), name
+
+
+def test_a_month_is_drawn_again_only_when_its_figures_change(pipeline: Run, tmp_path: Path) -> None:
+    warehouse = tmp_path / "curated.duckdb"
+    shutil.copy(pipeline.paths.warehouse, warehouse)
+    key, folder = RISE_MONTH.strftime("%Y-%m"), tmp_path / "month"
+    first = analysis_report.build(warehouse, key, folder)
+    written = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    again = analysis_report.build(warehouse, key, folder)
+    assert not first.unchanged and again.unchanged and again.as_of == first.as_of
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == written
+    with duckdb.connect(str(warehouse)) as connection:  # one figure of the month moves
+        connection.execute(
+            "update market_flow_monthly set new_registrations = new_registrations + 1 "
+            "where month = $month and district_code = (select min(district_code) from market_flow_monthly)",
+            {"month": RISE_MONTH},
+        )
+    redrawn = analysis_report.build(warehouse, key, folder)
+    assert not redrawn.unchanged
+    assert (
+        folder.joinpath("index.html").read_bytes()
+        != (_folder(pipeline, RISE_MONTH) / "index.html").read_bytes()
+    )
 
 
 def test_the_new_models_are_open_data_with_a_dictionary(pipeline: Run) -> None:
