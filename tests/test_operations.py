@@ -67,6 +67,8 @@ def test_the_landing_sensor_loads_new_deliveries_then_consolidates_once(tmp_path
     assert len({r.run_key for r in first.run_requests}) == len(first.run_requests)
 
     run_batch(locations, echo=lambda *_: None, analyse=False)  # everything loaded
+    recorded = dg.DagsterInstance.from_config(str(locations.dagster_home))  # the run's own instance
+    assert recorded.get_dynamic_partitions("registration_deliveries") == ["2026-11-20", "2026-11-21"]
     for request in first.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
     settled = tick()
