@@ -360,7 +360,17 @@ def files_table(written: list[WrittenFile]) -> pl.DataFrame:
         )
     return pl.DataFrame(
         rows,
-        schema_overrides={"delivery_date": pl.Date, "headers": pl.List(pl.Utf8), "header_variant": pl.Int64},
+        # Every column that may be null in its first hundred rows is typed: a year of days has a first
+        # re-delivery far past them, and inference would have typed its column Null.
+        schema_overrides={
+            "delivery_date": pl.Date,
+            "headers": pl.List(pl.Utf8),
+            "header_variant": pl.Int64,
+            "encoding": pl.Utf8,
+            "date_style": pl.Utf8,
+            "quarantine_reason": pl.Utf8,
+            "is_identical_redelivery_of": pl.Utf8,
+        },
     )
 
 

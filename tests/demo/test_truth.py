@@ -275,3 +275,14 @@ def test_short_runs_keep_their_promises(tmp_path: Path, days: int) -> None:
     assert set(issues["issue_type"]) == ISSUE_TYPES
     folders = {p.name for p in (tmp_path / "landing" / "district").iterdir()}
     assert len(folders) == days
+
+
+def test_a_long_landing_zone_has_its_ground_truth(tmp_path: Path) -> None:
+    """Sixty days write hundreds of files before the first re-delivery: the file table's columns that were
+    null until then must still be strings (the year-of-nights bench once failed here)."""
+    generate(tmp_path / "landing", tmp_path / "truth", entities=500, seed=3, days=60)
+    files = pl.read_parquet(tmp_path / "truth" / "files.parquet")
+    assert files.height > 200 and files["delivery_date"].n_unique() >= 60
+    for column in ("encoding", "date_style", "quarantine_reason", "is_identical_redelivery_of"):
+        assert files.schema[column] == pl.String, column
+    assert files["is_identical_redelivery_of"].drop_nulls().len() > 0
