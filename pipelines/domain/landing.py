@@ -54,10 +54,9 @@ def scan(landing: Path, digest_cache: pl.DataFrame | None = None) -> pl.DataFram
         rows.append(
             (relative, source, delivery_date, file.name, stat.st_size, stat.st_mtime_ns, digest, problem)
         )
-    inventory = pl.DataFrame(rows, schema=list(INVENTORY_SCHEMA)[:-1], orient="row").cast(
-        {k: v for k, v in INVENTORY_SCHEMA.items() if k != "duplicate_of"}
-    )
-    return _mark_duplicates(inventory)
+    # Typed, not inferred: a problem first met past the hundredth file would not fit a column inferred Null.
+    schema = {k: v for k, v in INVENTORY_SCHEMA.items() if k != "duplicate_of"}
+    return _mark_duplicates(pl.DataFrame(rows, schema=schema, orient="row"))
 
 
 def _files(landing: Path) -> list[Path]:
