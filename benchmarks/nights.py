@@ -8,6 +8,9 @@ last nights side by side, the median night, night N against night 2, id stabilit
 whose records did not change keep their id) and Delta file counts. With `--maintenance-every K` the lake
 maintenance job's work runs before every K-th night (as the weekly job does).
 
+Every `--keep-every` nights (and the last) the published warehouse is kept; at the end `entity-lakehouse asof`
+must rebuild each kept one, table for table, and the entity and issue histories must have no overlaps.
+
 `--rebuild-check` ends with the full-rebuild check: a copy of the lake loses the state that makes nights
 incremental (what resolution and the golden record were last built from) and runs again, so that every step
 recomputes everything from the same lake with the same stored weights; its warehouse must equal the
@@ -31,6 +34,7 @@ from deltalake import DeltaTable
 
 from benchmarks import measure, stages
 from pipelines.demo import evaluation
+from pipelines.domain import history
 from pipelines.storage import catalog
 from pipelines.storage.maintenance import maintain
 
@@ -38,6 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 NOT_COMPARED = {"run_id", "published_at", "built_at", "generated_at"}
 STATE_TABLES = (catalog.MATCH_RECORDS, catalog.GOLDEN_INPUTS)  # what makes the next night incremental
+# Not data published as of a date: the night's model lineage, and the service's access summary (from its
+# log, outside the lake).
+NOT_AS_OF = frozenset({"column_lineage", "access_daily_summary"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,13 +55,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "bench")
     parser.add_argument("--maintenance-every", type=int, default=0, help="maintain the lake every K nights")
     parser.add_argument("--rebuild-check", action="store_true")
+    parser.add_argument(
+        "--keep-every", type=int, default=30, help="keep every K-th night's warehouse for as-of"
+    )
     args = parser.parse_args(argv)
     pl.Config.set_tbl_rows(400)
     pl.Config.set_tbl_width_chars(200)
     folder = args.out / f"nights-{args.entities}-s{args.seed}-n{args.nights}"
     results = bench(args, folder)
     (folder / "results.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
-    return 0 if results.get("rebuild_equal", True) else 1
+    held = not any(results["asof_equal"].values()) and not any(results["history_problems"].values())
+    return 0 if held and results.get("rebuild_equal", True) else 1
 
 
 def bench(args: argparse.Namespace, folder: Path) -> dict:
@@ -67,13 +78,15 @@ def bench(args: argparse.Namespace, folder: Path) -> dict:
     shutil.rmtree(landing, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
     days = sorted({d.name for d in full.glob("*/*") if d.is_dir()})
-    nights, xrefs = [], []
+    nights, xrefs, kept = [], [], {}
     for number, day in enumerate(days):
         for delivery in full.glob(f"*/{day}"):
             shutil.copytree(delivery, landing / delivery.parent.name / day)
         if args.maintenance_every and number and number % args.maintenance_every == 0:
             maintain(work / "lake", retention_days=400, target_file_mib=128, run_id=f"maintenance-{day}")
         nights.append(night(number, day, landing, work, folder, truth))
+        if number % args.keep_every == 0 or number == len(days) - 1:
+            kept[day] = keep(work, folder, day)
         xrefs.append(
             pl.read_delta(str(work / "lake" / catalog.ENTITY_XREF)).select(
                 "source", "record_key", "entity_id"
@@ -82,6 +95,8 @@ def bench(args: argparse.Namespace, folder: Path) -> dict:
     results = {"entities": args.entities, "seed": args.seed, "nights": nights, **summary(nights)}
     results["id_stability"] = id_stability(xrefs)
     results["delta_files"] = file_counts(work / "lake")
+    results["asof_equal"] = asof_check(work, kept)
+    results["history_problems"] = history_problems(work / "lake")
     if args.rebuild_check:
         results["rebuild_equal"] = rebuild_check(landing, work, folder)
     return results
@@ -135,6 +150,51 @@ def file_counts(lake: Path) -> dict[str, int]:
     return counts
 
 
+def keep(work: Path, folder: Path, day: str) -> Path:
+    """A copy of the warehouse the night published (published by one rename: any copy is whole)."""
+    copy = folder / "published" / f"{day}.duckdb"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(work / "warehouse" / "curated.duckdb", copy)
+    return copy
+
+
+def asof_check(work: Path, kept: dict[str, Path]) -> dict[str, list[str]]:
+    """`entity-lakehouse asof` for each kept night against the warehouse that night published: the tables
+    that differ (none, when history and time travel hold)."""
+    found = {}
+    for day, published in kept.items():
+        out = published.with_name(f"asof-{day}.duckdb")
+        date = published_on(published)
+        command = [PYTHON, "-m", "pipelines.cli", "asof", "--date", date, "--out", str(out),
+                   "--lake", str(work / "lake"), "--warehouse", str(work / "warehouse" / "curated.duckdb")]  # fmt: skip
+        measure.run(command, published.parent / f"asof-{day}.log")
+        found[date] = compare(out, published, skip=NOT_AS_OF)
+        print(
+            f"asof {date}: "
+            + ("equal to what that night published" if not found[date] else f"differs: {found[date]}")
+        )
+        out.unlink()
+    return found
+
+
+def published_on(warehouse: Path) -> str:
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        return db.execute("select as_of_on from int_as_of").fetchone()[0].isoformat()
+
+
+def history_problems(lake: Path) -> dict[str, list[str]]:
+    found = {
+        table: history.problems(pl.read_delta(str(lake / table)), key)
+        for table, key in (
+            (catalog.GOLDEN_ENTITY_HISTORY, "entity_id"),
+            (catalog.ENTITY_ISSUE_HISTORY, "issue_id"),
+        )
+        if (lake / table).exists()
+    }
+    print(f"history problems: {found}")
+    return found
+
+
 def rebuild_check(landing: Path, work: Path, folder: Path) -> bool:
     """Run again on a copy of the lake without its incremental state; compare the two warehouses."""
     rebuilt = folder / "rebuilt"
@@ -153,12 +213,14 @@ def rebuild_check(landing: Path, work: Path, folder: Path) -> bool:
     return not differences
 
 
-def compare(left: Path, right: Path) -> list[str]:
-    """Tables whose rows differ (columns in NOT_COMPARED left out, rows in any order)."""
+def compare(left: Path, right: Path, skip: frozenset[str] = frozenset()) -> list[str]:
+    """Tables whose rows differ (tables in `skip` and columns in NOT_COMPARED left out, rows in any order)."""
 
     def tables(path: Path) -> dict[str, pl.DataFrame]:
         with duckdb.connect(str(path), read_only=True) as db:
-            names = [r[0] for r in db.sql("select table_name from duckdb_tables()").fetchall()]
+            names = [
+                r[0] for r in db.sql("select table_name from duckdb_tables()").fetchall() if r[0] not in skip
+            ]
             frames = {n: db.sql(f'select * from "{n}"').pl() for n in names}
         return {
             n: f.drop([c for c in f.columns if c in NOT_COMPARED]).sort(pl.all(), nulls_last=True)

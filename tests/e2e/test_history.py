@@ -24,9 +24,6 @@ from pipelines.storage.maintenance import maintain
 from tests.conftest import Run, generate_demo, run_pipeline
 
 NOT_COMPARED = {"run_id"}
-# Lineage of the night's models and the service's access summary (from its log, outside the lake): not data
-# published as of a date.
-NOT_A_MODEL = {"column_lineage", "access_daily_summary"}
 
 
 def delivery_dates(landing: Path) -> list[dt.date]:
@@ -108,7 +105,7 @@ def tables(path: Path) -> dict[str, pl.DataFrame]:
         names = [
             r[0]
             for r in db.sql("select table_name from duckdb_tables()").fetchall()
-            if r[0] not in NOT_A_MODEL
+            if r[0] not in nights.NOT_AS_OF
         ]
         frames = {n: db.sql(f'select * from "{n}"').pl() for n in names}
     return {
