@@ -82,7 +82,7 @@ def build(warehouse: Path, key: str, folder: Path) -> Built:
     index, pdf, record = folder / "index.html", folder / "analysis.pdf", folder / "built.json"
     digest = _digest(frames, partial=period.month_end > as_of)
     earlier = _earlier_build(record, index, pdf)
-    if earlier is not None and earlier["digest"] == digest:
+    if earlier is not None and earlier.get("digest") == digest:
         charts_built = sorted(folder.glob("*.png"))
         return Built(index, pdf, charts_built, key, dt.date.fromisoformat(earlier["as_of"]), unchanged=True)
     folder.mkdir(parents=True, exist_ok=True)

@@ -71,10 +71,9 @@ def column_lineage(
     """
     frozen = tuple(sorted((table, tuple(columns)) for table, columns in schema.items()))
     stored = cache / f"{_digest(sql, frozen)}.json" if cache is not None else None
-    if stored is not None and stored.exists():
-        return {
-            column: [tuple(c) for c in inputs] for column, inputs in json.loads(stored.read_text()).items()
-        }
+    earlier = _cached(stored) if stored is not None else None
+    if earlier is not None:
+        return earlier
     found = {column: list(inputs) for column, inputs in _column_lineage(sql, frozen).items()}
     if stored is not None:
         stored.parent.mkdir(parents=True, exist_ok=True)
@@ -82,6 +81,16 @@ def column_lineage(
         partial.write_text(json.dumps(found, ensure_ascii=False), encoding="utf-8")
         os.replace(partial, stored)  # a reader sees a whole answer or none
     return found
+
+
+def _cached(stored: Path) -> dict[str, list[Column]] | None:
+    if not stored.exists():
+        return None
+    try:
+        answer = json.loads(stored.read_text(encoding="utf-8"))
+    except ValueError:  # a damaged cache file is parsed again and replaced
+        return None
+    return {column: [tuple(c) for c in inputs] for column, inputs in answer.items()}
 
 
 def _digest(sql: str, schema: tuple[tuple[str, tuple[str, ...]], ...]) -> str:

@@ -55,6 +55,10 @@ def test_a_cached_answer_is_reused_only_for_the_same_sql_and_schemas(tmp_path, m
     wider = {**SCHEMA, "gold/golden_entity": [*SCHEMA["gold/golden_entity"], "district_code"]}
     with pytest.raises(AssertionError, match="parsed although"):
         lineage.column_lineage(SQL, wider, tmp_path)  # another schema is another answer
+    monkeypatch.undo()
+    damaged = next(tmp_path.glob("*.json"))
+    damaged.write_text("{not json", encoding="utf-8")
+    assert lineage.column_lineage(SQL, SCHEMA, tmp_path) == parsed  # parsed again, not a crash
 
 
 def test_ctes_joins_aggregates_coalesce_case_windows_and_literals() -> None:
