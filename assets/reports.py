@@ -124,7 +124,9 @@ def quality_report(context: dg.AssetExecutionContext, lakehouse: LakehouseResour
         )
         .sort("source", "delivery_date", "layer", "expectation")
     )
-    docs = data_docs.build_pending(data_docs_dir(lakehouse.reports))
+    docs = data_docs.build_pending(
+        data_docs_dir(lakehouse.reports), keep_days=lakehouse.settings().maintenance.data_docs_days
+    )
     page = html_report.page(
         "数据质量报告 Quality report",
         [

@@ -64,6 +64,7 @@ class HistorySettings:
 class MaintenanceSettings:
     retention_days: int
     target_file_mib: int
+    data_docs_days: int = 90
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ each reference to a path relative to the page.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import html
 import json
@@ -88,12 +89,13 @@ def queue(runs: list[ValidationRun], site_dir: Path) -> Path:
     return Path(site_dir).resolve() / "index.html"
 
 
-def build_pending(site_dir: Path) -> Path:
+def build_pending(site_dir: Path, keep_days: int | None = None) -> Path:
     """Render every queued run into the site, then forget them; the site's index.html. A run killed before
-    the forgetting renders the same pages again next time."""
+    the forgetting renders the same pages again next time. `keep_days`: see `prune`."""
     files = sorted((Path(site_dir) / PENDING_DIR).glob("*.json"))
     if files:
-        build_data_docs([_run_from(json.loads(f.read_text(encoding="utf-8"))) for f in files], site_dir)
+        runs = [_run_from(json.loads(f.read_text(encoding="utf-8"))) for f in files]
+        build_data_docs(runs, site_dir, keep_days)
         for file in files:
             file.unlink()
     return Path(site_dir).resolve() / "index.html"
@@ -104,8 +106,9 @@ def _run_from(stored: dict[str, Any]) -> ValidationRun:
     return ValidationRun(**{**stored, "outcomes": outcomes, "result_key": tuple(stored["result_key"])})
 
 
-def build_data_docs(runs: list[ValidationRun], site_dir: Path) -> Path:
-    """Add `runs` to the Data Docs site in `site_dir` (earlier runs stay) and return its index.html."""
+def build_data_docs(runs: list[ValidationRun], site_dir: Path, keep_days: int | None = None) -> Path:
+    """Add `runs` to the Data Docs site in `site_dir` (earlier runs stay, within `keep_days`: see `prune`)
+    and return its index.html."""
     import_gx()
     from great_expectations.core import ExpectationSuite
     from great_expectations.data_context.types.resource_identifiers import (
@@ -122,10 +125,38 @@ def build_data_docs(runs: list[ValidationRun], site_dir: Path) -> Path:
         key = ValidationResultIdentifier.from_tuple(run.result_key)
         context.validation_results_store.set(key, _result_from_json(_escape_data(run.result_json)))
         new_pages += [key, ExpectationSuiteIdentifier(name=run.suite)]
+    if keep_days is not None:
+        prune(site_dir, keep_days)
     # Only the new runs' pages are rendered; the index is rebuilt from every stored result.
     context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=new_pages)
     make_offline(site_dir, written_since=started)
     return site_dir / "index.html"
+
+
+def prune(site_dir: Path, keep_days: int) -> list[str]:
+    """Forget the results (stored and rendered) of deliveries more than `keep_days` before the newest one.
+
+    The index is rebuilt from every stored result, so without this each night's build took longer than the
+    last (0.9 s a night at first, 2.5 s after 60 nights at 20k entities). Every outcome stays in the lake's
+    quality/quality_result table. A run is dated by the delivery date that ends its name; others stay."""
+    stored = site_dir / STORE_DIR / "validations"
+    runs = {run: _delivery_date(run.name) for run in stored.glob("*/*") if run.is_dir()}
+    dates = [day for day in runs.values() if day is not None]
+    if not dates:
+        return []
+    cutoff = max(dates) - dt.timedelta(days=keep_days)
+    forgotten = sorted(run for run, day in runs.items() if day is not None and day < cutoff)
+    for run in forgotten:
+        shutil.rmtree(run)
+        shutil.rmtree(site_dir / "validations" / run.parent.name / run.name, ignore_errors=True)
+    return [run.name for run in forgotten]
+
+
+def _delivery_date(run_name: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(run_name[-10:])
+    except ValueError:
+        return None
 
 
 def make_offline(site_dir: Path, written_since: int = 0) -> None:

@@ -87,3 +87,19 @@ def test_localise_fixes_gx_paths_and_refuses_unknown_cdns(tmp_path: Path) -> Non
         localise('<script src="https://cdn.example/new.js"></script>', page, tmp_path)
     anchor = '<a href="https://greatexpectations.io">GX</a>'
     assert localise(anchor, page, tmp_path) == anchor  # links to follow are not assets to load
+
+
+def test_results_older_than_the_window_leave_the_site(
+    tmp_path: Path, clean_run: ValidationRun, broken_run: ValidationRun
+) -> None:
+    """A year of nights must not make every night's build longer: older deliveries' pages are forgotten."""
+    kept, pruned = tmp_path / "kept", tmp_path / "pruned"
+    for site_dir, keep_days in ((kept, 1), (pruned, 0)):  # the two runs are of 2026-11-01 and 2026-11-02
+        build_data_docs([clean_run], site_dir, keep_days)
+        build_data_docs([broken_run], site_dir, keep_days)
+    links = ROW_LINK.findall((kept / "index.html").read_text(encoding="utf-8"))
+    assert {page_of(clean_run), page_of(broken_run)} <= set(links)
+    links = ROW_LINK.findall((pruned / "index.html").read_text(encoding="utf-8"))
+    assert page_of(broken_run) in links and page_of(clean_run) not in links
+    assert not (pruned / page_of(clean_run)).exists() and (pruned / page_of(broken_run)).is_file()
+    assert not list((pruned / "_store" / "validations").rglob("*2026-11-01*"))
