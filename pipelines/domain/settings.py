@@ -64,7 +64,7 @@ class HistorySettings:
 class MaintenanceSettings:
     retention_days: int
     target_file_mib: int
-    data_docs_days: int = 90
+    data_docs_days: int = 31
 
 
 @dataclass(frozen=True)
