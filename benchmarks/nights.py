@@ -168,10 +168,11 @@ def asof_check(work: Path, kept: dict[str, Path]) -> dict[str, list[str]]:
         command = [PYTHON, "-m", "pipelines.cli", "asof", "--date", date, "--out", str(out),
                    "--lake", str(work / "lake"), "--warehouse", str(work / "warehouse" / "curated.duckdb")]  # fmt: skip
         measure.run(command, published.parent / f"asof-{day}.log")
-        found[date] = compare(out, published, skip=NOT_AS_OF)
+        # Keyed by the night, not its as-of date: two nights can share one (a folder that is not a date).
+        found[day] = compare(out, published, skip=NOT_AS_OF)
         print(
-            f"asof {date}: "
-            + ("equal to what that night published" if not found[date] else f"differs: {found[date]}")
+            f"asof {date} (night {day}): "
+            + ("equal to what that night published" if not found[day] else f"differs: {found[day]}")
         )
         out.unlink()
     return found
