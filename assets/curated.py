@@ -1,10 +1,11 @@
 """Curated: one asset per `sql/curated/*.sql` model, built into a staging DuckDB file, then published at once.
 
 Models read lake tables as `<layer>.<table>` (deltalake lists each table's snapshot, DuckDB reads the
-parquet files: its delta extension needs a download). All models of a run are built into a fresh
-`<warehouse>.<run_id>.building`; `curated/warehouse` carries over from the published file whatever this run
-did not rebuild (a partial run from the UI), then swaps the file into place with one rename, so a reader
-never sees half a night.
+parquet files: its delta extension needs a download). All models of a run are built into
+`<warehouse>.<run_id>.building`, a copy of the published file: a model marked `-- incremental by entity_id`
+replaces only the rows of the entities whose inputs changed (pipelines/publishing/incremental.py), and
+whatever the run does not build (a partial run from the UI) stays as it was. `curated/warehouse` then swaps
+the file into place with one rename, so a reader never sees half a night.
 
 Column lineage is computed when a model is built, from its SQL and the schemas of the tables it reads as
 they are then (pipelines/publishing/lineage.py): the models read lake tables through `select *`, and the gold
@@ -25,7 +26,7 @@ from assets.keys import writer_keys
 from assets.metadata import markdown_table
 from assets.retry import on_transient_errors
 from pipelines.orchestration.resources import LakehouseResource
-from pipelines.publishing import asof, lineage, sql_models
+from pipelines.publishing import asof, incremental, lineage, sql_models
 from pipelines.storage import catalog
 from pipelines.storage import warehouse as warehouse_file
 
@@ -97,9 +98,11 @@ def _model_asset(name: str) -> dg.AssetsDefinition:
     @on_transient_errors
     def model(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
         staging = warehouse_file.staging(lakehouse.warehouse, context.run_id)
-        with warehouse_file.connect_with_lake(staging, Path(lakehouse.lake_dir), sql) as connection:
-            connection.execute("begin transaction")  # the table and its lineage rows change together
-            connection.execute(f"create or replace table main.{name} as {sql}")
+        lake_dir = Path(lakehouse.lake_dir)
+        versions = incremental.input_versions(lake_dir, sql)
+        with warehouse_file.connect_with_lake(staging, lake_dir, sql, versions) as connection:
+            connection.execute("begin transaction")  # the table, its state and its lineage change together
+            built = incremental.build(connection, name, sql, lake_dir, versions, context.run_id)
             rows = connection.execute(f"select count(*) from main.{name}").fetchone()[0]
             columns = [(c[0], c[1]) for c in connection.execute(f"describe main.{name}").fetchall()]
             try:
@@ -113,6 +116,10 @@ def _model_asset(name: str) -> dg.AssetsDefinition:
                 context.log.warning(f"{name}: no column lineage: {problem}")
             warehouse_file.store_lineage(connection, name, steps)
             connection.execute("commit")
+        (context.log.info if built.mode == "replaced" else context.log.debug)(
+            f"{name}: {built.mode}, {built.reason}"
+        )
+        build = {"build": built.mode, "build_reason": built.reason}
         if direct is None:
             schema = dg.TableSchema(columns=[dg.TableColumn(c, t) for c, t in columns])
             return dg.MaterializeResult(
@@ -120,6 +127,7 @@ def _model_asset(name: str) -> dg.AssetsDefinition:
                     "dagster/row_count": rows,
                     "dagster/column_schema": schema,
                     "column_lineage_error": problem,
+                    **build,
                 }
             )
         if list(direct) != [c for c, _ in columns]:
@@ -127,7 +135,7 @@ def _model_asset(name: str) -> dg.AssetsDefinition:
                 f"{name}: sqlglot names the columns {list(direct)}, the table has {[c for c, _ in columns]}"
             )
         return dg.MaterializeResult(
-            metadata={"dagster/row_count": rows, **lineage_metadata(direct, steps, columns)}
+            metadata={"dagster/row_count": rows, **build, **lineage_metadata(direct, steps, columns)}
         )
 
     return model
@@ -152,7 +160,7 @@ model_assets = [_model_asset(n) for n in model_names]
 @on_transient_errors
 def warehouse(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     tables, carried = warehouse_file.publish(
-        warehouse_file.staging_path(lakehouse.warehouse, context.run_id), lakehouse.warehouse
+        warehouse_file.staging_path(lakehouse.warehouse, context.run_id), lakehouse.warehouse, context.run_id
     )
     lake = lakehouse.lake(context)
     # Logged after the rename: a publication in the log was seen by readers (wall time only orders the log).

@@ -1,21 +1,23 @@
 """The curated DuckDB warehouse, without Dagster: a staging file per run, models read the lake and seeds
 through in-memory catalogs, the lineage table travels with the models, and one rename publishes.
 
-All models of a run are built into `<warehouse>.<run_id>.building`; publishing carries over from the
-published file whatever this run did not rebuild (a partial run from the UI), then swaps the staging file
-into place with one rename, so a reader never sees half a night.
+A run's staging file `<warehouse>.<run_id>.building` starts as a copy of the published warehouse, so whatever
+the run does not build (a partial run from the UI) is carried over as it was, and a model can replace only
+the rows of the entities that changed (publishing/incremental.py). Publishing swaps the staging file into
+place with one rename, so a reader never sees half a night.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from pipelines.publishing import lineage, seeds, service_index, sql_macros, sql_models
+from pipelines.publishing import incremental, lineage, seeds, service_index, sql_macros, sql_models
 from pipelines.storage import catalog
 from pipelines.storage.lake import register_delta
 
@@ -25,49 +27,28 @@ def staging_path(warehouse: Path, run_id: str) -> Path:
 
 
 def staging(warehouse: Path, run_id: str) -> Path:
+    """The run's staging file; the first step of the run to ask makes it a copy of the published warehouse
+    (copied under another name and renamed: a step killed while copying leaves no half copy behind)."""
     staging = staging_path(warehouse, run_id)
     staging.parent.mkdir(parents=True, exist_ok=True)
+    if warehouse.exists() and not staging.exists():
+        copying = staging.with_name(f"{staging.name}.copying")
+        shutil.copyfile(warehouse, copying)
+        os.replace(copying, staging)
     return staging
 
 
-def carry_over(connection: duckdb.DuckDBPyConnection, published: Path) -> list[str]:
-    """Copy from the published warehouse the tables (and lineage rows) of models this run did not build."""
-    if not published.exists():
-        return []
-    connection.execute("attach ? as published (read_only)", [str(published)])
-    built = {
-        r[0]
-        for r in connection.execute(
-            "select table_name from duckdb_tables() where database_name = current_database()"
-        ).fetchall()
-    }
-    old = [
-        r[0]
-        for r in connection.execute(
-            "select table_name from duckdb_tables() where database_name = 'published'"
-        ).fetchall()
-    ]
-    # The service's tables are built again at every publish from the tables published with them.
-    copied = [t for t in old if t not in built and t not in service_index.NOT_CARRIED_OVER]
-    for table in copied:
-        connection.execute(f'create table main."{table}" as select * from published.main."{table}"')
-    if LINEAGE_TABLE in built and LINEAGE_TABLE in old:
-        connection.execute(
-            f"insert into main.{LINEAGE_TABLE} by name select * from published.main.{LINEAGE_TABLE} "
-            f"where model not in (select distinct model from main.{LINEAGE_TABLE})"
-        )
-    connection.execute("detach published")
-    return copied
-
-
-def connect_with_lake(database: Path | str, lake_dir: Path, sql: str) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection where `<layer>.<table>` names the lake's Delta tables a model reads, `seed.<name>`
-    its seeds, and the macros of sql/macros.sql are defined."""
+def connect_with_lake(
+    database: Path | str, lake_dir: Path, sql: str, versions: dict[str, int] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection where `<layer>.<table>` names the lake's Delta tables a model reads (at `versions`
+    where given, else as they are now), `seed.<name>` its seeds, and the macros of sql/macros.sql are defined."""
     connection = duckdb.connect(str(database))
     tables = sql_models.referenced_tables(sql)
     for layer, table in tables:
         if layer in catalog.LAKE_LAYERS:
-            register_delta(connection, lake_dir / layer / table, layer, table)
+            version = (versions or {}).get(f"{layer}/{table}")
+            register_delta(connection, lake_dir / layer / table, layer, table, version=version)
     seeds.register_duckdb(connection, [table for layer, table in tables if layer == seeds.SCHEMA])
     sql_macros.define_duckdb(connection)
     return connection
@@ -126,12 +107,15 @@ def store_lineage(connection: duckdb.DuckDBPyConnection, model: str, rows: list[
     connection.unregister("_lineage_rows")
 
 
-def publish(staging_file: Path, warehouse: Path) -> tuple[list[str], list[str]]:
-    """Carry over what this run did not build, checkpoint, and rename the staging file into place.
-    Returns (every table published, the tables carried over)."""
+def publish(staging_file: Path, warehouse: Path, run_id: str) -> tuple[list[str], list[str]]:
+    """Build the service's tables, checkpoint, and rename the staging file into place.
+    Returns (every table published, the models carried over from the last warehouse unbuilt)."""
+    if not staging_file.exists():  # a run that built no model: publish the last warehouse again
+        staging(warehouse, run_id)
     with duckdb.connect(str(staging_file)) as connection:
-        carried = carry_over(connection, warehouse)
-        service_index.build(connection)
+        service_index.build(connection, run_id)
+        carried = incremental.built_before(connection, run_id)
+        connection.execute(f"drop table if exists main.{incremental.CHANGED}")
         connection.execute("checkpoint")
         tables = [
             r[0] for r in connection.execute("select table_name from duckdb_tables() order by 1").fetchall()

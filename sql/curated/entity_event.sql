@@ -1,4 +1,5 @@
 -- One row per entity lifecycle event (created, merged_into, split_from, status_changed, district_changed, corrected) with its cause and run.
+-- incremental by entity_id
 with events as (
     select * from gold.entity_event
 )

@@ -1,4 +1,5 @@
 -- One row per issue for stewards (open, confirmed, dismissed, corrected or resolved), with the district that supervises the entity.
+-- incremental by entity_id
 with issues as (
     select * from gold.entity_issue
 ),

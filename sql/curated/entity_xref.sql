@@ -1,4 +1,5 @@
 -- One row per accepted source record: the entity it resolved to, how, and how sure.
+-- incremental by entity_id
 with xref as (
     select * from gold.entity_xref
 )

@@ -1,4 +1,5 @@
 -- One row per real-world market entity: the golden record with per-field provenance and open-issue counts.
+-- incremental by entity_id
 with golden as (
     select * from gold.golden_entity
 ),

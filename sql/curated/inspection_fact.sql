@@ -1,4 +1,5 @@
 -- One row per district inspection record, linked to its entity, with normalised type, result and penalty.
+-- incremental by entity_id
 with inspections as (
     select * from silver.district
 ),

@@ -1,4 +1,5 @@
 -- The industries of each entity, by 经营范围 keywords and by licence types, ranked for the primary one.
+-- incremental by entity_id
 --
 -- One row per (entity_id, industry) matched by either rule; an entity that matches nothing has no row.
 -- The rules are the seeds seed.industry_keyword and seed.licence_industry (sql/seeds/).

@@ -1,4 +1,5 @@
 -- The registration facts of each golden entity that the tags and the district index read.
+-- incremental by entity_id
 --
 -- One row per golden entity, with its primary registration (none for an entity known only from licences
 -- or inspections). Months are numbered by month_no (sql/macros.sql).

@@ -1,4 +1,5 @@
 -- One row per licence or filing, linked to its entity, with normalised type and status.
+-- incremental by entity_id
 with licences as (
     select * from silver.licensing
 ),

@@ -1,4 +1,5 @@
 -- Open data: one row per market entity, personal data masked (legal_rep as surname + *, phone partly hidden, a 个体工商户's personal data withheld).
+-- incremental by entity_id
 --
 -- Audience: the public (exported to <warehouse dir>/open_data/). Built on shared_entity, so a
 -- 个体工商户 (or an entity of unknown kind) already has legal_rep, phone and an operator-named name NULL.

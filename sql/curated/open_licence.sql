@@ -1,4 +1,5 @@
 -- Open data: one row per licence or filing (行政许可公示), without personal data: no legal_rep, and a 个体工商户's operator-named holder name withheld.
+-- incremental by entity_id
 --
 -- Audience: the public (exported to <warehouse dir>/open_data/). Licences that resolve to no entity
 -- (zombie.orphan_licence) are published too: their holder's kind is unknown, so they follow the

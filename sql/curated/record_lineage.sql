@@ -1,4 +1,5 @@
 -- One row per current source record: the delivery, file, row and file sha256 it was read from, and its entity.
+-- incremental by entity_id
 --
 -- record_ref is `<source>:<record_key>`, as golden_entity's `<field>_source` columns name the record that
 -- supplied a value: join on it to walk from a published value to the file and row it came from.

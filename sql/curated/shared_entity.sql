@@ -1,4 +1,5 @@
 -- Sharing for partner departments: one row per market entity with full legal_rep and phone of organisations; a 个体工商户's personal data withheld, no ID numbers.
+-- incremental by entity_id
 --
 -- Audience: partner departments under a data-sharing agreement (exported to <warehouse dir>/sharing/),
 -- never the public (the public reads open_entity, which masks further).

@@ -1,4 +1,5 @@
 -- One row per supervision task raised for a district by a change in the deliveries.
+-- incremental by entity_id
 with tasks as (
     select * from gold.supervision_task
 )

@@ -237,9 +237,9 @@ def test_every_request_is_in_the_access_log(server: Server) -> None:
         for row in server.client(server.keys.internal).get("/v1/access/summary").json()["items"]
     }
     assert {"public", "tax-bureau", "officer"} <= set(summary)
-    assert (
-        summary["slow-partner"]["rate_limited"] >= 2
-        or "slow-partner" not in summary
+    assert (  # the rate-limit test may or may not have run on this server before
+        "slow-partner" not in summary
         or summary["slow-partner"]["requests"] < 4
+        or summary["slow-partner"]["rate_limited"] >= 2
     )
     assert summary["public"]["refused"] >= 1

@@ -1,0 +1,266 @@
+"""Building a curated model by the entities whose inputs changed: copy forward, then replace rows.
+
+A night's staging file starts as a copy of the published warehouse (storage/warehouse.py). A model whose SQL
+carries the line `-- incremental by entity_id` promises that its rows of an entity depend only on input rows
+of that entity (no ranking or counting across entities, nothing read by the as-of date). For such a model
+the night deletes and re-inserts the rows of the entities whose inputs changed since it was last built,
+running the model's own SQL filtered on them; every other row stays as it was. Rows without an entity are
+always rebuilt. Any other model, and any model whose change cannot be told by entity, is built whole.
+
+What changed since the last build comes from the Delta log, not from a guess:
+- `model_state` (published with the warehouse) records, per model, the Delta version of every lake table
+  the build read and a digest of its SQL, seeds and macros;
+- between that version and tonight's, the rows in the files added or removed are compared (a merge rewrites
+  whole files, so most of them are the same row twice) and the entities of the rows that differ are taken:
+  by their `entity_id`, or for a silver table by its records' entities in entity_xref (the diff of
+  entity_xref, an input of every such model, adds the entities a record left);
+- a curated model it reads passes on the entities it replaced tonight (`_changed_entity`, staging only).
+The result equals a full build (tests/e2e/test_history.py compares every night with `asof`, which builds
+every model whole). No Dagster here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from deltalake import DeltaTable
+
+from pipelines.publishing import seeds, sql_macros, sql_models
+from pipelines.storage import catalog
+
+MARKER = "-- incremental by entity_id"
+STATE = "model_state"
+CHANGED = "_changed_entity"  # staging only: dropped before the publish
+XREF = catalog.ENTITY_XREF
+# Silver tables keyed by record: their rows belong to the entity entity_xref gives (source, record_key).
+RECORD_SOURCES = {
+    "silver/registration": "registration",
+    "silver/licensing": "licensing",
+    "silver/district": "district",
+}
+STATE_DDL = f"""
+create table if not exists main.{STATE} (
+    model varchar, digest varchar, versions varchar, run_id varchar, mode varchar, entities bigint
+)
+"""
+
+
+@dataclass(frozen=True)
+class Built:
+    mode: str  # "rebuilt" (whole) or "replaced" (the rows of `entities` entities)
+    reason: str  # why it was rebuilt whole, or what it replaced
+    entities: int
+
+
+class WholeBuild(Exception):
+    """The change since the last build cannot be told by entity; the message says why."""
+
+
+def is_incremental(sql: str) -> bool:
+    return MARKER in sql.splitlines()
+
+
+def input_versions(lake_dir: Path, sql: str) -> dict[str, int]:
+    """`layer/table` -> the current Delta version of every lake table the model reads (and entity_xref, which
+    maps silver records to entities, for an incremental model)."""
+    tables = {
+        f"{layer}/{table}"
+        for layer, table in sql_models.referenced_tables(sql)
+        if layer in catalog.LAKE_LAYERS
+    }
+    if is_incremental(sql):
+        tables.add(XREF)
+    return {
+        t: DeltaTable(str(lake_dir / t)).version()
+        for t in sorted(tables)
+        if DeltaTable.is_deltatable(str(lake_dir / t))
+    }
+
+
+def digest(sql: str) -> str:
+    """What besides the lake decides the model's rows: its SQL, the seeds it reads and the macros."""
+    parts = [sql, sql_macros.MACRO_FILE.read_text(encoding="utf-8")]
+    parts += [
+        seeds.seed_path(table).read_text(encoding="utf-8")
+        for layer, table in sql_models.referenced_tables(sql)
+        if layer == seeds.SCHEMA
+    ]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def build(
+    connection: duckdb.DuckDBPyConnection,
+    name: str,
+    sql: str,
+    lake_dir: Path,
+    versions: dict[str, int],
+    run_id: str,
+) -> Built:
+    """Build `main.<name>` in the connection's staging file, by entity where it can; record its state."""
+    connection.execute(STATE_DDL)
+    connection.execute(f"create table if not exists main.{CHANGED} (model varchar, entity_id varchar)")
+    connection.execute(f"delete from main.{CHANGED} where model = ?", [name])
+    try:
+        changed = _changed_entities(connection, name, sql, lake_dir, versions, run_id)
+    except WholeBuild as whole:
+        connection.execute(f"create or replace table main.{name} as {sql}")
+        built = Built("rebuilt", str(whole), 0)
+    else:
+        built = _replace(connection, name, sql, changed)
+    connection.execute(f"delete from main.{STATE} where model = ?", [name])
+    connection.execute(
+        f"insert into main.{STATE} values (?, ?, ?, ?, ?, ?)",
+        [name, digest(sql), json.dumps(versions, sort_keys=True), run_id, built.mode, built.entities],
+    )
+    return built
+
+
+def _replace(connection: duckdb.DuckDBPyConnection, name: str, sql: str, changed: str) -> Built:
+    """Delete and insert again the rows of the changed entities (and the rows without an entity)."""
+    count = connection.execute(f"select count(*) from {changed}").fetchone()[0]
+    connection.execute(f"insert into main.{CHANGED} select ?, entity_id from {changed}", [name])
+    where = f"entity_id in (select entity_id from {changed}) or entity_id is null"
+    connection.execute(f"delete from main.{name} where {where}")
+    connection.execute(f"insert into main.{name} by name select * from ({sql}) where {where}")
+    return Built("replaced", f"the rows of {count} entities whose inputs changed", count)
+
+
+def _changed_entities(
+    connection: duckdb.DuckDBPyConnection,
+    name: str,
+    sql: str,
+    lake_dir: Path,
+    versions: dict[str, int],
+    run_id: str,
+) -> str:
+    """A temporary table of the entities whose rows may differ from the model's last build; raises
+    WholeBuild when that cannot be told."""
+    if not is_incremental(sql):
+        raise WholeBuild("not built by entity")
+    state = _state(connection, name)
+    if state is None or not _has_table(connection, name):
+        raise WholeBuild("no earlier build in the warehouse")
+    if state["digest"] != digest(sql):
+        raise WholeBuild("its SQL, seeds or macros changed")
+    before = json.loads(state["versions"])
+    connection.execute("create or replace temp table _changed_rows (entity_id varchar)")
+    for upstream in _curated_inputs(sql):
+        _add_upstream(connection, upstream, state["run_id"], run_id)
+    for table, version in versions.items():
+        if table not in before:
+            raise WholeBuild(f"it did not read {table} before")
+        if before[table] != version:
+            _add_lake_changes(connection, lake_dir, table, (before[table], version), versions[XREF])
+    connection.execute(
+        "create or replace temp table _changed as select distinct entity_id from _changed_rows"
+    )
+    return "_changed"
+
+
+def _add_upstream(connection: duckdb.DuckDBPyConnection, upstream: str, last_run: str, run_id: str) -> None:
+    """The entities a curated model this one reads replaced tonight; unchanged if it was last built with this
+    model's last build."""
+    state = _state(connection, upstream)
+    if state is None:
+        raise WholeBuild(f"{upstream} has no recorded build")
+    if state["run_id"] == run_id:
+        if state["mode"] != "replaced":
+            raise WholeBuild(f"{upstream} was built whole tonight")
+        connection.execute(
+            f"insert into _changed_rows select entity_id from main.{CHANGED} where model = ?", [upstream]
+        )
+    elif state["run_id"] != last_run:
+        raise WholeBuild(f"{upstream} was built in another run since")
+
+
+def _add_lake_changes(
+    connection: duckdb.DuckDBPyConnection,
+    lake_dir: Path,
+    table: str,
+    versions: tuple[int, int],
+    xref_version: int,
+) -> None:
+    """The entities of the rows that differ between two versions of a lake table."""
+    then, now = (DeltaTable(str(lake_dir / table), version=v) for v in versions)
+    if then.metadata().partition_columns or now.metadata().partition_columns:
+        raise WholeBuild(f"{table} is partitioned")
+    schema = pa.schema(now.schema().to_arrow())
+    if pa.schema(then.schema().to_arrow()) != schema:
+        raise WholeBuild(f"the columns of {table} changed")
+    names = schema.names
+    key = "entity_id" if "entity_id" in names else "record_key" if table in RECORD_SOURCES else None
+    if key is None or key not in names:
+        raise WholeBuild(f"{table} has no entity_id and no record_key")
+    old_files, new_files = set(then.file_uris()), set(now.file_uris())
+    removed = _rows(connection, "_removed", old_files - new_files, schema)
+    added = _rows(connection, "_added", new_files - old_files, schema)
+    connection.execute(
+        f"create or replace temp table _diff as select distinct {key} as k from "
+        f"(({added} except {removed}) union all ({removed} except {added})) where {key} is not null"
+    )
+    if key == "entity_id":
+        connection.execute("insert into _changed_rows select k from _diff")
+        return
+    # A record's entity tonight. Its entity before is in this diff of entity_xref (always an input here) when
+    # the record moved or went away.
+    mapping = DeltaTable(str(lake_dir / XREF), version=xref_version)
+    xref = _rows(connection, "_xref", set(mapping.file_uris()), pa.schema(mapping.schema().to_arrow()))
+    connection.execute(
+        f"insert into _changed_rows select x.entity_id from _diff join {xref} as x "
+        "on x.record_key = _diff.k and x.source = ?",
+        [RECORD_SOURCES[table]],
+    )
+
+
+def _rows(connection: duckdb.DuckDBPyConnection, alias: str, files: set[str], schema: pa.Schema) -> str:
+    """A relation of the rows of some parquet files of one table (typed and empty when there are none)."""
+    if not files:
+        connection.register(alias, schema.empty_table())  # columns in the schema's order
+        return f"(select * from {alias})"
+    if any(not Path(f).exists() for f in files):
+        raise WholeBuild("an earlier version's files were vacuumed")
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in sorted(files))
+    columns = ", ".join('"' + c.replace('"', '""') + '"' for c in schema.names)
+    return f"(select {columns} from read_parquet([{listed}], union_by_name = true))"
+
+
+def _curated_inputs(sql: str) -> list[str]:
+    return [table for layer, table in sql_models.referenced_tables(sql) if layer == sql_models.CURATED]
+
+
+def _state(connection: duckdb.DuckDBPyConnection, name: str) -> dict | None:
+    rows = connection.execute(
+        f"select digest, versions, run_id, mode from main.{STATE} where model = ?", [name]
+    ).fetchall()
+    return dict(zip(("digest", "versions", "run_id", "mode"), rows[0], strict=True)) if rows else None
+
+
+def _has_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
+    query = "select count(*) from duckdb_tables() where database_name = current_database() and table_name = ?"
+    return connection.execute(query, [name]).fetchone()[0] > 0
+
+
+def changed_this_run(connection: duckdb.DuckDBPyConnection, model: str, run_id: str) -> str | None:
+    """A relation of the entities `model` replaced in this run (empty when it was not built in it); None when
+    it was built whole in it, or its table has no recorded build."""
+    if not _has_table(connection, STATE):
+        return None
+    state = _state(connection, model)
+    if state is None or (state["run_id"] == run_id and state["mode"] != "replaced"):
+        return None
+    if state["run_id"] != run_id or not _has_table(connection, CHANGED):
+        return "(select cast(null as varchar) as entity_id where false)"
+    return f"(select entity_id from main.{CHANGED} where model = '{model}')"
+
+
+def built_before(connection: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
+    """Models in the staging file that this run did not build (carried over from the last warehouse)."""
+    if not _has_table(connection, STATE):
+        return []
+    query = f"select model from main.{STATE} where run_id <> ? and mode in ('rebuilt', 'replaced') order by 1"
+    return [row[0] for row in connection.execute(query, [run_id]).fetchall()]
