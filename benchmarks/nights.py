@@ -222,23 +222,43 @@ def rebuild_check(landing: Path, work: Path, folder: Path) -> bool:
 
 
 def compare(left: Path, right: Path, skip: frozenset[str] = frozenset()) -> list[str]:
-    """Tables whose rows differ (tables in `skip` and columns in NOT_COMPARED left out, rows in any order)."""
-
-    def tables(path: Path) -> dict[str, pl.DataFrame]:
-        with duckdb.connect(str(path), read_only=True) as db:
-            names = [
-                r[0] for r in db.sql("select table_name from duckdb_tables()").fetchall() if r[0] not in skip
-            ]
-            frames = {n: db.sql(f'select * from "{n}"').pl() for n in names}
-        return {
-            n: f.drop([c for c in f.columns if c in NOT_COMPARED]).sort(pl.all(), nulls_last=True)
-            for n, f in frames.items()
-        }
-
-    a, b = tables(left), tables(right)
-    differ = sorted(set(a) ^ set(b))
-    differ += [n for n in sorted(set(a) & set(b)) if a[n].columns != b[n].columns or not a[n].equals(b[n])]
+    """Tables whose rows differ (tables in `skip` and columns in NOT_COMPARED left out, rows in any order).
+    Compared inside DuckDB, which spills to disk: two 1.5M-entity warehouses do not fit in memory as frames."""
+    with duckdb.connect(config={"memory_limit": "4GB"}) as db:
+        db.execute(f"set temp_directory = '{left.parent / 'compare.tmp'}'")
+        db.execute("attach ? as l (read_only)", [str(left)])
+        db.execute("attach ? as r (read_only)", [str(right)])
+        columns = {side: _columns(db, side, skip) for side in ("l", "r")}
+        differ = sorted(set(columns["l"]) ^ set(columns["r"]))
+        for table in sorted(set(columns["l"]) & set(columns["r"])):
+            if columns["l"][table] != columns["r"][table] or _differ(db, table, columns["l"][table]):
+                differ.append(table)
     return differ
+
+
+def _columns(db: duckdb.DuckDBPyConnection, side: str, skip: frozenset[str]) -> dict[str, list[tuple]]:
+    """Table -> its compared (column, type) pairs, in order."""
+    query = (
+        "select table_name, column_name, data_type from duckdb_columns() where database_name = ? "
+        "order by table_name, column_index"
+    )
+    tables: dict[str, list[tuple]] = {}
+    for table, column, kind in db.execute(query, [side]).fetchall():
+        if table not in skip:
+            columns = tables.setdefault(table, [])
+            if column not in NOT_COMPARED:
+                columns.append((column, kind))
+    return tables
+
+
+def _differ(db: duckdb.DuckDBPyConnection, table: str, columns: list[tuple]) -> bool:
+    listed = ", ".join(f'"{c}"' for c, _ in columns)
+    one_way = 'select {c} from {a}.main."{t}" except all select {c} from {b}.main."{t}"'
+    query = (
+        f"select count(*) from (({one_way.format(c=listed, a='l', b='r', t=table)}) "
+        f"union all ({one_way.format(c=listed, a='r', b='l', t=table)}))"
+    )
+    return db.execute(query).fetchone()[0] > 0
 
 
 if __name__ == "__main__":
