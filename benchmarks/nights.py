@@ -3,10 +3,10 @@ deliveries revealed as if they had just landed (the demo's days: new entities, c
 entities, new licences and inspections, cancelled licences, a late licensing folder, a registration file
 re-delivered, steward corrections).
 
-Per night it prints wall time, peak RSS, the rows delivered and the per-stage split; at the end the first and
-last nights side by side, the median night, night N against night 2, id stability over all nights (entities
-whose records did not change keep their id) and Delta file counts. With `--maintenance-every K` the lake
-maintenance job's work runs before every K-th night (as the weekly job does).
+Per night it prints wall time, peak RSS, the rows delivered, the warehouse file size and the per-stage split;
+at the end the first and last nights side by side, the median night, night N against night 2, id stability
+over all nights (entities whose records did not change keep their id) and Delta file counts. With
+`--maintenance-every K` the lake maintenance job's work runs before every K-th night (as the weekly job does).
 
 Every `--keep-every` nights (and the last) the published warehouse is kept; at the end `entity-lakehouse asof`
 must rebuild each kept one, table for table, and the entity and issue histories must have no overlaps.
@@ -109,8 +109,10 @@ def night(number: int, day: str, landing: Path, work: Path, folder: Path, truth:
     measured = measure.run(stages.run_command(landing, work), folder / "logs" / f"night-{number:03d}.log")
     split = {s["stage"]: s["seconds"] for s in stages.split(work, latest_batch_only=True)}
     delivered = sum(s["rows_read"] for s in stages.ingest_by_source(work, latest_batch_only=True, quiet=True))
+    # The warehouse file's size: a copy carried forward night after night must not keep growing.
+    warehouse_mb = (work / "warehouse" / "curated.duckdb").stat().st_size / 2**20
     row = {"night": number, "day": day, "rows_delivered": delivered, "seconds": round(measured.seconds, 1),
-           "peak_rss_mb": round(measured.peak_rss_mb), **split}  # fmt: skip
+           "peak_rss_mb": round(measured.peak_rss_mb), "warehouse_mb": round(warehouse_mb), **split}  # fmt: skip
     print(" | ".join(f"{k} {v}" for k, v in row.items()), flush=True)
     return row
 
