@@ -159,3 +159,14 @@ def test_what_cannot_be_told_by_entity_is_built_whole(tmp_path: Path) -> None:
     # A model not marked as built by entity.
     unmarked = SQL.replace(incremental.MARKER, "--")
     assert build(lake.root, database, "night-5", unmarked).reason == "not built by entity"
+
+
+def test_a_retried_step_keeps_what_its_first_attempt_replaced(tmp_path: Path) -> None:
+    lake = start(tmp_path / "lake")
+    database = tmp_path / "w.duckdb"
+    build(lake.root, database, "night-0")
+    apply(lake, "golden", "E3", "new")
+    assert build(lake.root, database, "night-1").entities == 1
+    assert build(lake.root, database, "night-1").reason == "built earlier in this run"
+    with duckdb.connect(str(database), read_only=True) as connection:
+        assert connection.execute(f"select entity_id from {incremental.CHANGED}").fetchall() == [("E3",)]

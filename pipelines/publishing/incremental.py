@@ -104,6 +104,10 @@ def build(
     """Build `main.<name>` in the connection's staging file, by entity where it can; record its state."""
     connection.execute(STATE_DDL)
     connection.execute(f"create table if not exists main.{CHANGED} (model varchar, entity_id varchar)")
+    state = _state(connection, name)
+    if state and state["run_id"] == run_id and json.loads(state["versions"]) == versions:
+        # A retried step whose build was committed: its table and its replaced entities are in place.
+        return Built(state["mode"], "built earlier in this run", 0)
     connection.execute(f"delete from main.{CHANGED} where model = ?", [name])
     try:
         changed = _changed_entities(connection, name, sql, lake_dir, versions, run_id)
