@@ -19,7 +19,8 @@ from pipelines.storage import warehouse
 from pipelines.storage.lake import Lake
 from pipelines.storage.maintenance import maintain_table
 
-# Each entity's value and its registration records' values, through entity_xref (as shared_entity does).
+# Each entity's value and its registration records' values, through entity_xref (as shared_entity does), and
+# each record with its entity, if any.
 SQL = f"""-- a test model
 {incremental.MARKER}
 with records as (
@@ -31,6 +32,11 @@ with records as (
 select golden.entity_id, golden.value, records.record_values
 from gold.golden_entity as golden
 left join records on records.entity_id = golden.entity_id
+union all
+-- one row per record, without an entity when entity_xref has none for it (as record_lineage)
+select xref.entity_id, registration.record_key, registration.value
+from silver.registration as registration
+left join gold.entity_xref as xref on xref.record_key = registration.record_key and xref.source = 'registration'
 """
 ENTITIES = [f"E{n}" for n in range(8)]
 RECORDS = [f"R{n}" for n in range(12)]
@@ -77,6 +83,7 @@ change = st.one_of(
     st.tuples(st.just("drop_golden"), st.sampled_from(ENTITIES), st.just("")),
     st.tuples(st.just("record"), st.sampled_from(RECORDS), st.text("xyz", max_size=2)),
     st.tuples(st.just("move"), st.sampled_from(RECORDS), st.sampled_from(ENTITIES)),
+    st.tuples(st.just("unlink"), st.sampled_from(RECORDS), st.just("")),
     st.tuples(
         st.just("compact"),
         st.sampled_from(["gold/golden_entity", "silver/registration", "gold/entity_xref"]),
@@ -100,11 +107,14 @@ def apply(lake: Lake, kind: str, key: str, value: str) -> None:
     elif kind == "move":
         moved = pl.DataFrame({"source": ["registration"], "record_key": [key], "entity_id": [value]})
         lake.upsert("gold/entity_xref", moved, key=["source", "record_key"])
+    elif kind == "unlink":
+        lake.upsert("gold/entity_xref", pl.DataFrame(schema={"source": pl.String, "record_key": pl.String, "entity_id": pl.String}),
+                    key=["source", "record_key"], deleted=pl.DataFrame({"source": ["registration"], "record_key": [key]}))  # fmt: skip
     else:
         maintain_table(lake.root / key, retention_days=400, target_file_mib=128, run_id="maintenance")
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(nights=st.lists(st.lists(change, min_size=0, max_size=4), min_size=1, max_size=4))
 def test_replacing_the_changed_entities_equals_a_full_build(
     tmp_path_factory: pytest.TempPathFactory, nights: list

@@ -35,7 +35,13 @@ from pipelines.storage import catalog
 
 MARKER = "-- incremental by entity_id"
 STATE = "model_state"
-CHANGED = "_changed_entity"  # staging only: dropped before the publish
+# Staging only, dropped before the publish: the entities each model replaced tonight, and each lake table's
+# changed entities between two versions (found once a night, however many models read the table). A null
+# entity_id in either says that rows without an entity may have changed.
+CHANGED = "_changed_entity"
+LAKE_CHANGES = "_lake_change"
+LAKE_DIFFED = "_lake_diffed"
+STAGING_ONLY = (CHANGED, LAKE_CHANGES, LAKE_DIFFED)
 XREF = catalog.ENTITY_XREF
 # Silver tables keyed by record: their rows belong to the entity entity_xref gives (source, record_key).
 RECORD_SOURCES = {
@@ -67,13 +73,13 @@ def is_incremental(sql: str) -> bool:
 
 def input_versions(lake_dir: Path, sql: str) -> dict[str, int]:
     """`layer/table` -> the current Delta version of every lake table the model reads (and entity_xref, which
-    maps silver records to entities, for an incremental model)."""
+    maps silver records to entities, for an incremental model reading a silver table)."""
     tables = {
         f"{layer}/{table}"
         for layer, table in sql_models.referenced_tables(sql)
         if layer in catalog.LAKE_LAYERS
     }
-    if is_incremental(sql):
+    if is_incremental(sql) and tables & RECORD_SOURCES.keys():
         tables.add(XREF)
     return {
         t: DeltaTable(str(lake_dir / t)).version()
@@ -104,6 +110,10 @@ def build(
     """Build `main.<name>` in the connection's staging file, by entity where it can; record its state."""
     connection.execute(STATE_DDL)
     connection.execute(f"create table if not exists main.{CHANGED} (model varchar, entity_id varchar)")
+    connection.execute(
+        f"create table if not exists main.{LAKE_CHANGES} (tbl varchar, diff varchar, entity_id varchar)"
+    )
+    connection.execute(f"create table if not exists main.{LAKE_DIFFED} (tbl varchar, diff varchar)")
     state = _state(connection, name)
     if state and state["run_id"] == run_id and json.loads(state["versions"]) == versions:
         # A retried step whose build was committed: its table and its replaced entities are in place.
@@ -125,13 +135,18 @@ def build(
 
 
 def _replace(connection: duckdb.DuckDBPyConnection, name: str, sql: str, changed: str) -> Built:
-    """Delete and insert again the rows of the changed entities (and the rows without an entity)."""
-    count = connection.execute(f"select count(*) from {changed}").fetchone()[0]
+    """Delete and insert again the rows of the changed entities, and the rows without an entity if those may
+    have changed (two statements: DuckDB pushes each filter down, not their disjunction)."""
     connection.execute(f"insert into main.{CHANGED} select ?, entity_id from {changed}", [name])
-    where = f"entity_id in (select entity_id from {changed}) or entity_id is null"
-    connection.execute(f"delete from main.{name} where {where}")
-    connection.execute(f"insert into main.{name} by name select * from ({sql}) where {where}")
-    return Built("replaced", f"the rows of {count} entities whose inputs changed", count)
+    count = connection.execute(f"select count(entity_id) from {changed}").fetchall()[0][0]
+    wheres = [f"entity_id in (select entity_id from {changed} where entity_id is not null)"]
+    if connection.execute(f"select count(*) from {changed} where entity_id is null").fetchall()[0][0]:
+        wheres.append("entity_id is null")
+    for where in wheres:
+        connection.execute(f"delete from main.{name} where {where}")
+        connection.execute(f"insert into main.{name} by name select * from ({sql}) where {where}")
+    without = " and the rows without an entity" if len(wheres) > 1 else ""
+    return Built("replaced", f"the rows of {count} entities whose inputs changed{without}", count)
 
 
 def _changed_entities(
@@ -159,7 +174,7 @@ def _changed_entities(
         if table not in before:
             raise WholeBuild(f"it did not read {table} before")
         if before[table] != version:
-            _add_lake_changes(connection, lake_dir, table, (before[table], version), versions[XREF])
+            _add_lake_changes(connection, lake_dir, table, (before[table], version), versions.get(XREF))
     connection.execute(
         "create or replace temp table _changed as select distinct entity_id from _changed_rows"
     )
@@ -187,38 +202,76 @@ def _add_lake_changes(
     lake_dir: Path,
     table: str,
     versions: tuple[int, int],
-    xref_version: int,
+    xref_version: int | None,
 ) -> None:
-    """The entities of the rows that differ between two versions of a lake table."""
+    """The entities of the rows that differ between two versions of a lake table (found once a night)."""
+    diff = f"{versions[0]}..{versions[1]}" + (f" by xref {xref_version}" if table in RECORD_SOURCES else "")
+    done = f"select count(*) from main.{LAKE_DIFFED} where tbl = ? and diff = ?"
+    if not connection.execute(done, [table, diff]).fetchall()[0][0]:
+        _diff_lake_table(connection, lake_dir, table, versions, xref_version)
+        connection.execute(
+            f"insert into main.{LAKE_CHANGES} select ?, ?, entity_id from _entities", [table, diff]
+        )
+        connection.execute(f"insert into main.{LAKE_DIFFED} values (?, ?)", [table, diff])
+    connection.execute(
+        f"insert into _changed_rows select entity_id from main.{LAKE_CHANGES} where tbl = ? and diff = ?",
+        [table, diff],
+    )
+
+
+def _diff_lake_table(
+    connection: duckdb.DuckDBPyConnection,
+    lake_dir: Path,
+    table: str,
+    versions: tuple[int, int],
+    xref_version: int | None,
+) -> None:
+    """Fill `_entities` with the entities of the rows in the files added or removed between two versions that
+    differ (a merge rewrites whole files: most are the same row twice). Rows are compared by key and a
+    64-bit hash of all their columns."""
     then, now = (DeltaTable(str(lake_dir / table), version=v) for v in versions)
     if then.metadata().partition_columns or now.metadata().partition_columns:
         raise WholeBuild(f"{table} is partitioned")
     schema = pa.schema(now.schema().to_arrow())
     if pa.schema(then.schema().to_arrow()) != schema:
         raise WholeBuild(f"the columns of {table} changed")
-    names = schema.names
-    key = "entity_id" if "entity_id" in names else "record_key" if table in RECORD_SOURCES else None
-    if key is None or key not in names:
+    key = "entity_id" if "entity_id" in schema.names else "record_key" if table in RECORD_SOURCES else None
+    if key is None or key not in schema.names:
         raise WholeBuild(f"{table} has no entity_id and no record_key")
     old_files, new_files = set(then.file_uris()), set(now.file_uris())
     removed = _rows(connection, "_removed", old_files - new_files, schema)
     added = _rows(connection, "_added", new_files - old_files, schema)
+    columns = ", ".join(_quoted(c) for c in schema.names)
     connection.execute(
-        f"create or replace temp table _diff as select distinct {key} as k from "
-        f"(({added} except {removed}) union all ({removed} except {added})) where {key} is not null"
+        f"create or replace temp table _diff as select distinct k from "
+        f"({_both_ways(f'select {key} as k, hash({columns}) as h from {{rows}}', removed, added)})"
     )
     if key == "entity_id":
-        connection.execute("insert into _changed_rows select k from _diff")
+        connection.execute("create or replace temp table _entities as select k as entity_id from _diff")
+        if table == XREF:  # a record that joined or left entity_xref moves to or from the rows without one
+            moved = f"select count(*) from ({_both_ways('select source, record_key from {rows}', removed, added)})"
+            if connection.execute(moved).fetchall()[0][0]:
+                connection.execute("insert into _entities values (null)")
         return
-    # A record's entity tonight. Its entity before is in this diff of entity_xref (always an input here) when
-    # the record moved or went away.
+    # A record's entity tonight (its entity before is in the diff of entity_xref, also an input, when the
+    # record moved or went away); a record without one changes the rows without an entity.
     mapping = DeltaTable(str(lake_dir / XREF), version=xref_version)
     xref = _rows(connection, "_xref", set(mapping.file_uris()), pa.schema(mapping.schema().to_arrow()))
     connection.execute(
-        f"insert into _changed_rows select x.entity_id from _diff join {xref} as x "
+        f"create or replace temp table _entities as select x.entity_id from _diff left join {xref} as x "
         "on x.record_key = _diff.k and x.source = ?",
         [RECORD_SOURCES[table]],
     )
+
+
+def _both_ways(select: str, removed: str, added: str) -> str:
+    """The rows of `select` (over `{rows}`) in one side and not in the other."""
+    one, other = select.format(rows=added), select.format(rows=removed)
+    return f"({one} except {other}) union all ({other} except {one})"
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
 
 
 def _rows(connection: duckdb.DuckDBPyConnection, alias: str, files: set[str], schema: pa.Schema) -> str:
@@ -229,7 +282,7 @@ def _rows(connection: duckdb.DuckDBPyConnection, alias: str, files: set[str], sc
     if any(not Path(f).exists() for f in files):
         raise WholeBuild("an earlier version's files were vacuumed")
     listed = ", ".join("'" + f.replace("'", "''") + "'" for f in sorted(files))
-    columns = ", ".join('"' + c.replace('"', '""') + '"' for c in schema.names)
+    columns = ", ".join(_quoted(c) for c in schema.names)
     return f"(select {columns} from read_parquet([{listed}], union_by_name = true))"
 
 
@@ -246,7 +299,7 @@ def _state(connection: duckdb.DuckDBPyConnection, name: str) -> dict | None:
 
 def _has_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
     query = "select count(*) from duckdb_tables() where database_name = current_database() and table_name = ?"
-    return connection.execute(query, [name]).fetchone()[0] > 0
+    return connection.execute(query, [name]).fetchall()[0][0] > 0
 
 
 def changed_this_run(connection: duckdb.DuckDBPyConnection, model: str, run_id: str) -> str | None:

@@ -113,7 +113,7 @@ def _derive(
         return 0
     where = f"entity_id in (select entity_id from ({changed}))"
     connection.execute(f"delete from main.{table} where {where}")
-    return connection.execute(f"insert into main.{table} by name {select.format(where=where)}").fetchone()[0]
+    return connection.execute(f"insert into main.{table} by name {select.format(where=where)}").fetchall()[0][0]
 
 
 def _bigrams(connection: duckdb.DuckDBPyConnection, present: set[str], run_id: str | None) -> int:
@@ -142,7 +142,7 @@ def _bigrams(connection: duckdb.DuckDBPyConnection, present: set[str], run_id: s
 
 
 def _count(connection: duckdb.DuckDBPyConnection, table: str) -> int:
-    return connection.execute(f"select count(*) from main.{table}").fetchone()[0]
+    return connection.execute(f"select count(*) from main.{table}").fetchall()[0][0]
 
 
 def _appended(connection: duckdb.DuckDBPyConnection, bigrams: str) -> int:

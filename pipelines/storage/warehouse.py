@@ -115,7 +115,8 @@ def publish(staging_file: Path, warehouse: Path, run_id: str) -> tuple[list[str]
     with duckdb.connect(str(staging_file)) as connection:
         service_index.build(connection, run_id)
         carried = incremental.built_before(connection, run_id)
-        connection.execute(f"drop table if exists main.{incremental.CHANGED}")
+        for table in incremental.STAGING_ONLY:
+            connection.execute(f"drop table if exists main.{table}")
         connection.execute("checkpoint")
         tables = [
             r[0] for r in connection.execute("select table_name from duckdb_tables() order by 1").fetchall()
