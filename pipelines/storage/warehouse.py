@@ -28,13 +28,17 @@ def staging_path(warehouse: Path, run_id: str) -> Path:
 
 def staging(warehouse: Path, run_id: str) -> Path:
     """The run's staging file; the first step of the run to ask makes it a copy of the published warehouse
-    (copied under another name and renamed: a step killed while copying leaves no half copy behind)."""
+    (copied under another name, then linked into place: a step killed while copying leaves no half copy)."""
     staging = staging_path(warehouse, run_id)
     staging.parent.mkdir(parents=True, exist_ok=True)
     if warehouse.exists() and not staging.exists():
-        copying = staging.with_name(f"{staging.name}.copying")
+        copying = staging.with_name(f"{staging.name}.copying.{os.getpid()}")
         shutil.copyfile(warehouse, copying)
-        os.replace(copying, staging)
+        try:
+            os.link(copying, staging)  # never replaces a staging file another step has begun to write
+        except FileExistsError:
+            pass
+        copying.unlink()
     return staging
 
 
