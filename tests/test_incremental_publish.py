@@ -119,6 +119,8 @@ def apply(lake: Lake, kind: str, key: str, value: str) -> None:
 def test_replacing_the_changed_entities_equals_a_full_build(
     tmp_path_factory: pytest.TempPathFactory, nights: list
 ) -> None:
+    never_whole = pytest.MonkeyPatch()  # however many of these 8 entities change, replace them
+    never_whole.setattr(incremental, "WHOLE_BUILD_SHARE", float("inf"))
     tmp = tmp_path_factory.mktemp("incremental")
     lake = start(tmp / "lake")
     published = tmp / "published.duckdb"
@@ -129,6 +131,7 @@ def test_replacing_the_changed_entities_equals_a_full_build(
         built = build(lake.root, published, f"night-{night}")
         assert built.mode == "replaced", built.reason
         assert rows(published) == full(lake.root, tmp, night), changes
+    never_whole.undo()
 
 
 def test_a_night_without_changes_replaces_nothing(tmp_path: Path) -> None:
@@ -166,9 +169,17 @@ def test_what_cannot_be_told_by_entity_is_built_whole(tmp_path: Path) -> None:
     table.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
     assert build(lake.root, database, "night-4").reason == "an earlier version's files were vacuumed"
     assert rows(database) == full(lake.root, tmp_path, 4)
+    # Too many entities changed to replace them one by one (21 rows: 8 entities, 12 records, the appended E1).
+    for entity in ENTITIES[:5]:
+        apply(lake, "golden", entity, "changed")
+    assert (
+        build(lake.root, database, "night-5").reason
+        == "5 entities changed, too many of 21 rows to replace them one by one"
+    )
+    assert rows(database) == full(lake.root, tmp_path, 5)
     # A model not marked as built by entity.
     unmarked = SQL.replace(incremental.MARKER, "--")
-    assert build(lake.root, database, "night-5", unmarked).reason == "not built by entity"
+    assert build(lake.root, database, "night-6", unmarked).reason == "not built by entity"
 
 
 def test_a_retried_step_keeps_what_its_first_attempt_replaced(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 from deltalake import DeltaTable
+from sqlglot.errors import SqlglotError
 
 from pipelines.publishing import seeds, sql_macros, sql_models
 from pipelines.storage import catalog
@@ -43,6 +44,8 @@ LAKE_CHANGES = "_lake_change"
 LAKE_DIFFED = "_lake_diffed"
 STAGING_ONLY = (CHANGED, LAKE_CHANGES, LAKE_DIFFED)
 XREF = catalog.ENTITY_XREF
+# More changed entities than this share of a model's rows: building it whole is cheaper (and equal).
+WHOLE_BUILD_SHARE = 0.2
 # Silver tables keyed by record: their rows belong to the entity entity_xref gives (source, record_key).
 RECORD_SOURCES = {
     "silver/registration": "registration",
@@ -170,15 +173,38 @@ def _changed_entities(
     connection.execute("create or replace temp table _changed_rows (entity_id varchar)")
     for upstream in _curated_inputs(sql):
         _add_upstream(connection, upstream, state["run_id"], run_id)
+    read = _columns_read(connection, sql)
     for table, version in versions.items():
         if table not in before:
             raise WholeBuild(f"it did not read {table} before")
         if before[table] != version:
-            _add_lake_changes(connection, lake_dir, table, (before[table], version), versions.get(XREF))
+            columns = read.get(table) if read is not None else None
+            if table == XREF and columns is not None:
+                columns = columns | {"source", "record_key", "entity_id"}  # what maps records to entities
+            _add_lake_changes(
+                connection, lake_dir, table, (before[table], version), versions.get(XREF), columns
+            )
     connection.execute(
         "create or replace temp table _changed as select distinct entity_id from _changed_rows"
     )
+    changed = connection.execute("select count(entity_id) from _changed").fetchall()[0][0]
+    rows = connection.execute(f"select count(*) from main.{name}").fetchall()[0][0]
+    if changed > WHOLE_BUILD_SHARE * rows:
+        raise WholeBuild(f"{changed} entities changed, too many of {rows} rows to replace them one by one")
     return "_changed"
+
+
+def _columns_read(connection: duckdb.DuckDBPyConnection, sql: str) -> dict[str, frozenset[str]] | None:
+    """The columns of each lake table the model depends on (sql_models.lake_columns_read); None (every
+    column) when sqlglot cannot tell."""
+    schema = {}
+    for layer, table in sql_models.referenced_tables(sql):
+        relation = f"main.{table}" if layer == sql_models.CURATED else f"{layer}.{table}"
+        schema[f"{layer}/{table}"] = [row[0] for row in connection.execute(f"describe {relation}").fetchall()]
+    try:
+        return sql_models.lake_columns_read(sql, schema)
+    except SqlglotError:
+        return None
 
 
 def _add_upstream(connection: duckdb.DuckDBPyConnection, upstream: str, last_run: str, run_id: str) -> None:
@@ -203,12 +229,15 @@ def _add_lake_changes(
     table: str,
     versions: tuple[int, int],
     xref_version: int | None,
+    columns: frozenset[str] | None,
 ) -> None:
-    """The entities of the rows that differ between two versions of a lake table (found once a night)."""
+    """The entities of the rows whose `columns` (None: all) differ between two versions of a lake table
+    (found once a night for each set of columns)."""
     diff = f"{versions[0]}..{versions[1]}" + (f" by xref {xref_version}" if table in RECORD_SOURCES else "")
+    diff += f" of {','.join(sorted(columns))}" if columns is not None else ""
     done = f"select count(*) from main.{LAKE_DIFFED} where tbl = ? and diff = ?"
     if not connection.execute(done, [table, diff]).fetchall()[0][0]:
-        _diff_lake_table(connection, lake_dir, table, versions, xref_version)
+        _diff_lake_table(connection, lake_dir, table, versions, xref_version, columns)
         connection.execute(
             f"insert into main.{LAKE_CHANGES} select ?, ?, entity_id from _entities", [table, diff]
         )
@@ -225,10 +254,11 @@ def _diff_lake_table(
     table: str,
     versions: tuple[int, int],
     xref_version: int | None,
+    columns: frozenset[str] | None,
 ) -> None:
     """Fill `_entities` with the entities of the rows in the files added or removed between two versions that
     differ (a merge rewrites whole files: most are the same row twice). Rows are compared by key and a
-    64-bit hash of all their columns."""
+    64-bit hash of the columns the model reads, as many times as they occur (except all)."""
     then, now = (DeltaTable(str(lake_dir / table), version=v) for v in versions)
     if then.metadata().partition_columns or now.metadata().partition_columns:
         raise WholeBuild(f"{table} is partitioned")
@@ -241,10 +271,10 @@ def _diff_lake_table(
     old_files, new_files = set(then.file_uris()), set(now.file_uris())
     removed = _rows(connection, "_removed", old_files - new_files, schema)
     added = _rows(connection, "_added", new_files - old_files, schema)
-    columns = ", ".join(_quoted(c) for c in schema.names)
+    hashed = ", ".join(_quoted(c) for c in schema.names if columns is None or c in columns) or "null"
     connection.execute(
         f"create or replace temp table _diff as select distinct k from "
-        f"({_both_ways(f'select {key} as k, hash({columns}) as h from {{rows}}', removed, added)})"
+        f"({_both_ways(f'select {key} as k, hash({hashed}) as h from {{rows}}', removed, added)})"
     )
     if key == "entity_id":
         connection.execute("create or replace temp table _entities as select k as entity_id from _diff")
@@ -267,7 +297,7 @@ def _diff_lake_table(
 def _both_ways(select: str, removed: str, added: str) -> str:
     """The rows of `select` (over `{rows}`) in one side and not in the other."""
     one, other = select.format(rows=added), select.format(rows=removed)
-    return f"({one} except {other}) union all ({other} except {one})"
+    return f"({one} except all {other}) union all ({other} except all {one})"
 
 
 def _quoted(column: str) -> str:

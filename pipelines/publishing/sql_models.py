@@ -12,6 +12,9 @@ from pathlib import Path
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.optimizer.pushdown_projections import pushdown_projections
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import traverse_scope
 
 from pipelines.storage import catalog
 
@@ -42,3 +45,32 @@ def referenced_tables(sql: str) -> tuple[tuple[str, str], ...]:
         elif table.db in _MODEL_SCHEMAS or (not table.db and table.name not in ctes):
             tables.add((CURATED, table.name))
     return tuple(sorted(tables))
+
+
+def lake_columns_read(sql: str, schema: dict[str, list[str]]) -> dict[str, frozenset[str]]:
+    """`layer/table` -> the columns of each lake table the model's result can depend on: selected,
+    filtered, joined, grouped or ordered on, once sqlglot has expanded every `*` and pruned what each CTE
+    selects but nothing uses. `schema` gives every table's columns (`layer/table` -> names)."""
+    return dict(_lake_columns_read(sql, tuple((t, tuple(c)) for t, c in sorted(schema.items()))))
+
+
+@functools.lru_cache(maxsize=256)
+def _lake_columns_read(
+    sql: str, schema: tuple[tuple[str, tuple[str, ...]], ...]
+) -> tuple[tuple[str, frozenset[str]], ...]:
+    nested: dict[str, dict[str, dict[str, str]]] = {}
+    for table, columns in schema:
+        layer, name = table.split("/", 1)
+        nested.setdefault("main" if layer == CURATED else layer, {})[name] = {c: "UNKNOWN" for c in columns}
+    tree = qualify(sqlglot.parse_one(sql, read="duckdb"), schema=nested, dialect="duckdb", db="main")
+    tree = pushdown_projections(tree)
+    read: dict[str, set[str]] = {}
+    for scope in traverse_scope(tree):
+        for column in scope.columns:
+            source = scope.sources.get(column.table)
+            if isinstance(source, exp.Table) and source.db in catalog.LAKE_LAYERS:
+                read.setdefault(f"{source.db}/{source.name}", set()).add(column.name)
+        for source in scope.sources.values():  # a lake table read with no column named (count(*))
+            if isinstance(source, exp.Table) and source.db in catalog.LAKE_LAYERS:
+                read.setdefault(f"{source.db}/{source.name}", set())
+    return tuple((table, frozenset(columns)) for table, columns in sorted(read.items()))
