@@ -191,3 +191,26 @@ def test_a_retried_step_keeps_what_its_first_attempt_replaced(tmp_path: Path) ->
     assert build(lake.root, database, "night-1").reason == "built earlier in this run"
     with duckdb.connect(str(database), read_only=True) as connection:
         assert connection.execute(f"select entity_id from {incremental.CHANGED}").fetchall() == [("E3",)]
+
+
+def test_a_warehouse_carried_forward_gives_back_the_space_it_freed(tmp_path: Path) -> None:
+    """A night that frees much of the carried-forward file (here a large table dropped; in a year, tables
+    rebuilt smaller) publishes a fresh file with the tables and their indexes, not the old file's size."""
+    published = tmp_path / "curated.duckdb"
+    with duckdb.connect(str(published)) as connection:
+        connection.execute("create table golden_entity as select 'E' || range as entity_id, 'X' || range as uscc, "
+                           "'宁波' || range as name, '330203' as district_code from range(100000)")  # fmt: skip
+        connection.execute(
+            "create table retired_model as select range as id, md5(range::varchar) as v from range(1000000)"
+        )
+    warehouse.publish(warehouse.staging(published, "night-0"), published, "night-0")
+    before = published.stat().st_size
+    staging = warehouse.staging(published, "night-1")
+    with duckdb.connect(str(staging)) as connection:
+        connection.execute("drop table retired_model")
+    warehouse.publish(staging, published, "night-1")
+    assert published.stat().st_size < 0.6 * before
+    with duckdb.connect(str(published), read_only=True) as connection:
+        assert connection.execute("select count(*) from golden_entity").fetchall() == [(100000,)]
+        indexes = {row[0] for row in connection.execute("select index_name from duckdb_indexes()").fetchall()}
+        assert {"golden_entity__entity_id", "golden_entity__uscc"} <= indexes

@@ -125,7 +125,38 @@ def publish(staging_file: Path, warehouse: Path, run_id: str) -> tuple[list[str]
         tables = [
             r[0] for r in connection.execute("select table_name from duckdb_tables() order by 1").fetchall()
         ]
+        free = _free_share(connection)
+    if free > REWRITE_FREE_SHARE:
+        _rewrite(staging_file)
     os.replace(staging_file, warehouse)
     for leftover in warehouse.parent.glob(f"{warehouse.name}.*.building*"):
         leftover.unlink()  # staging files of runs that were killed before publishing
     return tables, carried
+
+
+# A file carried forward night after night keeps the blocks that replaced rows and tables freed; DuckDB
+# reuses them but never gives them back. Past this share of free blocks the publish writes a fresh copy.
+REWRITE_FREE_SHARE = 0.3
+
+
+def _free_share(connection: duckdb.DuckDBPyConnection) -> float:
+    total, free = connection.execute(
+        "select total_blocks, free_blocks from pragma_database_size() where database_name = current_database()"
+    ).fetchall()[0]
+    return free / total if total else 0.0
+
+
+def _rewrite(staging_file: Path) -> None:
+    """Copy every table (with its indexes) into a fresh file that takes the staging file's place."""
+    fresh = staging_file.with_name(f"{staging_file.name}.rewrite")
+    fresh.unlink(missing_ok=True)
+    with duckdb.connect(str(fresh)) as connection:
+        connection.execute("attach ? as carried (read_only)", [str(staging_file)])
+        connection.execute(f"copy from database carried to {_identifier(connection)}")
+        connection.execute("detach carried")
+        connection.execute("checkpoint")
+    os.replace(fresh, staging_file)
+
+
+def _identifier(connection: duckdb.DuckDBPyConnection) -> str:
+    return '"' + connection.execute("select current_database()").fetchall()[0][0].replace('"', '""') + '"'
