@@ -113,7 +113,8 @@ def _derive(
         return 0
     where = f"entity_id in (select entity_id from ({changed}))"
     connection.execute(f"delete from main.{table} where {where}")
-    return connection.execute(f"insert into main.{table} by name {select.format(where=where)}").fetchall()[0][0]
+    inserted = connection.execute(f"insert into main.{table} by name {select.format(where=where)}")
+    return inserted.fetchall()[0][0]
 
 
 def _bigrams(connection: duckdb.DuckDBPyConnection, present: set[str], run_id: str | None) -> int:
