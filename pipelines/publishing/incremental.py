@@ -31,6 +31,7 @@ import pyarrow as pa
 from deltalake import DeltaTable
 from sqlglot.errors import SqlglotError
 
+from pipelines.domain.contract import ENTITY_SOURCES
 from pipelines.publishing import seeds, sql_macros, sql_models
 from pipelines.storage import catalog
 
@@ -47,11 +48,7 @@ XREF = catalog.ENTITY_XREF
 # More changed entities than this share of a model's rows: building it whole is cheaper (and equal).
 WHOLE_BUILD_SHARE = 0.2
 # Silver tables keyed by record: their rows belong to the entity entity_xref gives (source, record_key).
-RECORD_SOURCES = {
-    "silver/registration": "registration",
-    "silver/licensing": "licensing",
-    "silver/district": "district",
-}
+RECORD_SOURCES = {catalog.silver(source): source for source in ENTITY_SOURCES}
 STATE_DDL = f"""
 create table if not exists main.{STATE} (
     model varchar, digest varchar, versions varchar, run_id varchar, mode varchar, entities bigint
