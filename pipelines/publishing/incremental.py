@@ -5,15 +5,17 @@ carries the line `-- incremental by entity_id` promises that its rows of an enti
 of that entity (no ranking or counting across entities, nothing read by the as-of date). For such a model
 the night deletes and re-inserts the rows of the entities whose inputs changed since it was last built,
 running the model's own SQL filtered on them; every other row stays as it was. Rows without an entity are
-always rebuilt. Any other model, and any model whose change cannot be told by entity, is built whole.
+rebuilt when they may have changed. Any other model, any model whose change cannot be told by entity, and
+one whose change touches more than WHOLE_BUILD_SHARE of its rows, is built whole.
 
 What changed since the last build comes from the Delta log, not from a guess:
 - `model_state` (published with the warehouse) records, per model, the Delta version of every lake table
   the build read and a digest of its SQL, seeds and macros;
 - between that version and tonight's, the rows in the files added or removed are compared (a merge rewrites
-  whole files, so most of them are the same row twice) and the entities of the rows that differ are taken:
-  by their `entity_id`, or for a silver table by its records' entities in entity_xref (the diff of
-  entity_xref, an input of every such model, adds the entities a record left);
+  whole files, so most of them are the same row twice) by key and a hash of the columns the model reads
+  (sql_models.lake_columns_read), and the entities of the rows that differ are taken: by their `entity_id`,
+  or for a silver table by its records' entities in entity_xref (the diff of entity_xref, an input of every
+  such model, adds the entities a record left);
 - a curated model it reads passes on the entities it replaced tonight (`_changed_entity`, staging only).
 The result equals a full build (tests/e2e/test_history.py compares every night with `asof`, which builds
 every model whole). No Dagster here.
@@ -175,9 +177,9 @@ def _changed_entities(
         if table not in before:
             raise WholeBuild(f"it did not read {table} before")
         if before[table] != version:
-            columns = read.get(table) if read is not None else None
-            if table == XREF and columns is not None:
-                columns = columns | {"source", "record_key", "entity_id"}  # what maps records to entities
+            columns = read.get(table, frozenset()) if read is not None else None
+            if table == XREF and columns is not None:  # also what maps records to entities
+                columns = columns | {"source", "record_key", "entity_id"}
             _add_lake_changes(
                 connection, lake_dir, table, (before[table], version), versions.get(XREF), columns
             )
