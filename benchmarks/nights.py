@@ -226,8 +226,8 @@ def rebuild_check(landing: Path, work: Path, folder: Path) -> bool:
 def compare(left: Path, right: Path, skip: frozenset[str] = frozenset()) -> list[str]:
     """Tables whose rows differ (tables in `skip` and columns in NOT_COMPARED left out, rows in any order).
     Compared inside DuckDB, which spills to disk: two 1.5M-entity warehouses do not fit in memory as frames."""
-    with duckdb.connect(config={"memory_limit": "4GB"}) as db:
-        db.execute(f"set temp_directory = '{left.parent / 'compare.tmp'}'")
+    spill = {"memory_limit": "4GB", "temp_directory": str(left.parent / "compare.tmp")}
+    with duckdb.connect(config=spill) as db:
         db.execute("attach ? as l (read_only)", [str(left)])
         db.execute("attach ? as r (read_only)", [str(right)])
         columns = {side: _columns(db, side, skip) for side in ("l", "r")}
