@@ -64,7 +64,13 @@ def full(lake_dir: Path, tmp: Path, night: int) -> list[tuple]:
 
 def start(lake_dir: Path) -> Lake:
     lake = Lake(lake_dir, run_id="night-0")
-    golden = pl.DataFrame({"entity_id": ENTITIES, "value": [f"v{n}" for n in range(len(ENTITIES))]})
+    golden = pl.DataFrame(
+        {
+            "entity_id": ENTITIES,
+            "value": [f"v{n}" for n in range(len(ENTITIES))],
+            "unread": [0] * len(ENTITIES),
+        }
+    )  # the model never reads `unread`
     registration = pl.DataFrame({"record_key": RECORDS, "value": [f"r{n}" for n in range(len(RECORDS))]})
     xref = pl.DataFrame(
         {"source": "registration", "record_key": RECORDS, "entity_id": [ENTITIES[n % 8] for n in range(12)]}
@@ -94,9 +100,8 @@ change = st.one_of(
 
 def apply(lake: Lake, kind: str, key: str, value: str) -> None:
     if kind == "golden":
-        lake.upsert(
-            "gold/golden_entity", pl.DataFrame({"entity_id": [key], "value": [value]}), key=["entity_id"]
-        )
+        changed = pl.DataFrame({"entity_id": [key], "value": [value], "unread": [len(value)]})
+        lake.upsert("gold/golden_entity", changed, key=["entity_id"])
     elif kind == "drop_golden":
         lake.upsert("gold/golden_entity", pl.DataFrame(schema={"entity_id": pl.String, "value": pl.String}),
                     key=["entity_id"], deleted=pl.DataFrame({"entity_id": [key]}))  # fmt: skip
@@ -140,6 +145,14 @@ def test_a_night_without_changes_replaces_nothing(tmp_path: Path) -> None:
     assert build(lake.root, tmp_path / "w.duckdb", "night-1") == incremental.Built(
         "replaced", "the rows of 0 entities whose inputs changed", 0
     )
+
+
+def test_a_column_the_model_does_not_read_changes_nothing(tmp_path: Path) -> None:
+    lake = start(tmp_path / "lake")
+    build(lake.root, tmp_path / "w.duckdb", "night-0")
+    unread = pl.DataFrame({"entity_id": ["E1"], "value": ["v1"], "unread": [7]})
+    lake.upsert("gold/golden_entity", unread, key=["entity_id"])
+    assert build(lake.root, tmp_path / "w.duckdb", "night-1").entities == 0
 
 
 def test_what_cannot_be_told_by_entity_is_built_whole(tmp_path: Path) -> None:
