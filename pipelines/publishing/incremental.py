@@ -180,9 +180,8 @@ def _changed_entities(
             columns = read.get(table, frozenset()) if read is not None else None
             if table == XREF and columns is not None:  # also what maps records to entities
                 columns = columns | {"source", "record_key", "entity_id"}
-            _add_lake_changes(
-                connection, lake_dir, table, (before[table], version), versions.get(XREF), columns
-            )
+            diff = LakeDiff(table, (before[table], version), versions.get(XREF), columns)
+            _add_lake_changes(connection, lake_dir, diff)
     connection.execute(
         "create or replace temp table _changed as select distinct entity_id from _changed_rows"
     )
@@ -222,43 +221,42 @@ def _add_upstream(connection: duckdb.DuckDBPyConnection, upstream: str, last_run
         raise WholeBuild(f"{upstream} was built in another run since")
 
 
-def _add_lake_changes(
-    connection: duckdb.DuckDBPyConnection,
-    lake_dir: Path,
-    table: str,
-    versions: tuple[int, int],
-    xref_version: int | None,
-    columns: frozenset[str] | None,
-) -> None:
-    """The entities of the rows whose `columns` (None: all) differ between two versions of a lake table
-    (found once a night for each set of columns)."""
-    diff = f"{versions[0]}..{versions[1]}" + (f" by xref {xref_version}" if table in RECORD_SOURCES else "")
-    diff += f" of {','.join(sorted(columns))}" if columns is not None else ""
+@dataclass(frozen=True)
+class LakeDiff:
+    """Two versions of a lake table to compare on some of its columns (None: all); a silver table's records
+    are mapped to entities through entity_xref at `xref_version`."""
+
+    table: str
+    versions: tuple[int, int]
+    xref_version: int | None
+    columns: frozenset[str] | None
+
+    def name(self) -> str:
+        mapped = f" by xref {self.xref_version}" if self.table in RECORD_SOURCES else ""
+        compared = f" of {','.join(sorted(self.columns))}" if self.columns is not None else ""
+        return f"{self.versions[0]}..{self.versions[1]}{mapped}{compared}"
+
+
+def _add_lake_changes(connection: duckdb.DuckDBPyConnection, lake_dir: Path, diff: LakeDiff) -> None:
+    """The entities of the rows that differ (found once a night for each table, versions and columns)."""
+    keys = [diff.table, diff.name()]
     done = f"select count(*) from main.{LAKE_DIFFED} where tbl = ? and diff = ?"
-    if not connection.execute(done, [table, diff]).fetchall()[0][0]:
-        _diff_lake_table(connection, lake_dir, table, versions, xref_version, columns)
-        connection.execute(
-            f"insert into main.{LAKE_CHANGES} select ?, ?, entity_id from _entities", [table, diff]
-        )
-        connection.execute(f"insert into main.{LAKE_DIFFED} values (?, ?)", [table, diff])
+    if not connection.execute(done, keys).fetchall()[0][0]:
+        _diff_lake_table(connection, lake_dir, diff)
+        connection.execute(f"insert into main.{LAKE_CHANGES} select ?, ?, entity_id from _entities", keys)
+        connection.execute(f"insert into main.{LAKE_DIFFED} values (?, ?)", keys)
     connection.execute(
         f"insert into _changed_rows select entity_id from main.{LAKE_CHANGES} where tbl = ? and diff = ?",
-        [table, diff],
+        keys,
     )
 
 
-def _diff_lake_table(
-    connection: duckdb.DuckDBPyConnection,
-    lake_dir: Path,
-    table: str,
-    versions: tuple[int, int],
-    xref_version: int | None,
-    columns: frozenset[str] | None,
-) -> None:
+def _diff_lake_table(connection: duckdb.DuckDBPyConnection, lake_dir: Path, diff: LakeDiff) -> None:
     """Fill `_entities` with the entities of the rows in the files added or removed between two versions that
     differ (a merge rewrites whole files: most are the same row twice). Rows are compared by key and a
     64-bit hash of the columns the model reads, as many times as they occur (except all)."""
-    then, now = (DeltaTable(str(lake_dir / table), version=v) for v in versions)
+    table, columns = diff.table, diff.columns
+    then, now = (DeltaTable(str(lake_dir / table), version=v) for v in diff.versions)
     if then.metadata().partition_columns or now.metadata().partition_columns:
         raise WholeBuild(f"{table} is partitioned")
     schema = pa.schema(now.schema().to_arrow())
@@ -284,7 +282,7 @@ def _diff_lake_table(
         return
     # A record's entity tonight (its entity before is in the diff of entity_xref, also an input, when the
     # record moved or went away); a record without one changes the rows without an entity.
-    mapping = DeltaTable(str(lake_dir / XREF), version=xref_version)
+    mapping = DeltaTable(str(lake_dir / XREF), version=diff.xref_version)
     xref = _rows(connection, "_xref", set(mapping.file_uris()), pa.schema(mapping.schema().to_arrow()))
     connection.execute(
         f"create or replace temp table _entities as select x.entity_id from _diff left join {xref} as x "
