@@ -122,7 +122,7 @@ def build(
         return Built(state["mode"], "built earlier in this run", 0)
     connection.execute(f"delete from main.{CHANGED} where model = ?", [name])
     try:
-        changed = _changed_entities(connection, name, sql, lake_dir, versions, run_id)
+        changed = _changed_entities(connection, name, sql, state, (lake_dir, versions, run_id))
     except WholeBuild as whole:
         connection.execute(f"create or replace table main.{name} as {sql}")
         built = Built("rebuilt", str(whole), 0)
@@ -155,15 +155,14 @@ def _changed_entities(
     connection: duckdb.DuckDBPyConnection,
     name: str,
     sql: str,
-    lake_dir: Path,
-    versions: dict[str, int],
-    run_id: str,
+    state: dict | None,
+    tonight: tuple[Path, dict[str, int], str],
 ) -> str:
-    """A temporary table of the entities whose rows may differ from the model's last build; raises
-    WholeBuild when that cannot be told."""
+    """A temporary table of the entities whose rows may differ from the model's last build (`state`), given
+    tonight's (lake, versions read, run id); raises WholeBuild when that cannot be told."""
+    lake_dir, versions, run_id = tonight
     if not is_incremental(sql):
         raise WholeBuild("not built by entity")
-    state = _state(connection, name)
     if state is None or not _has_table(connection, name):
         raise WholeBuild("no earlier build in the warehouse")
     if state["digest"] != digest(sql):
