@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -145,13 +147,16 @@ def fingerprint(rows: pl.DataFrame, tasks: pl.DataFrame) -> str:
 MANIFEST = "fingerprints.json"
 
 
-def publish(folder: Path, sheets: dict[str, tuple[pl.DataFrame, pl.DataFrame]]) -> dict[str, str]:
+def publish(
+    folder: Path, sheets: dict[str, tuple[pl.DataFrame, pl.DataFrame]], workers: int | None = None
+) -> dict[str, str]:
     """Write each sheet (file name -> its rows and tasks) into `folder`, unless the same content is there
     already ('unchanged') or in the latest earlier folder, which is then copied ('copied'); else 'written'.
-    Rendering is what costs (tens of seconds a night at city scale); most districts' sheets do not change."""
+    Rendering is what costs (tens of seconds a night at city scale); most districts' sheets do not change,
+    and the ones that do are rendered on `workers` processes (default: one per core)."""
     here, earlier = _manifest(folder), _latest_earlier(folder)
     before = _manifest(earlier) if earlier else {}
-    outcome, prints = {}, {}
+    outcome, prints, to_render = {}, {}, {}
     for name, (rows, tasks) in sheets.items():
         prints[name] = fingerprint(rows, tasks)
         target = folder / name
@@ -161,12 +166,35 @@ def publish(folder: Path, sheets: dict[str, tuple[pl.DataFrame, pl.DataFrame]]) 
             _replace(target, lambda tmp, source=earlier / name: shutil.copyfile(source, tmp))
             outcome[name] = "copied"
         else:
-            _replace(target, lambda tmp, rows=rows, tasks=tasks: write(tmp, rows, tasks))
+            to_render[target] = (rows, tasks)
             outcome[name] = "written"
+    _render_all(to_render, workers or os.cpu_count() or 1)
     # Written last: a run killed before this line leaves whole files and an older manifest, which only
     # makes the next run render again.
     (folder / MANIFEST).write_text(json.dumps(prints, indent=1, sort_keys=True), encoding="utf-8")
     return outcome
+
+
+# Below this many rows in all, starting worker processes (about a second each) costs more than it saves.
+PARALLEL_FROM_ROWS = 50_000
+
+
+def _render_all(sheets: dict[Path, tuple[pl.DataFrame, pl.DataFrame]], workers: int) -> None:
+    """Render the workbooks, largest first. xlsxwriter is pure Python and holds the GIL, so a city's
+    workbooks (hundreds of thousands of rows) are split over processes, not threads."""
+    largest_first = sorted(sheets.items(), key=lambda item: -item[1][0].height)
+    if workers < 2 or len(sheets) < 2 or sum(r.height for r, _ in sheets.values()) < PARALLEL_FROM_ROWS:
+        for target, (rows, tasks) in largest_first:
+            _render(target, rows, tasks)
+        return
+    spawn = multiprocessing.get_context("spawn")  # not fork: the parent runs polars' and Dagster's threads
+    with ProcessPoolExecutor(min(workers, len(sheets)), mp_context=spawn) as pool:
+        for done in [pool.submit(_render, t, rows, tasks) for t, (rows, tasks) in largest_first]:
+            done.result()  # a worker's error is raised here, in the step
+
+
+def _render(target: Path, rows: pl.DataFrame, tasks: pl.DataFrame) -> None:
+    _replace(target, lambda tmp: write(tmp, rows, tasks))
 
 
 def _replace(target: Path, make: Callable[[Path], object]) -> None:

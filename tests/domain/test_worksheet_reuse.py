@@ -46,3 +46,28 @@ def test_a_sheet_changed_by_hand_or_half_written_is_rendered_again(tmp_path: Pat
     assert worksheets.publish(night, {"a.xlsx": sheet("I1")}) == {"a.xlsx": "written"}
     (night / worksheets.MANIFEST).unlink()  # a run killed before its manifest: render again
     assert worksheets.publish(night, {"a.xlsx": sheet("I1")}) == {"a.xlsx": "written"}
+
+
+def test_workbooks_rendered_on_several_processes_equal_those_rendered_in_one(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(worksheets, "PARALLEL_FROM_ROWS", 0)  # the process pool even for small sheets
+    sheets = {
+        f"{n}.xlsx": (
+            pl.DataFrame(
+                {"issue_id": [f"I{n}-{i}" for i in range(50 * n + 1)], "info_detail": ["=1+1"] * (50 * n + 1)}
+            ),
+            TASKS,
+        )
+        for n in range(4)
+    }
+    assert set(worksheets.publish(tmp_path / "pool", sheets, workers=2).values()) == {"written"}
+    worksheets.publish(tmp_path / "one", sheets, workers=1)
+    for name in sheets:
+        pool, one = (
+            openpyxl.load_workbook(tmp_path / "pool" / name),
+            openpyxl.load_workbook(tmp_path / "one" / name),
+        )
+        assert [list(s.values) for s in pool.worksheets] == [list(s.values) for s in one.worksheets]
+        assert first_column(tmp_path / "pool" / name)[-1] == sheets[name][0]["issue_id"][-1]
+    assert not list(tmp_path.rglob(".*.tmp"))
