@@ -35,7 +35,9 @@ def advance(history: pl.DataFrame | None, published: pl.DataFrame, as_of: dt.dat
     )
     if history is None or history.is_empty():
         return stamped.sort(key, VALID_FROM)
-    history = rewind(history.select(stamped.columns).cast(stamped.schema, strict=False), as_of)
+    # Columns a new version added are null in older versions; columns it dropped leave the history.
+    aligned = [pl.col(c) if c in history.columns else pl.lit(None).alias(c) for c in stamped.columns]
+    history = rewind(history.select(aligned).cast(stamped.schema, strict=False), as_of)
     is_open = pl.col(VALID_TO).is_null()
     current = history.filter(is_open)
     compared = [c for c in published.columns if c not in NOT_COMPARED]

@@ -5,7 +5,11 @@
 - Status each run: not detected -> `resolved`; detected -> the latest steward decision (`confirmed`,
   `dismissed`, `corrected`) if it was taken on the same evidence, else `open`. So a dismissal holds while
   the evidence is unchanged and the issue reopens when it changes.
-- `first_detected_on` is kept from the first run that saw the issue (as-of dates, not the wall clock).
+- `first_detected_on` is kept from the first run that saw the issue (as-of dates, not the wall clock);
+  `resolved_on` is the as-of date of the first run that no longer detected it, null while it is detected.
+  Nothing here moves with the as-of date alone, so a night rewrites only the issues it changed (a nightly
+  "last detected" date, which this table held until 2026-12-07, rewrote every open issue, its history
+  versions and the warehouse's rows every night).
 """
 
 from __future__ import annotations
@@ -46,19 +50,29 @@ def update(
         .then(pl.col("action").replace_strict(DECISION_STATUS, default="open"))
         .otherwise(pl.lit("open"))
     )
-    current = decided.with_columns(status=status).drop("action", "evidence_hash_decided")
-    if previous is None or previous.is_empty():
-        return current.with_columns(first_detected_on=pl.lit(as_of), last_detected_on=pl.lit(as_of)).sort(
-            "issue_id"
-        )
-    firsts = previous.select("issue_id", "first_detected_on")
-    current = current.join(firsts, on="issue_id", how="left").with_columns(
-        first_detected_on=pl.col("first_detected_on").fill_null(as_of), last_detected_on=pl.lit(as_of)
+    current = decided.with_columns(status=status, resolved_on=pl.lit(None, pl.Date)).drop(
+        "action", "evidence_hash_decided"
     )
+    if previous is None or previous.is_empty():
+        return current.with_columns(first_detected_on=pl.lit(as_of)).sort("issue_id")
+    previous = _with_resolved_on(previous)
+    current = current.join(previous.select("issue_id", "first_detected_on"), on="issue_id", how="left")
+    current = current.with_columns(pl.col("first_detected_on").fill_null(as_of))
     gone = previous.join(current.select("issue_id"), on="issue_id", how="anti").with_columns(
-        status=pl.lit("resolved")
+        status=pl.lit("resolved"), resolved_on=pl.col("resolved_on").fill_null(as_of)
     )
     return pl.concat([current, gone.select(current.columns)], how="vertical_relaxed").sort("issue_id")
+
+
+def _with_resolved_on(previous: pl.DataFrame) -> pl.DataFrame:
+    """A table written before `resolved_on` (with `last_detected_on`, the last as-of date an issue was
+    detected): a resolved issue was found gone after that date, at the earliest the next day."""
+    if "resolved_on" in previous.columns:
+        return previous
+    found_gone = pl.col("last_detected_on") + pl.duration(days=1)
+    return previous.with_columns(
+        resolved_on=pl.when(pl.col("status") == "resolved").then(found_gone).cast(pl.Date)
+    ).drop("last_detected_on")
 
 
 def _latest_decisions(decisions: pl.DataFrame) -> pl.DataFrame:

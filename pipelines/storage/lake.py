@@ -161,8 +161,13 @@ class Lake:
 
     def sync(self, table: str, target: pl.DataFrame, key: list[str]) -> tuple[int, int]:
         """Make the table equal `target` by merging only the rows that differ (ignoring run_id).
-        Returns (rows upserted, rows deleted); writes nothing when they are equal."""
-        upserts, deletes = diff(target, self.read(table), key)
+        Returns (rows upserted, rows deleted); writes nothing when they are equal. A table whose columns a
+        new version changed is rewritten whole, in the new columns (a merge keeps the old ones)."""
+        current = self.read(table)
+        if current is not None and set(current.columns) != set(target.columns):
+            self.overwrite(table, target)
+            return target.height, current.join(target.select(key), on=key, how="anti").height
+        upserts, deletes = diff(target, current, key)
         self.upsert(table, upserts, key=key, deleted=deletes)
         return upserts.height, deletes.height
 

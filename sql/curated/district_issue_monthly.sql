@@ -1,9 +1,10 @@
 -- Open issues and the zombie share per district at each month's end, as the issue log shows them.
 --
 -- One row per district and month of district_monthly_index. An issue counts as open at a month's end
--- (the as-of date for the partial as-of month) when it was first detected by then and either is still
--- open or confirmed, or was last detected on or after that day (a resolved, dismissed or corrected issue
--- counts up to its last detection). District: the entity's golden district_code (entity_issue).
+-- (the as-of date for the partial as-of month) when it was first detected by then and had not been found
+-- gone by then: it is still detected (open, confirmed, or dismissed or corrected on unchanged evidence), or
+-- it was resolved after that day (resolved_on, the first as-of date that no longer detected it).
+-- District: the entity's golden district_code (entity_issue).
 --   is_observed         the month ends on or after the first detection of any issue: earlier months
 --                       were before the warehouse kept issues, and their counts say nothing
 --   open_issues         issues open at the month's end; open_high_issues those of severity high
@@ -27,11 +28,8 @@ issues as (
         entity_issue.severity,
         month_no(entity_issue.first_detected_on) as from_month_no,
         case
-            when entity_issue.status in ('open', 'confirmed') or entity_issue.last_detected_on >= as_of.as_of_on
-                then as_of.as_of_month_no
-            when entity_issue.last_detected_on = last_day(entity_issue.last_detected_on)
-                then month_no(entity_issue.last_detected_on)
-            else month_no(entity_issue.last_detected_on) - 1
+            when entity_issue.resolved_on is null then as_of.as_of_month_no
+            else month_no(entity_issue.resolved_on) - 1
         end as to_month_no
     from entity_issue
     cross join as_of

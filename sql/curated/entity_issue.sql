@@ -18,7 +18,7 @@ select
     issues.detail,
     issues.evidence,
     issues.first_detected_on,
-    issues.last_detected_on,
+    issues.resolved_on,
     issues.status,
     golden.district_code,
     golden.name as entity_name,
