@@ -265,17 +265,22 @@ def _diff_lake_table(connection: duckdb.DuckDBPyConnection, lake_dir: Path, diff
     if key is None or key not in schema.names:
         raise WholeBuild(f"{table} has no entity_id and no record_key")
     old_files, new_files = set(then.file_uris()), set(now.file_uris())
-    removed = _rows(connection, "_removed", old_files - new_files, schema)
-    added = _rows(connection, "_added", new_files - old_files, schema)
     hashed = ", ".join(_quoted(c) for c in schema.names if columns is None or c in columns) or "null"
+    # Each side is read once into a temp table: `_both_ways` reads each of its relations twice.
+    extra = ", source, record_key" if table == XREF else ""
+    for side, files in (("_removed", old_files - new_files), ("_added", new_files - old_files)):
+        rows = _rows(connection, f"{side}_files", files, schema)
+        connection.execute(
+            f"create or replace temp table {side} as select {key} as k, hash({hashed}) as h{extra} from {rows}"
+        )
     connection.execute(
-        f"create or replace temp table _diff as select distinct k from "
-        f"({_both_ways(f'select {key} as k, hash({hashed}) as h from {{rows}}', removed, added)})"
+        "create or replace temp table _diff as select distinct k from "
+        f"({_both_ways('select k, h from {rows}', '_removed', '_added')})"
     )
     if key == "entity_id":
         connection.execute("create or replace temp table _entities as select k as entity_id from _diff")
         if table == XREF:  # a record that joined or left entity_xref moves to or from the rows without one
-            moved = f"select count(*) from ({_both_ways('select source, record_key from {rows}', removed, added)})"
+            moved = f"select count(*) from ({_both_ways('select source, record_key from {rows}', '_removed', '_added')})"
             if connection.execute(moved).fetchall()[0][0]:
                 connection.execute("insert into _entities values (null)")
         return
