@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from pipelines.publishing import incremental
 from pipelines.storage import warehouse
-from pipelines.storage.lake import Lake
+from pipelines.storage.lake import WITH_CHANGE_FEED, Lake
 from pipelines.storage.maintenance import maintain_table
 
 # Each entity's value and its registration records' values, through entity_xref (as shared_entity does), and
@@ -62,7 +62,9 @@ def full(lake_dir: Path, tmp: Path, night: int) -> list[tuple]:
     return rows(database)
 
 
-def start(lake_dir: Path) -> Lake:
+def start(lake_dir: Path, change_feed: bool = True) -> Lake:
+    """A lake of three tables, created with Delta's change data feed on (as the lake creates them) or
+    without it (as lakes created before 2026-12-07 are)."""
     lake = Lake(lake_dir, run_id="night-0")
     golden = pl.DataFrame(
         {
@@ -80,7 +82,9 @@ def start(lake_dir: Path) -> Lake:
         ("silver/registration", registration),
         ("gold/entity_xref", xref),
     ):
-        write_deltalake(str(lake_dir / table), frame.to_arrow())
+        write_deltalake(
+            str(lake_dir / table), frame.to_arrow(), configuration=WITH_CHANGE_FEED if change_feed else None
+        )
     return lake
 
 
@@ -120,14 +124,17 @@ def apply(lake: Lake, kind: str, key: str, value: str) -> None:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(nights=st.lists(st.lists(change, min_size=0, max_size=4), min_size=1, max_size=4))
+@given(
+    nights=st.lists(st.lists(change, min_size=0, max_size=4), min_size=1, max_size=4),
+    change_feed=st.booleans(),
+)
 def test_replacing_the_changed_entities_equals_a_full_build(
-    tmp_path_factory: pytest.TempPathFactory, nights: list
+    tmp_path_factory: pytest.TempPathFactory, nights: list, change_feed: bool
 ) -> None:
     never_whole = pytest.MonkeyPatch()  # however many of these 8 entities change, replace them
     never_whole.setattr(incremental, "WHOLE_BUILD_SHARE", float("inf"))
     tmp = tmp_path_factory.mktemp("incremental")
-    lake = start(tmp / "lake")
+    lake = start(tmp / "lake", change_feed)
     published = tmp / "published.duckdb"
     assert build(lake.root, published, "night-0").mode == "rebuilt"
     for night, changes in enumerate(nights, start=1):
@@ -156,7 +163,7 @@ def test_a_column_the_model_does_not_read_changes_nothing(tmp_path: Path) -> Non
 
 
 def test_what_cannot_be_told_by_entity_is_built_whole(tmp_path: Path) -> None:
-    lake = start(tmp_path / "lake")
+    lake = start(tmp_path / "lake", change_feed=False)  # a table read from its files (see below for the feed)
     database = tmp_path / "w.duckdb"
     build(lake.root, database, "night-0")
     # The SQL changed: the recorded build says nothing about the new one.
@@ -193,6 +200,24 @@ def test_what_cannot_be_told_by_entity_is_built_whole(tmp_path: Path) -> None:
     # A model not marked as built by entity.
     unmarked = SQL.replace(incremental.MARKER, "--")
     assert build(lake.root, database, "night-6", unmarked).reason == "not built by entity"
+
+
+def test_the_change_feed_tells_the_changes_after_the_files_were_compacted_and_vacuumed(
+    tmp_path: Path,
+) -> None:
+    lake = start(tmp_path / "lake")
+    database = tmp_path / "w.duckdb"
+    build(lake.root, database, "night-0")
+    apply(lake, "golden", "E2", "x")
+    table = DeltaTable(str(lake.root / "gold/golden_entity"))
+    table.optimize.compact()
+    table.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+    assert not (
+        set(DeltaTable(str(lake.root / "gold/golden_entity"), version=0).file_uris()) & set(table.file_uris())
+    )
+    built = build(lake.root, database, "night-1")
+    assert (built.mode, built.entities) == ("replaced", 1)
+    assert rows(database) == full(lake.root, tmp_path, 1)
 
 
 def test_a_retried_step_keeps_what_its_first_attempt_replaced(tmp_path: Path) -> None:

@@ -251,9 +251,12 @@ def _add_lake_changes(connection: duckdb.DuckDBPyConnection, lake_dir: Path, dif
 
 
 def _diff_lake_table(connection: duckdb.DuckDBPyConnection, lake_dir: Path, diff: LakeDiff) -> None:
-    """Fill `_entities` with the entities of the rows in the files added or removed between two versions that
-    differ (a merge rewrites whole files: most are the same row twice). Rows are compared by key and a
-    64-bit hash of the columns the model reads, as many times as they occur (except all)."""
+    """Fill `_entities` with the entities of the rows that changed between two versions. Delta's change data
+    feed gives the rows each commit removed and added: the rows a merge changed, where the table writes the
+    feed, else every row of the files a commit removed and added (a merge rewrites whole files: most are the
+    same row twice). Rows are compared by key and a 64-bit hash of the columns the model reads, as many times
+    as they occur (except all), so a row changed and changed back, or changed in a column the model does not
+    read, changes nothing."""
     table, columns = diff.table, diff.columns
     then, now = (DeltaTable(str(lake_dir / table), version=v) for v in diff.versions)
     if then.metadata().partition_columns or now.metadata().partition_columns:
@@ -264,14 +267,19 @@ def _diff_lake_table(connection: duckdb.DuckDBPyConnection, lake_dir: Path, diff
     key = "entity_id" if "entity_id" in schema.names else "record_key" if table in RECORD_SOURCES else None
     if key is None or key not in schema.names:
         raise WholeBuild(f"{table} has no entity_id and no record_key")
-    old_files, new_files = set(then.file_uris()), set(now.file_uris())
-    hashed = ", ".join(_quoted(c) for c in schema.names if columns is None or c in columns) or "null"
-    # Each side is read once into a temp table: `_both_ways` reads each of its relations twice.
-    extra = ", source, record_key" if table == XREF else ""
-    for side, files in (("_removed", old_files - new_files), ("_added", new_files - old_files)):
-        rows = _rows(connection, f"{side}_files", files, schema)
+    hashed = [c for c in schema.names if columns is None or c in columns]
+    kept = ["source", "record_key"] if table == XREF else []
+    wanted = sorted({key, *hashed, *kept})
+    if then.metadata().configuration.get("delta.enableChangeDataFeed") == "true":
+        _load_changes(connection, now, diff.versions, wanted)
+    else:  # a table created before the lake turned the feed on (delta-rs refuses some of its commits)
+        _load_files(connection, then, now, wanted)
+    hash_of = f"hash({', '.join(_quoted(c) for c in hashed) or 'null'})"
+    extra = "".join(f", {c}" for c in kept)
+    for side, added in (("_removed", "not"), ("_added", "")):
         connection.execute(
-            f"create or replace temp table {side} as select {key} as k, hash({hashed}) as h{extra} from {rows}"
+            f"create or replace temp table {side} as select {key} as k, {hash_of} as h{extra} "
+            f"from _changes where {added} _change_type in ('insert', 'update_postimage')"
         )
     connection.execute(
         "create or replace temp table _diff as select distinct k from "
@@ -292,6 +300,41 @@ def _diff_lake_table(connection: duckdb.DuckDBPyConnection, lake_dir: Path, diff
         f"create or replace temp table _entities as select x.entity_id from _diff left join {xref} as x "
         "on x.record_key = _diff.k and x.source = ?",
         [RECORD_SOURCES[table]],
+    )
+
+
+def _load_changes(
+    connection: duckdb.DuckDBPyConnection, table: DeltaTable, versions: tuple[int, int], columns: list[str]
+) -> None:
+    """The change feed's rows (these columns and `_change_type`) of the commits after `versions[0]` up to
+    `versions[1]`, into the temp table `_changes`."""
+    first, last = versions
+    try:
+        feed = table.load_cdf(
+            starting_version=first + 1, ending_version=last, columns=[*columns, "_change_type"]
+        )
+        connection.register("_feed", pa.RecordBatchReader.from_stream(feed))
+        connection.execute("create or replace temp table _changes as select * from _feed")
+    except Exception as error:  # noqa: BLE001 - any unreadable change (a vacuumed file, a version gone)
+        cause = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+        raise WholeBuild(f"the changes of {first}..{last} cannot be read: {cause}") from error
+    finally:
+        connection.unregister("_feed")
+
+
+def _load_files(
+    connection: duckdb.DuckDBPyConnection, then: DeltaTable, now: DeltaTable, columns: list[str]
+) -> None:
+    """The same temp table `_changes` from the files: every row of a file one version has and the other has
+    not is deleted or inserted."""
+    schema = pa.schema(now.schema().to_arrow())
+    old_files, new_files = set(then.file_uris()), set(now.file_uris())
+    removed = _rows(connection, "_removed_files", old_files - new_files, schema)
+    added = _rows(connection, "_added_files", new_files - old_files, schema)
+    listed = ", ".join(_quoted(c) for c in columns)
+    connection.execute(
+        f"create or replace temp table _changes as select {listed}, 'delete' as _change_type from {removed} "
+        f"union all select {listed}, 'insert' from {added}"
     )
 
 

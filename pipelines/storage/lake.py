@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 _SAFE_PREDICATE_VALUE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
+# Delta's change data feed, given to every write: a table is created with it on (an existing table keeps
+# its own settings). A merge then also writes the rows it changed, so a reader of the changes between two
+# versions (publishing/incremental.py) reads those rows, not every file the merge rewrote. A table created
+# before 2026-12-07 has no feed: its changes are read from the files, as before.
+WITH_CHANGE_FEED = {"delta.enableChangeDataFeed": "true"}
+
 
 class LakeBusy(Exception):
     """Another process is writing to this lake."""
@@ -88,6 +94,7 @@ class Lake:
             mode="overwrite",
             schema_mode="overwrite",
             partition_by=partition_by,
+            configuration=WITH_CHANGE_FEED,
             commit_properties=self._commit("overwrite"),
         )
         return True
@@ -100,7 +107,11 @@ class Lake:
                 return False
         else:
             write_deltalake(
-                str(self.path(table)), _arrow(frame), mode="append", commit_properties=self._commit("create")
+                str(self.path(table)),
+                _arrow(frame),
+                mode="append",
+                configuration=WITH_CHANGE_FEED,
+                commit_properties=self._commit("create"),
             )
             return True
         write_deltalake(
@@ -109,6 +120,7 @@ class Lake:
             mode="overwrite",
             predicate=predicate(where),
             schema_mode="merge",
+            configuration=WITH_CHANGE_FEED,
             commit_properties=self._commit("replace_slice"),
         )
         return True
@@ -123,6 +135,7 @@ class Lake:
                 str(self.path(table)),
                 _arrow(changes),
                 mode="append",
+                configuration=WITH_CHANGE_FEED,
                 commit_properties=self._commit("create"),
             )
             return True
@@ -155,7 +168,11 @@ class Lake:
         new = rows if current is None else rows.join(current, on=key, how="anti")
         if current is None or not new.is_empty():
             write_deltalake(
-                str(self.path(table)), _arrow(new), mode="append", commit_properties=self._commit("insert")
+                str(self.path(table)),
+                _arrow(new),
+                mode="append",
+                configuration=WITH_CHANGE_FEED,
+                commit_properties=self._commit("insert"),
             )
         return new.height
 
@@ -178,6 +195,7 @@ class Lake:
                 str(self.path(table)),
                 _arrow(pl.DataFrame(schema=schema)),
                 mode="append",
+                configuration=WITH_CHANGE_FEED,
                 commit_properties=self._commit("create"),
             )
 
