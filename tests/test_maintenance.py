@@ -3,6 +3,7 @@ and holds the lake lock (it never runs while another writer holds the lake)."""
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from pipelines.orchestration import maintenance
 from pipelines.orchestration.resources import LakehouseResource
 from pipelines.storage import catalog
 from pipelines.storage.lake import Lake, exclusive
-from pipelines.storage.maintenance import retention_properties
+from pipelines.storage.maintenance import maintain_table, retention_properties
 
 NIGHTS = 12
 
@@ -102,3 +103,18 @@ def test_retention_shorter_than_asof_is_refused(tmp_path: Path, days: int) -> No
     (tmp_path / "settings.toml").write_text(text, encoding="utf-8")
     with pytest.raises(ValueError, match="shorter than"):
         settings.load(tmp_path / "settings.toml")
+
+
+def test_change_feed_files_older_than_the_window_are_deleted_and_newer_ones_kept(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    table = "gold/golden_entity"
+    lake.upsert(table, pl.DataFrame({"entity_id": ["E1", "E2"], "name": ["甲", "乙"]}), key=["entity_id"])
+    for name in ("丙", "丁"):  # two merges: each writes the rows it changed into _change_data
+        lake.upsert(table, pl.DataFrame({"entity_id": ["E1"], "name": [name]}), key=["entity_id"])
+    old, new = sorted((lake.path(table) / "_change_data").glob("*.parquet"), key=lambda f: f.stat().st_mtime)
+    year_and_half_ago = old.stat().st_mtime - 550 * 86_400
+    os.utime(old, (year_and_half_ago, year_and_half_ago))
+    report = maintain_table(lake.path(table), retention_days=400, target_file_mib=128, run_id="m")
+    assert not old.exists() and new.exists()
+    assert report.vacuumed_files >= 1
+    assert lake.read(table).sort("entity_id")["name"].to_list() == ["丁", "乙"]

@@ -2,7 +2,8 @@
 
 Nightly writes leave each table one or more small files and a log entry per version. Compaction rewrites the
 current snapshot into few large files (a new version with the same rows); a checkpoint lets readers skip
-replaying the log; vacuum deletes files removed from the table longer ago than the retention window. The
+replaying the log; vacuum deletes files removed from the table longer ago than the retention window (and
+the change data feed's files as old, which deltalake's vacuum leaves). The
 window is also set as the table's log and deleted-file retention, so Delta's own log clean-up keeps every
 version an as-of query may read. The caller holds the lake's writer lock: no nightly run writes meanwhile,
 and readers of any kept version still find its files.
@@ -10,6 +11,7 @@ and readers of any kept version still find its files.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -63,6 +65,7 @@ def maintain_table(path: Path, retention_days: int, target_file_mib: int, run_id
     vacuumed = table.vacuum(retention_hours=retention_days * 24, dry_run=True)
     if vacuumed:
         table.vacuum(retention_hours=retention_days * 24, dry_run=False, commit_properties=commit)
+    vacuumed = [*vacuumed, *_old_change_files(path, retention_days)]
     files_after, bytes_after = disk_usage(path)
     name = path.relative_to(path.parents[1]).as_posix()
     return TableReport(
@@ -75,6 +78,16 @@ def maintain_table(path: Path, retention_days: int, target_file_mib: int, run_id
         len(table.file_uris()),
         len(vacuumed),
     )
+
+
+def _old_change_files(path: Path, retention_days: int) -> list[str]:
+    """Delete the change data feed's files written longer ago than the window, which deltalake's vacuum
+    leaves: no version an as-of query or a night's diff may read is that old."""
+    cutoff = time.time() - retention_days * 86_400
+    old = [f for f in (path / "_change_data").rglob("*.parquet") if f.stat().st_mtime < cutoff]
+    for file in old:
+        file.unlink()
+    return [f.name for f in old]
 
 
 def maintain(lake_root: Path, retention_days: int, target_file_mib: int, run_id: str) -> list[TableReport]:
