@@ -36,6 +36,7 @@ from sqlglot.errors import SqlglotError
 from pipelines.domain.contract import ENTITY_SOURCES
 from pipelines.publishing import seeds, sql_macros, sql_models
 from pipelines.storage import catalog
+from pipelines.storage.lake import WITH_CHANGE_FEED
 
 MARKER = "-- incremental by entity_id"
 STATE = "model_state"
@@ -270,7 +271,7 @@ def _diff_lake_table(connection: duckdb.DuckDBPyConnection, lake_dir: Path, diff
     hashed = [c for c in schema.names if columns is None or c in columns]
     kept = ["source", "record_key"] if table == XREF else []
     wanted = sorted({key, *hashed, *kept})
-    if then.metadata().configuration.get("delta.enableChangeDataFeed") == "true":
+    if WITH_CHANGE_FEED.items() <= then.metadata().configuration.items():
         _load_changes(connection, now, diff.versions, wanted)
     else:  # a table created before the lake turned the feed on (delta-rs refuses some of its commits)
         _load_files(connection, then, now, wanted)
