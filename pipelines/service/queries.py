@@ -66,6 +66,31 @@ def _rows(cursor: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[Row
     return [dict(zip(names, (_json(v) for v in row), strict=True)) for row in result.fetchall()]
 
 
+def _lookup(
+    cursor: duckdb.DuckDBPyConnection,
+    table: str,
+    key: str,
+    value: str,
+    *,
+    columns: str = "*",
+    where: tuple[str, list] | None = None,
+    order: str | None = None,
+) -> list[Row]:
+    """The rows of `table` whose `key` equals `value`, then those meeting `where` (sql, params), in `order`.
+
+    DuckDB reads through a table's ART index only when the key's equality is the scan's one filter: any
+    other condition beside it (a status, a district) turns the lookup into a scan (an entity's open issues,
+    3.5 against 0.8 ms at 1.5M entities). So the lookup is materialised first and the rest filters its rows
+    (materialising costs about 0.2 ms: a lookup without conditions is not)."""
+    order_by = f" order by {order}" if order else ""
+    lookup = f"select {columns} from {table} where {key} = ?"
+    if where is None:
+        return _rows(cursor, lookup + order_by, [value])
+    sql, params = where
+    query = f"with hit as materialized ({lookup}) select * from hit where {sql}{order_by}"
+    return _rows(cursor, query, [value, *params])
+
+
 def _json(value: Any) -> Any:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
@@ -79,6 +104,11 @@ def _district_filter(caller: Caller, column: str) -> tuple[str, list]:
     if not caller.districts:
         return "true", []
     return f"{column} in ({', '.join('?' * len(caller.districts))})", list(caller.districts)
+
+
+def _district_limit(caller: Caller) -> tuple[str, list] | None:
+    """The district condition of an entity lookup; None (no condition) for an unlimited key."""
+    return _district_filter(caller, "district_code") if caller.districts else None
 
 
 def search(
@@ -134,12 +164,11 @@ def _by_ids(cursor: duckdb.DuckDBPyConnection, scope: str, ids: list[str]) -> li
 
 
 def entity_id_for_uscc(cursor: duckdb.DuckDBPyConnection, caller: Caller, uscc: str) -> str | None:
-    district, params = _district_filter(caller, "district_code")
-    source = ENTITY_TABLE[caller.scope]
-    found = cursor.execute(
-        f"select min(entity_id) from {source} where uscc = ? and {district}", [uscc, *params]
-    ).fetchone()
-    return found[0]
+    found = _lookup(
+        cursor, ENTITY_TABLE[caller.scope], "uscc", uscc, columns="entity_id, district_code",
+        where=_district_limit(caller), order="entity_id",
+    )  # fmt: skip
+    return found[0]["entity_id"] if found else None
 
 
 def is_uscc_text(text: str) -> bool:
@@ -154,9 +183,8 @@ def profile(cursor: duckdb.DuckDBPyConnection, caller: Caller, entity_id: str) -
     100k entities): DuckDB packs and aggregates the structs, and plans it as a cross product of aggregates."""
     if not ENTITY_ID.match(entity_id):
         return None
-    district, params = _district_filter(caller, "district_code")
     source = ENTITY_SOURCE[caller.scope]
-    found = _rows(cursor, f"select * from {source} where entity_id = ? and {district}", [entity_id, *params])
+    found = _lookup(cursor, source, "entity_id", entity_id, where=_district_limit(caller))
     if not found:
         return None
     result: Row = {
@@ -173,51 +201,44 @@ def profile(cursor: duckdb.DuckDBPyConnection, caller: Caller, entity_id: str) -
 
 
 def _licences(cursor: duckdb.DuckDBPyConnection, scope: str, entity_id: str) -> list[Row]:
-    if scope == "internal":
-        return _rows(
-            cursor, "select * from licence_fact where entity_id = ? order by licence_no", [entity_id]
-        )
-    sql = f"select {OPEN_LICENCE_COLUMNS} from open_licence where entity_id = ? order by licence_no"
-    return _rows(cursor, sql, [entity_id])
+    table, columns = ("licence_fact", "*") if scope == "internal" else ("open_licence", OPEN_LICENCE_COLUMNS)
+    return _lookup(cursor, table, "entity_id", entity_id, columns=columns, order="licence_no")
 
 
 def _inspections(cursor: duckdb.DuckDBPyConnection, scope: str, entity_id: str) -> list[Row]:
     columns = "*" if scope == "internal" else PARTNER_INSPECTION_COLUMNS
-    order = "order by inspected_on desc, inspection_key"
-    sql = f"select {columns} from inspection_fact where entity_id = ? {order}"
-    return _rows(cursor, sql, [entity_id])
+    return _lookup(
+        cursor, "inspection_fact", "entity_id", entity_id, columns=columns,
+        order="inspected_on desc, inspection_key",
+    )  # fmt: skip
 
 
 def _tags(cursor: duckdb.DuckDBPyConnection, scope: str, entity_id: str) -> list[Row]:
-    sql = "select tag_type, tag, tag_zh, rule, evidence from entity_tag where entity_id = ?"
-    params: list = [entity_id]
+    where = None
     if scope != "internal":
         types, rules = TAG_TYPES[scope], PARTNER_RISK_RULES if scope == "partner" else ()
         allowed = [f"tag_type in ({', '.join('?' * len(types))})"]
         if rules:
             allowed.append(f"rule in ({', '.join('?' * len(rules))})")
-        sql += f" and ({' or '.join(allowed)})"
-        params += [*types, *rules]
-    return _rows(cursor, sql + " order by tag_type, tag", params)
+        where = (" or ".join(allowed), [*types, *rules])
+    return _lookup(
+        cursor, "entity_tag", "entity_id", entity_id, columns="tag_type, tag, tag_zh, rule, evidence",
+        where=where, order="tag_type, tag",
+    )  # fmt: skip
 
 
 def _internal(cursor: duckdb.DuckDBPyConnection, entity: Row) -> Row:
     entity_id = entity["entity_id"]
     statuses = ", ".join("?" * len(OPEN_ISSUE_STATUSES))
-    issues = _rows(
-        cursor,
-        f"select * exclude (run_id) from entity_issue where entity_id = ? and status in ({statuses}) "
-        "order by severity, issue_type, issue_id",
-        [entity_id, *OPEN_ISSUE_STATUSES],
-    )
-    tasks = _rows(
-        cursor,
-        "select * exclude (run_id) from supervision_task where entity_id = ? order by due_on, task_id",
-        [entity_id],
-    )
-    lineage = _rows(
-        cursor, "select * from record_lineage where entity_id = ? order by source, record_key", [entity_id]
-    )
+    issues = _lookup(
+        cursor, "entity_issue", "entity_id", entity_id, columns="* exclude (run_id)",
+        where=(f"status in ({statuses})", list(OPEN_ISSUE_STATUSES)), order="severity, issue_type, issue_id",
+    )  # fmt: skip
+    tasks = _lookup(
+        cursor, "supervision_task", "entity_id", entity_id, columns="* exclude (run_id)",
+        order="due_on, task_id",
+    )  # fmt: skip
+    lineage = _lookup(cursor, "record_lineage", "entity_id", entity_id, order="source, record_key")
     return {
         "open_issues": issues,
         "tasks": tasks,
