@@ -55,13 +55,14 @@ def _stamp(path: Path) -> tuple[int, int, int]:
     return status.st_ino, status.st_mtime_ns, status.st_size
 
 
-def open_snapshot(path: Path) -> Snapshot:
+def open_snapshot(path: Path, threads: int | None = None) -> Snapshot:
     """A fresh in-memory DuckDB instance attaching the file: `duckdb.connect(path)` would hand back the cached
-    instance of the replaced file (DuckDB caches instances by path), never the new publish."""
+    instance of the replaced file (DuckDB caches instances by path), never the new publish. `threads`: DuckDB's
+    worker threads (None: one per core)."""
     if not path.is_file():
         raise WarehouseMissing(f"no published warehouse at {path} (run `entity-lakehouse run` first)")
     stamp = _stamp(path)
-    connection = duckdb.connect(":memory:")
+    connection = duckdb.connect(":memory:", config={"threads": threads} if threads else {})
     connection.execute(f"attach ? as {ALIAS} (read_only)", [str(path)])
     published_at = dt.datetime.fromtimestamp(stamp[1] / 1e9, tz=dt.UTC).replace(microsecond=0)
     with connection.cursor() as cursor:
@@ -81,10 +82,11 @@ class Warehouse:
     """The latest published snapshot. Replaced snapshots are not closed here: requests still holding one
     finish on it, and DuckDB closes it when the last reference goes."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, threads: int | None = None) -> None:
         self.path = path
+        self.threads = threads
         self._lock = threading.Lock()
-        self._current = open_snapshot(path)
+        self._current = open_snapshot(path, threads)
         self._refused: tuple[int, int, int] | None = None  # a file it could not serve, not tried again
 
     def snapshot(self) -> Snapshot:
@@ -100,7 +102,7 @@ class Warehouse:
 
     def _renew(self, stamp: tuple[int, int, int]) -> None:
         try:
-            self._current = open_snapshot(self.path)
+            self._current = open_snapshot(self.path, self.threads)
         except WarehouseMissing as missing:  # a file the service cannot serve: keep serving the last one
             self._refused = stamp
             LOG.error("%s; still serving the warehouse published at %s", missing, self._current.published_at)
