@@ -11,6 +11,10 @@ over all nights (entities whose records did not change keep their id) and Delta 
 Every `--keep-every` nights (and the last) the published warehouse is kept; at the end `entity-lakehouse asof`
 must rebuild each kept one, table for table, and the entity and issue histories must have no overlaps.
 
+A bench of hours can be stopped and gone on with: `--resume` with the same `--out` skips the nights it
+finished (`nights.jsonl`) and runs the night it was stopped in again, as a night killed midway is started again
+(its row says `resumed`, its time is not a clean night's).
+
 `--rebuild-check` ends with the full-rebuild check: a copy of the lake loses the state that makes nights
 incremental (what resolution and the golden record were last built from) and runs again, so that every step
 recomputes everything from the same lake with the same stored weights; its warehouse must equal the
@@ -41,6 +45,7 @@ from pipelines.storage.maintenance import maintain
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+RESULTS = "nights.jsonl"  # one line per finished night, written last: what --resume goes on from
 NOT_COMPARED = {"run_id", "published_at", "built_at", "generated_at"}
 STATE_TABLES = (catalog.MATCH_RECORDS, catalog.GOLDEN_INPUTS)  # what makes the next night incremental
 # How the night built each model (versions read, whole or by entity): not data, and never equal in two runs.
@@ -58,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "bench")
     parser.add_argument("--maintenance-every", type=int, default=0, help="maintain the lake every K nights")
     parser.add_argument("--rebuild-check", action="store_true")
+    parser.add_argument(
+        "--resume", action="store_true", help="go on from the nights a stopped bench in --out finished"
+    )
     parser.add_argument(
         "--keep-every", type=int, default=30, help="keep every K-th night's warehouse for as-of"
     )
@@ -78,31 +86,58 @@ def bench(args: argparse.Namespace, folder: Path) -> dict:
                 "--days", str(args.nights + 1), "--out", str(full), "--truth", str(truth)]  # fmt: skip
         measure.run(demo, folder / "logs" / "demo.log")
     landing, work = folder / "landing", folder / "work"
-    shutil.rmtree(landing, ignore_errors=True)
-    shutil.rmtree(work, ignore_errors=True)
+    done = finished_nights(folder) if args.resume else []
+    if not done:  # a new bench: nothing of an earlier one stays
+        for started in (landing, work, folder / "xref", folder / "published"):
+            shutil.rmtree(started, ignore_errors=True)
+        (folder / RESULTS).unlink(missing_ok=True)
     days = sorted({d.name for d in full.glob("*/*") if d.is_dir()})
-    nights, xrefs, kept = [], [], {}
+    nights: list[dict] = list(done)
+    kept: dict[str, Path] = {}  # as-of date -> the warehouse the last kept night of that date published
     for number, day in enumerate(days):
-        for delivery in full.glob(f"*/{day}"):
-            shutil.copytree(delivery, landing / delivery.parent.name / day)
+        if number < len(done):  # finished before the bench was stopped: its outputs are all on disk
+            if (copy := folder / "published" / f"{day}.duckdb").exists():
+                kept[published_on(copy)] = copy
+            continue
+        for delivery in full.glob(f"*/{day}"):  # a night stopped midway had copied some already
+            shutil.copytree(delivery, landing / delivery.parent.name / day, dirs_exist_ok=True)
         if args.maintenance_every and number and number % args.maintenance_every == 0:
             maintain(work / "lake", retention_days=400, target_file_mib=128, run_id=f"maintenance-{day}")
-        nights.append(night(number, day, landing, work, folder, truth))
-        if number % args.keep_every == 0 or number == len(days) - 1:
-            kept[day] = keep(work, folder, day)
-        xrefs.append(
-            pl.read_delta(str(work / "lake" / catalog.ENTITY_XREF)).select(
-                "source", "record_key", "entity_id"
-            )
-        )
+        row = night(number, day, landing, work, folder, truth) | {
+            "resumed": bool(done) and number == len(done)
+        }
+        as_of = published_on(work / "warehouse" / "curated.duckdb")
+        # Two nights can share an as-of date (a folder that is not a date); `asof` answers with the later.
+        if number % args.keep_every == 0 or number == len(days) - 1 or as_of in kept:
+            kept[as_of] = keep(work, folder, day)
+        keep_xref(work, folder, number)
+        with (folder / RESULTS).open("a", encoding="utf-8") as results:  # last: the night is finished
+            results.write(json.dumps(row) + "\n")
+        nights.append(row)
     results = {"entities": args.entities, "seed": args.seed, "nights": nights, **summary(nights)}
-    results["id_stability"] = id_stability(xrefs)
+    results["id_stability"] = id_stability(
+        [pl.read_parquet(f) for f in sorted((folder / "xref").glob("*.parquet"))]
+    )
     results["delta_files"] = file_counts(work / "lake")
     results["asof_equal"] = asof_check(work, kept)
     results["history_problems"] = history_problems(work / "lake")
     if args.rebuild_check:
         results["rebuild_equal"] = rebuild_check(landing, work, folder)
     return results
+
+
+def finished_nights(folder: Path) -> list[dict]:
+    """The nights an earlier, stopped bench in this folder finished (`--resume`)."""
+    path = folder / RESULTS
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def keep_xref(work: Path, folder: Path, number: int) -> None:
+    """The night's record-to-entity map, for id stability over all nights at the end."""
+    xref = pl.read_delta(str(work / "lake" / catalog.ENTITY_XREF)).select("source", "record_key", "entity_id")
+    (folder / "xref").mkdir(parents=True, exist_ok=True)
+    xref.write_parquet(folder / "xref" / f"{number:03d}.parquet")
 
 
 def night(number: int, day: str, landing: Path, work: Path, folder: Path, truth: Path) -> dict:
@@ -164,20 +199,18 @@ def keep(work: Path, folder: Path, day: str) -> Path:
 
 
 def asof_check(work: Path, kept: dict[str, Path]) -> dict[str, list[str]]:
-    """`entity-lakehouse asof` for each kept night against the warehouse that night published: the tables
-    that differ (none, when history and time travel hold)."""
+    """`entity-lakehouse asof` for each kept as-of date against the warehouse the last night of that date
+    published: the tables that differ (none, when history and time travel hold)."""
     found = {}
-    for day, published in kept.items():
-        out = published.with_name(f"asof-{day}.duckdb")
-        date = published_on(published)
+    for date, published in kept.items():
+        out = published.with_name(f"asof-{date}.duckdb")
         command = [PYTHON, "-m", "pipelines.cli", "asof", "--date", date, "--out", str(out),
                    "--lake", str(work / "lake"), "--warehouse", str(work / "warehouse" / "curated.duckdb")]  # fmt: skip
-        measure.run(command, published.parent / f"asof-{day}.log")
-        # Keyed by the night, not its as-of date: two nights can share one (a folder that is not a date).
-        found[day] = compare(out, published, skip=NOT_AS_OF)
+        measure.run(command, published.parent / f"asof-{date}.log")
+        found[date] = compare(out, published, skip=NOT_AS_OF)
         print(
-            f"asof {date} (night {day}): "
-            + ("equal to what that night published" if not found[day] else f"differs: {found[day]}")
+            f"asof {date} (night {published.stem}): "
+            + ("equal to what that night published" if not found[date] else f"differs: {found[date]}")
         )
         out.unlink()
     return found
