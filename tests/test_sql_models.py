@@ -12,7 +12,7 @@ import sqlglot
 from polars.testing import assert_frame_equal
 from sqlglot import exp
 
-from pipelines.publishing import seeds, sql_macros
+from pipelines.publishing import seeds, sql_macros, sql_models
 
 CURATED = Path(__file__).resolve().parents[1] / "sql" / "curated"
 MAX_MODEL_LINES = 200  # a longer model is several models: split it into intermediate models of one grain each
@@ -79,3 +79,32 @@ def test_month_no_is_the_same_inlined_as_defined(day: dt.date | None) -> None:
         assert connection.execute(inlined, [day]).fetchall() == defined
     assert "month_no" not in inlined.lower()
     assert defined == [(None if day is None else day.year * 12 + day.month - 1,)]
+
+
+def test_a_model_restricted_to_some_entities_reads_only_their_rows_and_gives_their_result() -> None:
+    # A full outer join and a window over each entity: DuckDB does not push a filter on the result into them.
+    sql = """
+    with scored as (select entity_id, score from gold.scores),
+    tagged as (select entity_id, tag from tags as t where t.tag <> 'x')
+    select coalesce(scored.entity_id, tagged.entity_id) as entity_id, tag,
+        row_number() over (partition by coalesce(scored.entity_id, tagged.entity_id) order by tag) as n
+    from scored full outer join tagged on scored.entity_id = tagged.entity_id
+    """
+    restricted = sql_models.restricted_to_entities(
+        sql, frozenset({("gold", "scores"), ("curated", "tags")}), "chosen"
+    )
+    tree = sqlglot.parse_one(restricted, read="duckdb")
+    assert {cte.alias for cte in tree.find_all(exp.CTE)} == {"scored", "tagged"}
+    with duckdb.connect() as db:
+        db.execute("create schema gold")
+        db.execute(
+            "create table gold.scores as select 'E' || (i % 5) as entity_id, i as score from range(20) t(i)"
+        )
+        db.execute(
+            "create table tags as select 'E' || (i % 7) as entity_id, 't' || i as tag from range(30) t(i)"
+        )
+        db.execute("create table chosen as select * from (values ('E1'), ('E6'), (null)) v(entity_id)")
+        whole = db.execute(f"select * from ({sql}) where entity_id in ('E1', 'E6') order by all").fetchall()
+        assert whole and db.execute(f"select * from ({restricted}) order by all").fetchall() == whole
+        plan = db.execute(f"explain {restricted}").fetchall()[0][1]
+        assert plan.count("chosen") == 2  # each input read through the entity filter

@@ -2,9 +2,10 @@
 
 A night's staging file starts as a copy of the published warehouse (storage/warehouse.py). A model whose SQL
 carries the line `-- incremental by entity_id` promises that its rows of an entity depend only on input rows
-of that entity (no ranking or counting across entities, nothing read by the as-of date). For such a model
-the night deletes and re-inserts the rows of the entities whose inputs changed since it was last built,
-running the model's own SQL filtered on them; every other row stays as it was. Rows without an entity are
+of that entity (no ranking or counting across entities, nothing read by the as-of date): the rows of its
+gold and curated inputs whose `entity_id` is that entity, and any rows of other inputs. For such a model the night
+deletes and re-inserts the rows of the entities whose inputs changed since it was last built, running the
+model's own SQL on their input rows alone; every other row stays as it was. Rows without an entity are
 rebuilt when they may have changed. Any other model, any model whose change cannot be told by entity, and
 one whose change touches more than WHOLE_BUILD_SHARE of its rows, is built whole.
 
@@ -50,6 +51,9 @@ STAGING_ONLY = (CHANGED, LAKE_CHANGES, LAKE_DIFFED)
 XREF = catalog.ENTITY_XREF
 # More changed entities than this share of a model's rows: building it whole is cheaper (and equal).
 WHOLE_BUILD_SHARE = 0.2
+# Layers whose `entity_id` is the entity a row belongs to. Not silver's: the corrections' entity_id is what a
+# steward wrote, and entity_xref says which entity a record belongs to.
+OWNED_BY_ENTITY = ("gold", sql_models.CURATED)
 # Silver tables keyed by record: their rows belong to the entity entity_xref gives (source, record_key).
 RECORD_SOURCES = {catalog.silver(source): source for source in ENTITY_SOURCES}
 STATE_DDL = f"""
@@ -146,8 +150,10 @@ def _replace(connection: duckdb.DuckDBPyConnection, name: str, sql: str, changed
     if connection.execute(f"select count(*) from {changed} where entity_id is null").fetchall()[0][0]:
         wheres.append("entity_id is null")
     for where in wheres:
+        # The changed entities' rows come from their input rows alone; the rows without an entity from all.
+        model = _restricted(connection, sql, changed) if where == wheres[0] else sql
         connection.execute(f"delete from main.{name} where {where}")
-        connection.execute(f"insert into main.{name} by name select * from ({sql}) where {where}")
+        connection.execute(f"insert into main.{name} by name select * from ({model}) where {where}")
     without = " and the rows without an entity" if len(wheres) > 1 else ""
     return Built("replaced", f"the rows of {count} entities whose inputs changed{without}", count)
 
@@ -195,14 +201,34 @@ def _changed_entities(
 def _columns_read(connection: duckdb.DuckDBPyConnection, sql: str) -> dict[str, frozenset[str]] | None:
     """The columns of each lake table the model depends on (sql_models.lake_columns_read); None (every
     column) when sqlglot cannot tell."""
-    schema = {}
-    for layer, table in sql_models.referenced_tables(sql):
-        relation = f"main.{table}" if layer == sql_models.CURATED else f"{layer}.{table}"
-        schema[f"{layer}/{table}"] = [row[0] for row in connection.execute(f"describe {relation}").fetchall()]
+    schema = {f"{layer}/{table}": columns for (layer, table), columns in _inputs(connection, sql).items()}
     try:
         return sql_models.lake_columns_read(sql, schema)
     except SqlglotError:
         return None
+
+
+def _restricted(connection: duckdb.DuckDBPyConnection, sql: str, changed: str) -> str:
+    """The model reading only the changed entities' rows of every input that has an `entity_id` (the
+    model's promise makes that its result for them); the model as it is when sqlglot cannot rewrite it."""
+    keyed = frozenset(
+        (layer, table)
+        for (layer, table), columns in _inputs(connection, sql).items()
+        if layer in OWNED_BY_ENTITY and "entity_id" in columns
+    )
+    try:
+        return sql_models.restricted_to_entities(sql, keyed, changed)
+    except SqlglotError:
+        return sql
+
+
+def _inputs(connection: duckdb.DuckDBPyConnection, sql: str) -> dict[tuple[str, str], list[str]]:
+    """(layer, table) -> its columns, for every table the model reads."""
+    inputs = {}
+    for layer, table in sql_models.referenced_tables(sql):
+        relation = f"main.{table}" if layer == sql_models.CURATED else f"{layer}.{table}"
+        inputs[layer, table] = [row[0] for row in connection.execute(f"describe {relation}").fetchall()]
+    return inputs
 
 
 def _add_upstream(connection: duckdb.DuckDBPyConnection, upstream: str, last_run: str, run_id: str) -> None:

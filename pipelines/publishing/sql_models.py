@@ -38,13 +38,37 @@ def referenced_tables(sql: str) -> tuple[tuple[str, str], ...]:
     the SQL's own CTEs excluded."""
     tree = sqlglot.parse_one(sql, read="duckdb")
     ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
-    tables = set()
-    for table in tree.find_all(exp.Table):
-        if table.db in (*catalog.LAKE_LAYERS, SEED):
-            tables.add((table.db, table.name))
-        elif table.db in _MODEL_SCHEMAS or (not table.db and table.name not in ctes):
-            tables.add((CURATED, table.name))
-    return tuple(sorted(tables))
+    tables = {_reference(table, ctes) for table in tree.find_all(exp.Table)}
+    return tuple(sorted(table for table in tables if table is not None))
+
+
+def _reference(table: exp.Table, ctes: set[str]) -> tuple[str, str] | None:
+    """(layer, table) a table name of the SQL reads; None for one of its CTEs."""
+    if table.db in (*catalog.LAKE_LAYERS, SEED):
+        return table.db, table.name
+    if table.db in _MODEL_SCHEMAS or (not table.db and table.name not in ctes):
+        return CURATED, table.name
+    return None
+
+
+def restricted_to_entities(sql: str, tables: frozenset[tuple[str, str]], entities: str) -> str:
+    """The model's SQL reading only the rows of the entities in relation `entities` from each of `tables`
+    ((layer, table), each with an `entity_id`). For a model built by entity this equals filtering its result,
+    and is what makes a night's build cost its changed entities: DuckDB does not push a filter on the result
+    down through a full outer join or a window (int_entity_industry: 7.1 s against 0.08 s at 1.5M)."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
+
+    def restrict(node: exp.Expression) -> exp.Expression:
+        if not isinstance(node, exp.Table) or _reference(node, ctes) not in tables:
+            return node
+        alias = node.alias or node.name
+        table = node.copy()
+        table.set("alias", None)
+        rows = exp.select("*").from_(table).where(f"entity_id in (select entity_id from {entities})")
+        return rows.subquery(alias)
+
+    return tree.transform(restrict).sql(dialect="duckdb")
 
 
 def lake_columns_read(sql: str, schema: dict[str, list[str]]) -> dict[str, frozenset[str]]:
