@@ -125,7 +125,8 @@ def _plot(
         axis.set_title(title)
         axis.set_ylabel(ylabel)
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=8, ncol=2, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        if axis.get_legend_handles_labels()[0]:  # a warehouse without indices yet draws no line
+            axis.legend(fontsize=8, ncol=2, loc="center left", bbox_to_anchor=(1.0, 0.5))
         figure.autofmt_xdate()
         figure.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
