@@ -156,11 +156,13 @@ def _search_source(scope: str, query: Search, index: NameIndex) -> str:
 
 
 def _by_ids(cursor: duckdb.DuckDBPyConnection, scope: str, ids: list[str]) -> list[Row]:
-    """The scope's rows of these entities, in id order, each read through its ART index: DuckDB runs one
-    `entity_id in (...)` as a scan of the whole table, a union of equalities as index lookups."""
-    source = ENTITY_SOURCE[scope]
-    lookups = " union all ".join(f"(select * from {source} where entity_id = ?)" for _ in ids)
-    return _rows(cursor, f"select * from ({lookups}) order by entity_id", ids)
+    """The scope's rows of these entities, in id order: one `entity_id in (...)` (DuckDB 2 reads an IN list
+    through the index; a page of 20 internal rows at 1.5M entities took 6.0 ms so, 15.1 ms as a union of
+    20 lookups)."""
+    listed = ", ".join("?" * len(ids))
+    return _rows(
+        cursor, f"select * from {ENTITY_SOURCE[scope]} where entity_id in ({listed}) order by entity_id", ids
+    )
 
 
 def entity_id_for_uscc(cursor: duckdb.DuckDBPyConnection, caller: Caller, uscc: str) -> str | None:
