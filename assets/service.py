@@ -31,13 +31,14 @@ def access_daily_summary(
         published = access_summary.write(connection, folder)
     context.log.info(
         f"{access_summary.TABLE}: {published.rows} rows ({published.records} requests over {published.days} "
-        f"days) from {published.files} log files in {folder}"
+        f"days) from {published.files} log files in {folder}; {published.days_read} days summarised again"
     )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": published.rows,
             "requests": published.records,
             "days": published.days,
+            "days_read": published.days_read,
             "access_log": dg.MetadataValue.path(str(folder)),
         }
     )

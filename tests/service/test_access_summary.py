@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
 import duckdb
 import httpx
+import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipelines.orchestration.runner import run_batch
 from pipelines.publishing import data_dictionary
@@ -64,3 +68,61 @@ def test_no_or_an_empty_log_gives_a_typed_empty_table(tmp_path: Path) -> None:
 def test_the_access_summary_is_never_exported() -> None:
     for audience in (data_dictionary.OPEN_DATA, data_dictionary.SHARING):
         assert access_summary.TABLE not in data_dictionary.exported_tables(audience)
+
+
+def _entry(day: str, caller: str, status: int) -> str:
+    entry = access_log.Entry(
+        f"{day}T08:00:00.000+00:00", caller, "partner", "GET", "/v1/entities", {}, status, 2, 5.0, "127.0.0.1"
+    )
+    return orjson.dumps(dataclasses.asdict(entry)).decode() + "\n"  # fmt: skip
+
+
+def _summary(connection: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return connection.execute(
+        f"select * exclude (log_bytes) from {access_summary.TABLE} order by all"
+    ).fetchall()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    nights=st.lists(
+        st.lists(st.tuples(st.sampled_from(["01", "02", "03"]), st.sampled_from(["a", "b"]),
+                           st.sampled_from([200, 404, 429]), st.booleans()), max_size=6),
+        min_size=1, max_size=4,
+    )
+)  # fmt: skip
+def test_summarising_the_changed_days_equals_summarising_the_whole_log(
+    tmp_path_factory: pytest.TempPathFactory, nights: list[list[tuple[str, str, int, bool]]]
+) -> None:
+    # Each night appends requests to some days' files, or deletes a day's file (log retention: the day has
+    # left the log, and no request is written to it again).
+    folder = tmp_path_factory.mktemp("log")
+    retired: set[str] = set()
+    with duckdb.connect(":memory:") as carried:
+        for night in nights:
+            for day, caller, status, delete in night:
+                path = folder / f"2026-12-{day}.jsonl"
+                if delete:
+                    path.unlink(missing_ok=True)
+                    retired.add(day)
+                elif day not in retired:
+                    with path.open("a", encoding="utf-8") as log:
+                        log.write(_entry(f"2026-12-{day}", caller, status))
+            access_summary.write(carried, folder)
+            with duckdb.connect(":memory:") as whole:
+                access_summary.write(whole, folder)
+                assert _summary(carried) == _summary(whole)
+
+
+def test_a_night_reads_only_the_days_whose_file_changed(tmp_path: Path) -> None:
+    for day in ("01", "02"):
+        (tmp_path / f"2026-12-{day}.jsonl").write_text(_entry(f"2026-12-{day}", "a", 200), encoding="utf-8")
+    with duckdb.connect(":memory:") as connection:
+        assert access_summary.write(connection, tmp_path).days_read == 2
+        # Day 01's file damaged in place, its size kept: a night that re-read it would fail.
+        old = tmp_path / "2026-12-01.jsonl"
+        old.write_text("x" * old.stat().st_size, encoding="utf-8")
+        with (tmp_path / "2026-12-02.jsonl").open("a", encoding="utf-8") as log:
+            log.write(_entry("2026-12-02", "b", 429))
+        published = access_summary.write(connection, tmp_path)
+        assert (published.days_read, published.records, published.rows) == (1, 3, 3)
