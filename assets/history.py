@@ -1,28 +1,18 @@
 """History: every published version of each golden record, and the lifecycle events that explain them."""
 
-from pathlib import Path
-
 import dagster as dg
 import polars as pl
 
 from assets.curated import upstream_keys
 from assets.keys import key
 from assets.retry import on_transient_errors
-from pipelines.domain import events, history
+from pipelines.domain import events
 from pipelines.domain.contract import ENTITY_SOURCES
 from pipelines.orchestration.resources import LakehouseResource
+from pipelines.publishing import published_history
 from pipelines.publishing.sql_models import model_sql
 from pipelines.storage import catalog
 from pipelines.storage.lake import Lake
-from pipelines.storage.warehouse import connect_with_lake
-
-
-def published(lake_dir: Path, model: str) -> pl.DataFrame:
-    """The rows the curated `model` will publish from the lake as it is now (history versions exactly
-    what the warehouse publishes, so it runs the model's own SQL)."""
-    sql = model_sql(model)
-    with connect_with_lake(":memory:", lake_dir, sql) as connection:
-        return connection.sql(sql).pl()
 
 
 def history_asset(model: str, table: str, key_column: str, what: str) -> dg.AssetsDefinition:
@@ -41,16 +31,22 @@ def history_asset(model: str, table: str, key_column: str, what: str) -> dg.Asse
     def versions(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
         lake = lakehouse.lake(context)
         as_of = lakehouse.as_of(lake)
-        now = published(Path(lakehouse.lake_dir), model)
-        updated = history.advance(lake.read(table), now, as_of, key=key_column)
-        upserted, deleted = lake.sync(table, updated, key=[key_column, history.VALID_FROM])
-        context.log.info(f"{table}: {updated.height:,} versions, {upserted:,} opened or closed as of {as_of}")
+        advanced = published_history.advance(lake, table, model_sql(model), key_column, as_of)
+        read = (
+            "every entity"
+            if advanced.entities is None
+            else f"{advanced.entities:,} entities whose inputs changed"
+        )
+        context.log.info(
+            f"{table}: {advanced.changed:,} versions opened or closed as of {as_of}, reading {read}"
+        )
         return dg.MaterializeResult(
             metadata={
-                "versions": updated.height,
+                "versions_of_keys_read": advanced.versions,
                 "as_of": as_of.isoformat(),
-                "changed": upserted,
-                "removed": deleted,
+                "changed": advanced.changed,
+                "removed": advanced.removed,
+                "entities_read": "all" if advanced.entities is None else advanced.entities,
             }
         )
 

@@ -78,13 +78,24 @@ class Lake:
                 f"cannot read lake table {table} ({self.path(table)}): a file is damaged or missing; reader said: {cause}"
             ) from error
 
-    def _commit(self, operation: str) -> CommitProperties:
+    def _commit(self, operation: str, metadata: dict[str, str] | None = None) -> CommitProperties:
         return CommitProperties(
-            custom_metadata={"dagster_run_id": self.run_id, "entity_lakehouse.op": operation}
+            custom_metadata={
+                "dagster_run_id": self.run_id,
+                "entity_lakehouse.op": operation,
+                **(metadata or {}),
+            }
         )
 
-    def overwrite(self, table: str, frame: pl.DataFrame, partition_by: list[str] | None = None) -> bool:
-        """Replace the table's content when it differs. Returns whether a version was written."""
+    def overwrite(
+        self,
+        table: str,
+        frame: pl.DataFrame,
+        partition_by: list[str] | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> bool:
+        """Replace the table's content when it differs. Returns whether a version was written. `metadata`:
+        kept in the commit (`commit_metadata` reads it back)."""
         current = self.read(table)
         if current is not None and _same_rows(current, frame):
             return False
@@ -95,7 +106,7 @@ class Lake:
             schema_mode="overwrite",
             partition_by=partition_by,
             configuration=WITH_CHANGE_FEED,
-            commit_properties=self._commit("overwrite"),
+            commit_properties=self._commit("overwrite", metadata),
         )
         return True
 
@@ -126,9 +137,15 @@ class Lake:
         return True
 
     def upsert(
-        self, table: str, changes: pl.DataFrame, key: list[str], deleted: pl.DataFrame | None = None
+        self,
+        table: str,
+        changes: pl.DataFrame,
+        key: list[str],
+        deleted: pl.DataFrame | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> bool:
-        """Merge changed rows by key (and delete `deleted` keys) in one commit; no-op when nothing changed."""
+        """Merge changed rows by key (and delete `deleted` keys) in one commit; no-op when nothing changed.
+        `metadata`: kept in the commit (`commit_metadata` reads it back)."""
         deleted = deleted if deleted is not None else changes.clear().select(key)
         if not self.exists(table):
             write_deltalake(
@@ -136,7 +153,7 @@ class Lake:
                 _arrow(changes),
                 mode="append",
                 configuration=WITH_CHANGE_FEED,
-                commit_properties=self._commit("create"),
+                commit_properties=self._commit("create", metadata),
             )
             return True
         if changes.is_empty() and deleted.is_empty():
@@ -153,7 +170,7 @@ class Lake:
                 predicate=on,
                 source_alias="s",
                 target_alias="t",
-                commit_properties=self._commit("merge"),
+                commit_properties=self._commit("merge", metadata),
             )
             .when_matched_delete(predicate="s._change = 'delete'")
             .when_matched_update_all(predicate="s._change = 'upsert'", except_cols=["_change"])
@@ -176,17 +193,53 @@ class Lake:
             )
         return new.height
 
-    def sync(self, table: str, target: pl.DataFrame, key: list[str]) -> tuple[int, int]:
+    def sync(
+        self,
+        table: str,
+        target: pl.DataFrame,
+        key: list[str],
+        current: pl.DataFrame | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> tuple[int, int]:
         """Make the table equal `target` by merging only the rows that differ (ignoring run_id).
         Returns (rows upserted, rows deleted); writes nothing when they are equal. A table whose columns a
-        new version changed is rewritten whole, in the new columns (a merge keeps the old ones)."""
-        current = self.read(table)
+        new version changed is rewritten whole, in the new columns (a merge keeps the old ones).
+        `current`: the table as the caller just read it, or the part of it `target` replaces (the rest is
+        left as it is); None reads it whole."""
+        current = self.read(table) if current is None else current
         if current is not None and set(current.columns) != set(target.columns):
-            self.overwrite(table, target)
+            self.overwrite(table, target, metadata=metadata)
             return target.height, current.join(target.select(key), on=key, how="anti").height
         upserts, deletes = diff(target, current, key)
-        self.upsert(table, upserts, key=key, deleted=deletes)
+        self.upsert(table, upserts, key=key, deleted=deletes, metadata=metadata)
         return upserts.height, deletes.height
+
+    def commit_metadata(self, table: str, name: str, within: int = 100) -> str | None:
+        """The value of `name` in the newest of the last `within` commits that kept one (`metadata` of a
+        write); None if none did (reading every commit of a long-lived table costs its age)."""
+        if not self.exists(table):
+            return None
+        for commit in DeltaTable(str(self.path(table))).history(limit=within):
+            if name in commit:
+                return commit[name]
+        return None
+
+    def changed_values(self, table: str, after_version: int, column: str) -> pl.Series | None:
+        """The values of `column` in the rows that the commits after `after_version` changed (Delta's change
+        data feed: inserted, deleted, and both images of an update); None when the feed cannot tell (a table
+        without it, or its files of that range vacuumed)."""
+        current = self.version(table)
+        if current is None or after_version > current:
+            return None
+        if after_version == current:
+            return pl.Series(column, [], dtype=pl.String)
+        try:
+            feed = DeltaTable(str(self.path(table))).load_cdf(
+                starting_version=after_version + 1, ending_version=current, columns=[column, "_change_type"]
+            )
+            return pl.from_arrow(pa.RecordBatchReader.from_stream(feed).read_all())[column].unique()
+        except Exception:  # noqa: BLE001 - delta-rs raises several kinds for a range it cannot read
+            return None
 
     def ensure(self, table: str, schema: dict[str, pl.DataType]) -> None:
         """Create an empty table when it does not exist yet, so that readers always find it."""
