@@ -79,9 +79,11 @@ def membership(
     now = xref.select("source", "record_key", "entity_id", "match_method", "match_score").join(
         before, on=["source", "record_key"], how="left"
     )
-    now = now.join(records, on=["source", "record_key"], how="left").sort("entity_id", "source", "record_key")
     current_ids = xref["entity_id"].unique()
-    new = now.filter(~pl.col("entity_id").is_in(alive.implode()))
+    gone = alive.filter(~alive.is_in(current_ids.implode()))
+    # Only the records of new entities and of gone ones can name an event: they alone are sorted (each
+    # event's cause is its entity's first record) and given their delivery file and row, not every record.
+    new = _with_delivery(now.filter(~pl.col("entity_id").is_in(alive.implode())), records)
     moved = new.filter(
         pl.col("old_entity_id").is_in(alive.implode()) & pl.col("old_entity_id").is_in(current_ids.implode())
     )
@@ -95,9 +97,11 @@ def membership(
         .group_by("entity_id", maintain_order=True)
         .first()
     )
-    gone = alive.filter(~alive.is_in(current_ids.implode()))
-    joined = now.filter(
-        pl.col("old_entity_id").is_in(gone.implode()) & (pl.col("entity_id") != pl.col("old_entity_id"))
+    joined = _with_delivery(
+        now.filter(
+            pl.col("old_entity_id").is_in(gone.implode()) & (pl.col("entity_id") != pl.col("old_entity_id"))
+        ),
+        records,
     )
     merged = (
         joined.group_by("old_entity_id", maintain_order=True)
@@ -132,6 +136,12 @@ def membership(
         ],
         how="diagonal_relaxed",
     )
+
+
+def _with_delivery(rows: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """The rows with their record's delivery file and row, in (entity, record) order."""
+    joined = rows.join(records, on=["source", "record_key"], how="left")
+    return joined.sort("entity_id", "source", "record_key")
 
 
 def changes(today: pl.DataFrame, golden: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
