@@ -7,8 +7,9 @@ was last advanced: each write keeps the input versions it was advanced from in i
 change data feed of each input since then names the entities. The model runs on their input rows alone (it
 is built by entity: publishing/incremental.py), and only their keys' versions are read and advanced. Keys are
 independent in `history.advance`, so this equals advancing the whole table. Whole, as before: the first
-night, a history without recorded inputs or with other ones, an as-of date earlier than one already
-published (a rollback), a feed that cannot tell, or a model whose columns changed. No Dagster here.
+night, a model not built by entity, a history without recorded inputs or with other ones, an as-of date
+earlier than one already published (a rollback), a feed that cannot tell, or a model whose columns changed.
+No Dagster here.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from sqlglot.errors import SqlglotError
 
 from pipelines.domain import history
-from pipelines.publishing import sql_models
-from pipelines.publishing.incremental import OWNED_BY_ENTITY
+from pipelines.publishing import incremental, sql_models
 from pipelines.storage import catalog
 from pipelines.storage.lake import Lake
 from pipelines.storage.warehouse import connect_with_lake
@@ -50,7 +51,7 @@ def advance(lake: Lake, table: str, sql: str, key: str, as_of: dt.date) -> Advan
         if layer in catalog.LAKE_LAYERS
     }
     metadata = {INPUTS: json.dumps(inputs, sort_keys=True)}
-    entities = _changed_entities(lake, table, inputs, as_of)
+    entities = _changed_entities(lake, table, inputs, as_of) if incremental.is_incremental(sql) else None
     if entities is not None:
         now = published(lake.root, sql, inputs, entities)
         keys = pl.concat([_keys_of(lake, table, key, entities), now[key]]).unique()
@@ -79,9 +80,12 @@ def published(
             keyed = frozenset(
                 (layer, name)
                 for layer, name in sql_models.referenced_tables(sql)
-                if layer in OWNED_BY_ENTITY and ENTITY in _columns(connection, f"{layer}.{name}")
+                if layer in incremental.OWNED_BY_ENTITY and ENTITY in _columns(connection, f"{layer}.{name}")
             )
-            sql = sql_models.restricted_to_entities(sql, keyed, CHANGED)
+            try:
+                sql = sql_models.restricted_to_entities(sql, keyed, CHANGED)
+            except SqlglotError:  # the model over every entity, then theirs: the same rows, only slower
+                sql = f"select * from ({sql}) where {ENTITY} in (select {ENTITY} from {CHANGED})"
         return connection.sql(sql).pl()
 
 

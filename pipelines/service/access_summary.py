@@ -8,8 +8,8 @@ an empty one, the table is still there, typed and empty. Internal use only: no e
 A night summarises only the days whose log file changed. The log writes each request to its UTC day's file
 and only appends (a day's file is deleted when the day leaves the log, and never written again), so a day's
 rows are a function of that file alone, and `log_bytes` (the size of the file they were summarised from)
-tells whether it grew since. Re-reading a year of logs every night would make the
-publish cost the age of the log, not the day's requests.
+tells whether it grew since. Re-reading a year of logs every night would make the publish cost the age of
+the log, not the day's requests.
 """
 
 from __future__ import annotations
