@@ -1,6 +1,7 @@
 """Incremental resolution equals a full re-resolution with the same stored weights, after any sequence of
 nights: records added, changed and gone, and steward judgements, on crowded blocks (a few names, addresses
-and people shared by many records, so changes ripple through blocks and components)."""
+and people shared by many records, so changes ripple through blocks and components) and on sparse ones (every
+name, address and person its own, so records meet only through a shared USCC)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,10 @@ DISTRICTS = ["330212", "330203", "330205"]
 CODES = [valid_uscc(f"9133021{d}MA2AB123{d}") for d in range(6)]
 
 
-def record(rng: random.Random, source: str, key: str) -> dict:
+def record(rng: random.Random, source: str, key: str, crowded: bool = True) -> dict:
     code = rng.choice([*CODES, None, None, "9133021XXX"])
+    if not crowded:  # no block holds two records: only the codes connect them
+        return sparse(rng, source, key, code)
     row = {
         "record_key": key,
         "uscc": code,
@@ -47,6 +50,26 @@ def record(rng: random.Random, source: str, key: str) -> dict:
     return row
 
 
+def sparse(rng: random.Random, source: str, key: str, code: str | None) -> dict:
+    unique = f"{key}-{rng.randrange(10**9)}"
+    row = {
+        "record_key": key,
+        "uscc": code,
+        "uscc_is_valid": code in CODES,
+        "name_clean": f"独{unique}",
+        "name_key": f"独{unique}",
+        "branch_marker": None,
+        "legal_rep_clean": f"人{unique}",
+        "address_key": f"{unique}号",
+        "district_code": rng.choice(DISTRICTS),
+    }
+    if source != "licensing":
+        row["phone"] = None
+    if source == "registration":
+        row["reg_no"] = None
+    return row
+
+
 def frames(rows: dict[str, dict[str, dict]]) -> list[pl.DataFrame]:
     schema = {
         "record_key": pl.String, "uscc": pl.String, "uscc_is_valid": pl.Boolean, "name_clean": pl.String,
@@ -61,14 +84,14 @@ def frames(rows: dict[str, dict[str, dict]]) -> list[pl.DataFrame]:
     ]
 
 
-def next_night(rng: random.Random, rows: dict[str, dict[str, dict]], night: int) -> None:
+def next_night(rng: random.Random, rows: dict[str, dict[str, dict]], night: int, crowded: bool) -> None:
     """A few records added, changed and gone in each source."""
     for source, keyed in rows.items():
         for i in range(rng.randint(0, 4)):
             key = f"{source[0]}{night}-{i}"
-            keyed[key] = record(rng, source, key)
+            keyed[key] = record(rng, source, key, crowded)
         for key in rng.sample(sorted(keyed), min(len(keyed), rng.randint(0, 3))):
-            keyed[key] = record(rng, source, key)
+            keyed[key] = record(rng, source, key, crowded)
         for key in rng.sample(sorted(keyed), min(len(keyed), rng.randint(0, 2))):
             del keyed[key]
 
@@ -85,11 +108,13 @@ def canonical(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10**6), nights=st.integers(1, 4), size=st.integers(5, 40))
-def test_incremental_equals_full_resolution_night_after_night(seed: int, nights: int, size: int) -> None:
+@given(seed=st.integers(0, 10**6), nights=st.integers(1, 4), size=st.integers(5, 40), crowded=st.booleans())
+def test_incremental_equals_full_resolution_night_after_night(
+    seed: int, nights: int, size: int, crowded: bool
+) -> None:
     rng = random.Random(seed)
     rows = {
-        source: {f"{source[0]}0-{i}": record(rng, source, f"{source[0]}0-{i}") for i in range(size)}
+        source: {f"{source[0]}0-{i}": record(rng, source, f"{source[0]}0-{i}", crowded) for i in range(size)}
         for source in ("registration", "licensing", "district")
     }
     judgements = pl.DataFrame(schema=JUDGEMENT_SCHEMA)
@@ -99,7 +124,7 @@ def test_incremental_equals_full_resolution_night_after_night(seed: int, nights:
     previous = incremental.Previous(records, first.pairs, first.xref)
     highest = _highest(first.xref, 0)
     for night in range(1, nights + 1):
-        next_night(rng, rows, night)
+        next_night(rng, rows, night, crowded)
         judgements = judged(rng, rows, rng.randint(0, 3)) if rng.random() < 0.5 else judgements.clear()
         full = resolve_entities(*frames(rows), judgements, previous.xref, highest, MATCHING, model)
         changed = incremental.resolve_changes(*frames(rows), judgements, previous, highest, MATCHING, model)

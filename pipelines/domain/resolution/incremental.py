@@ -77,7 +77,7 @@ def resolve_changes(
     named = _with_nodes(previous.pairs, nodes)
     kept = _kept_pairs(named, seeds)
     clock.lap("blocking and scoring")
-    affected = _affected(seeds, nodes, tonight, previous.records, named, scored, settings)
+    affected = _affected(seeds, nodes, records, previous.records, named, scored, settings)
     clock.lap("affected components")
     xref, pairs = _decide_affected(
         records, affected, scored, kept, judgements, previous, highest_issued, settings
@@ -201,7 +201,7 @@ def _kept_pairs(named: pl.DataFrame, seeds: pl.DataFrame) -> pl.DataFrame:
 def _affected(
     seeds: pl.DataFrame,
     nodes: pl.DataFrame,
-    tonight: pl.DataFrame,
+    records: pl.DataFrame,
     last_night: pl.DataFrame,
     named: pl.DataFrame,
     scored: pl.DataFrame,
@@ -209,17 +209,14 @@ def _affected(
 ) -> pl.DataFrame:
     """Node ids connected to a seed through last night's or tonight's edges (fixpoint of semi-joins).
     Tonight's edges are last night's between non-seeds plus the new ones, so these two sets cover them."""
+    if seeds.is_empty():
+        return seeds
     threshold = pl.col("match_probability") >= settings.match_probability
     old = named.filter(threshold).select("node_l", "node_r")
     new = scored.filter(threshold).select(node_l="rid_l", node_r="rid_r")
     edges = pl.concat([old, new])
     edges = pl.concat([edges, edges.select(node_l="node_r", node_r="node_l")]).unique()
-    codes = pl.concat(
-        [
-            frame.filter("uscc_is_valid").join(nodes, on=KEY).select("node", "uscc")
-            for frame in (tonight, last_night)
-        ]
-    ).unique()
+    codes = _shared_codes(seeds, nodes, records, last_night)
     reached = seeds
     while True:
         through_pairs = edges.join(reached, left_on="node_l", right_on="node", how="semi").select(
@@ -230,6 +227,22 @@ def _affected(
         if grown.height == reached.height:
             return reached
         reached = grown
+
+
+def _shared_codes(
+    seeds: pl.DataFrame, nodes: pl.DataFrame, records: pl.DataFrame, last_night: pl.DataFrame
+) -> pl.DataFrame:
+    """(node, uscc) for every valid USCC that two or more nodes held tonight or last night: the code edges.
+    A record that is not a seed held last night what it holds tonight, so last night's codes are read for the
+    seeds alone; a code one node holds links nothing."""
+    seed_keys = nodes.join(seeds, on="node", how="semi")
+    held = pl.concat(
+        [
+            records.filter("uscc_is_valid").select(node="rid", uscc="uscc"),
+            last_night.filter("uscc_is_valid").join(seed_keys, on=KEY).select("node", "uscc"),
+        ]
+    ).unique()
+    return held.filter(pl.len().over("uscc") > 1)
 
 
 def _decide_affected(
