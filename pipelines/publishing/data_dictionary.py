@@ -47,6 +47,7 @@ PERSONAL_PATTERNS = {
     "landline": r"(^|[^0-9])0[0-9]{2,3}-?[2-9][0-9]{6,7}([^0-9]|$)",
     "id_number": r"(^|[^0-9A-Za-z])[1-9][0-9]{5}(19|20)[0-9]{2}(0[1-9]|1[0-2])[0-9]{5}[0-9Xx]([^0-9A-Za-z]|$)",
 }
+ANY_PERSONAL = "|".join(f"(?:{pattern})" for pattern in PERSONAL_PATTERNS.values())
 
 
 @dataclass(frozen=True)
@@ -552,7 +553,10 @@ def _check_allow_list() -> None:
 
 
 def personal_data_findings(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
-    """`column:pattern` -> rows whose text looks like a mobile, a full landline or an ID number (codes exempt)."""
+    """`column:pattern` -> rows whose text looks like a mobile, a full landline or an ID number (codes exempt).
+
+    One scan tries every pattern at once on each column (a finding is rare, and only then is it counted
+    pattern by pattern): a scan per column and pattern cost 6.3 s for open_entity at 1.5M entities, this 1.5 s."""
     spec = TABLES[table]
     types = dict(
         connection.execute(
@@ -560,10 +564,17 @@ def personal_data_findings(connection: duckdb.DuckDBPyConnection, table: str) ->
             [table],
         ).fetchall()
     )
+    columns = [c for c in spec.columns if c not in spec.codes and types.get(c) == "VARCHAR"]
+    if not columns:
+        return {}
+    counts = connection.execute(
+        "select "
+        + ", ".join(f'count(*) filter (where regexp_matches("{c}", $1))' for c in columns)
+        + f' from main."{table}"',
+        [ANY_PERSONAL],
+    ).fetchone()
     findings = {}
-    for column in spec.columns:
-        if column in spec.codes or types.get(column) != "VARCHAR":
-            continue
+    for column in (c for c, count in zip(columns, counts, strict=True) if count):
         for label, pattern in PERSONAL_PATTERNS.items():
             count = connection.execute(
                 f'select count(*) from main."{table}" where regexp_matches("{column}", ?)', [pattern]
