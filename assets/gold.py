@@ -10,7 +10,7 @@ from pipelines.domain import alerts, corrections, survivorship
 from pipelines.domain.contract import ENTITY_SOURCES
 from pipelines.domain.resolution import incremental
 from pipelines.domain.resolution.entity_ids import id_number
-from pipelines.domain.resolution.resolve import resolve_entities
+from pipelines.domain.resolution.resolve import Stopwatch, resolve_entities
 from pipelines.orchestration.resources import LakehouseResource
 from pipelines.storage import catalog, matching
 from pipelines.storage.lake import Lake, diff
@@ -54,25 +54,27 @@ def _highest_issued(*frames: pl.DataFrame | None) -> int:
 @on_transient_errors
 def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     lake = lakehouse.lake(context)
+    clock = Stopwatch()
     registry = lake.read(catalog.ENTITY_ID_REGISTRY)
     judgements = corrections.judgements(lake.read(catalog.CORRECTIONS))
     settings = lakehouse.settings().matching
-    model, previous, xref_before = (
+    model, previous, silver = (
         matching.stored_model(lake, settings.priors),
         matching.previous(lake),
-        lake.read(catalog.ENTITY_XREF),
+        matching.silver_records(lake),
     )
+    xref_before = previous.xref if previous is not None else lake.read(catalog.ENTITY_XREF)
     highest = _highest_issued(xref_before, registry)
+    clock.lap("read lake")
     if model is not None and previous is not None:
-        resolution = incremental.resolve_changes(
-            *matching.silver_records(lake), judgements, previous, highest, settings, model
-        )
+        resolution = incremental.resolve_changes(*silver, judgements, previous, highest, settings, model)
     else:
-        resolution = resolve_entities(
-            *matching.silver_records(lake), judgements, xref_before, highest, settings, model
-        )
+        resolution = resolve_entities(*silver, judgements, xref_before, highest, settings, model)
+    clock.lap("resolve")
     xref = resolution.xref.with_columns(run_id=pl.lit(context.run_id))
-    upserted, deleted = lake.sync(catalog.ENTITY_XREF, xref, key=["source", "record_key"])
+    upserted, deleted = lake.sync(
+        catalog.ENTITY_XREF, xref, key=["source", "record_key"], current=xref_before
+    )
     # Issued ids are recorded after the xref that uses them: a run killed in between re-derives the same ids.
     issued = xref.select("entity_id").unique().with_columns(first_run_id=pl.lit(context.run_id))
     known = registry.select("entity_id") if registry is not None else issued.clear().select("entity_id")
@@ -81,14 +83,21 @@ def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource)
         issued.join(known, on="entity_id", how="anti").sort("entity_id"),
         key=["entity_id"],
     )
-    lake.sync(catalog.MATCH_PAIRS, resolution.pairs, key=PAIR_KEY)
+    clock.lap("write xref")
+    lake.sync(
+        catalog.MATCH_PAIRS, resolution.pairs, key=PAIR_KEY, current=previous.pairs if previous else None
+    )
     matching.save_model(lake, resolution.model)
-    matching.save_state(lake, resolution.records, judgements)  # last: it tells the next night what changed
+    clock.lap("write pairs and model")
+    # Last: it tells the next night what changed.
+    matching.save_state(lake, resolution.records, judgements, previous.records if previous else None)
+    clock.lap("write state")
     stats = resolution.stats
+    seconds = {**stats["seconds"], **clock.timings}
     context.log.info(
         f"{stats['records']:,} records -> {stats['entities']:,} entities; {stats['candidate_pairs']:,} candidate pairs scored, "
         f"{stats['affected_records']:,} records re-clustered; {upserted:,} xref rows changed; "
-        f"seconds {stats['seconds']}"
+        f"seconds {seconds}"
     )
     methods = xref.group_by("match_method").len().sort("match_method")
     return dg.MaterializeResult(
@@ -103,7 +112,7 @@ def entity_xref(context: dg.AssetExecutionContext, lakehouse: LakehouseResource)
             "xref_rows_removed": deleted,
             "match_methods": dict(methods.iter_rows()),
             "blocking": stats.get("blocking", {}),
-            "seconds": stats["seconds"],
+            "seconds": seconds,
             "match_weights": markdown_table(resolution.model.as_frame()),
         }
     )

@@ -50,8 +50,12 @@ def previous(lake: Lake) -> incremental.Previous | None:
     return incremental.Previous(records, pairs, xref)
 
 
-def save_state(lake: Lake, records: pl.DataFrame, judgements: pl.DataFrame) -> None:
-    lake.sync(catalog.MATCH_RECORDS, incremental.state(records, judgements), key=["source", "record_key"])
+def save_state(
+    lake: Lake, records: pl.DataFrame, judgements: pl.DataFrame, stored: pl.DataFrame | None = None
+) -> None:
+    """`stored`: the state as `previous` read it this run (None reads it)."""
+    state = incremental.state(records, judgements)
+    lake.sync(catalog.MATCH_RECORDS, state, key=["source", "record_key"], current=stored)
 
 
 def forget_state(lake: Lake) -> None:
