@@ -122,9 +122,9 @@ def _derive(
 
 
 def _bigrams(connection: duckdb.DuckDBPyConnection, present: set[str], run_id: str | None) -> int:
-    rows = 0
-    for scope, entities in ENTITY_TABLE.items():
-        bigrams = BIGRAM_TABLES[scope]
+    rows, internal_whole = 0, False
+    for scope in SCOPES_INTERNAL_FIRST:
+        entities, bigrams = ENTITY_TABLE[scope], BIGRAM_TABLES[scope]
         if entities not in present:
             connection.execute(f"drop table if exists main.{bigrams}")
             continue
@@ -132,9 +132,11 @@ def _bigrams(connection: duckdb.DuckDBPyConnection, present: set[str], run_id: s
         appended = _appended(connection, bigrams) if changed is not None else 0
         if appended and appended > RESORT_SHARE * _count(connection, bigrams):
             changed, appended = None, 0  # too much of it unsorted: its zone maps no longer skip
-        appended += _derive(
-            connection, bigrams, GRAMS_SQL.replace("{entities}", entities), changed, "gram, entity_id"
-        )
+        if changed is None and internal_whole:
+            appended = _from_internal(connection, scope)
+        else:
+            appended += _derive(connection, bigrams, GRAMS_SQL.replace("{entities}", entities), changed, "gram")
+        internal_whole = internal_whole or (scope == "internal" and changed is None)
         if run_id is not None:
             connection.execute(incremental.STATE_DDL)
             connection.execute(f"delete from main.{incremental.STATE} where model = ?", [bigrams])
@@ -144,6 +146,31 @@ def _bigrams(connection: duckdb.DuckDBPyConnection, present: set[str], run_id: s
             )
         rows += _count(connection, bigrams)
     return rows
+
+
+# Internal first: the other scopes publish the same name and district for almost every entity (all but none
+# at 1.5M demo entities), so a whole build copies internal's freshly sorted rows of those entities (3.9 s a
+# scope at 1.5M) instead of splitting and sorting every name again (12.9 s).
+SCOPES_INTERNAL_FIRST = ("internal", "partner", "open")
+SAME_AS_INTERNAL = """
+select entity_id from main.{entities} as scoped join main.golden_entity as golden using (entity_id)
+where scoped.name is not distinct from golden.name and scoped.district_code is not distinct from golden.district_code
+"""
+
+
+def _from_internal(connection: duckdb.DuckDBPyConnection, scope: str) -> int:
+    """Build a scope's bigram table whole from the internal one, built whole and sorted just before: its rows
+    of the entities the scope publishes with the same name and district (a filter keeps their order), then
+    the grams of the rest, appended. Returns the rows appended."""
+    entities, bigrams = ENTITY_TABLE[scope], BIGRAM_TABLES[scope]
+    same = SAME_AS_INTERNAL.format(entities=entities)
+    connection.execute(f"drop table if exists main.{bigrams}")
+    connection.execute(
+        f"create table main.{bigrams} as select * from main.{BIGRAM_TABLES['internal']} "
+        f"where entity_id in ({same})"
+    )
+    rest = GRAMS_SQL.replace("{entities}", entities).format(where=f"entity_id not in ({same})")
+    return connection.execute(f"insert into main.{bigrams} by name {rest}").fetchall()[0][0]
 
 
 def _count(connection: duckdb.DuckDBPyConnection, table: str) -> int:

@@ -139,3 +139,55 @@ def test_a_publish_keeps_what_the_run_did_not_build_but_not_the_old_bigram_table
     tables, _ = warehouse.publish(staging, published, "run-1")
     assert "model_not_built_tonight" in tables
     assert "entity_name_bigram" not in tables and service_index.BIGRAM_TABLES["internal"] in tables
+
+
+INTERNAL_EXTRAS = (
+    "reg_no", "phone", "deregistered_on", "revoked_on", "registered_capital_wan", "business_scope",
+    "in_abnormal_list", "abnormal_reason", "last_annual_report_year",
+)  # fmt: skip
+NAME = st.one_of(st.none(), st.text(alphabet="宁波甬兴电子a", max_size=6))
+SAME = object()  # the scope publishes the internal name
+DISTRICTS = st.sampled_from(["330203", "330212"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            NAME, st.one_of(st.just(SAME), NAME), st.one_of(st.just(SAME), NAME), DISTRICTS, st.booleans()
+        ),
+        max_size=12,
+    )
+)
+def test_each_scope_bigram_table_holds_the_bigrams_of_the_names_that_scope_publishes(
+    entities: list[tuple],
+) -> None:
+    """Built whole, the partner and open tables copy internal's rows of the entities they publish with the
+    same name and district, and split the other names themselves: the same rows as splitting every name."""
+    connection = duckdb.connect()
+    for table in ("golden_entity", "shared_entity", "open_entity"):
+        connection.execute(
+            f"create table {table} (entity_id varchar, uscc varchar, name varchar, district_code varchar)"
+        )
+    for column in INTERNAL_EXTRAS:  # what internal_entity adds from shared_entity
+        connection.execute(f"alter table shared_entity add column {column} varchar")
+    for number, (internal, partner, public, district, moved) in enumerate(entities):
+        entity = f"E{number:09d}"
+        partner, public = (internal if name is SAME else name for name in (partner, public))
+        connection.execute("insert into golden_entity values (?, null, ?, ?)", [entity, internal, district])
+        elsewhere = "330299" if moved else district  # a scope may publish another district, too
+        connection.execute(
+            "insert into shared_entity by name select ? as entity_id, ? as name, ? as district_code",
+            [entity, partner, elsewhere],
+        )
+        connection.execute("insert into open_entity values (?, null, ?, ?)", [entity, public, district])
+    service_index.build(connection)
+    for scope, table in service_index.ENTITY_TABLE.items():
+        expected = connection.execute(
+            f"select distinct substr(name, i, 2), entity_id, district_code from {table}, range(1, length(name)) as r(i)"
+        ).fetchall()
+        found = connection.execute(
+            f"select gram, entity_id, district_code from {service_index.BIGRAM_TABLES[scope]}"
+        ).fetchall()
+        assert sorted(found) == sorted(expected), scope
+        assert len(found) == len(set(found)), scope
