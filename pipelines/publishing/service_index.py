@@ -135,7 +135,9 @@ def _bigrams(connection: duckdb.DuckDBPyConnection, present: set[str], run_id: s
         if changed is None and internal_whole:
             appended = _from_internal(connection, scope)
         else:
-            appended += _derive(connection, bigrams, GRAMS_SQL.replace("{entities}", entities), changed, "gram")
+            appended += _derive(
+                connection, bigrams, GRAMS_SQL.replace("{entities}", entities), changed, "gram"
+            )
         internal_whole = internal_whole or (scope == "internal" and changed is None)
         if run_id is not None:
             connection.execute(incremental.STATE_DDL)
@@ -148,9 +150,9 @@ def _bigrams(connection: duckdb.DuckDBPyConnection, present: set[str], run_id: s
     return rows
 
 
-# Internal first: the other scopes publish the same name and district for almost every entity (all but none
-# at 1.5M demo entities), so a whole build copies internal's freshly sorted rows of those entities (3.9 s a
-# scope at 1.5M) instead of splitting and sorting every name again (12.9 s).
+# Internal first: the other scopes publish the same name and district for almost every entity (for every one
+# of the 1.5M demo entities), so a whole build copies internal's freshly sorted rows of those entities (3.9 s
+# a scope at 1.5M) instead of splitting and sorting every name again (12.9 s).
 SCOPES_INTERNAL_FIRST = ("internal", "partner", "open")
 SAME_AS_INTERNAL = """
 select entity_id from main.{entities} as scoped join main.golden_entity as golden using (entity_id)
