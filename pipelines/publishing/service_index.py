@@ -155,8 +155,9 @@ def _bigrams(connection: duckdb.DuckDBPyConnection, present: set[str], run_id: s
 # a scope at 1.5M) instead of splitting and sorting every name again (12.9 s).
 SCOPES_INTERNAL_FIRST = ("internal", "partner", "open")
 SAME_AS_INTERNAL = """
-select entity_id from main.{entities} as scoped join main.golden_entity as golden using (entity_id)
-where scoped.name is not distinct from golden.name and scoped.district_code is not distinct from golden.district_code
+select entity_id from main.{entities} as scoped join main.{internal} as internal using (entity_id)
+where scoped.name is not distinct from internal.name
+    and scoped.district_code is not distinct from internal.district_code
 """
 
 
@@ -165,7 +166,7 @@ def _from_internal(connection: duckdb.DuckDBPyConnection, scope: str) -> int:
     of the entities the scope publishes with the same name and district (a filter keeps their order), then
     the grams of the rest, appended. Returns the rows appended."""
     entities, bigrams = ENTITY_TABLE[scope], BIGRAM_TABLES[scope]
-    same = SAME_AS_INTERNAL.format(entities=entities)
+    same = SAME_AS_INTERNAL.format(entities=entities, internal=ENTITY_TABLE["internal"])
     connection.execute(f"drop table if exists main.{bigrams}")
     connection.execute(
         f"create table main.{bigrams} as select * from main.{BIGRAM_TABLES['internal']} "
