@@ -138,7 +138,8 @@ def _bigrams(connection: duckdb.DuckDBPyConnection, present: set[str], run_id: s
             appended += _derive(
                 connection, bigrams, GRAMS_SQL.replace("{entities}", entities), changed, "gram"
             )
-        internal_whole = internal_whole or (scope == "internal" and changed is None)
+        if scope == "internal":
+            internal_whole = changed is None
         if run_id is not None:
             connection.execute(incremental.STATE_DDL)
             connection.execute(f"delete from main.{incremental.STATE} where model = ?", [bigrams])
